@@ -1,0 +1,8 @@
+/**
+ * The list of sub-commands. One line per command file; keep it sorted by command name.
+ */
+import type { Command } from 'commander';
+
+export type CommandRegistration = (program: Command) => void;
+
+export const commandRegistrations: CommandRegistration[] = [];
