@@ -66,7 +66,7 @@ export function propagate(inbound: http.IncomingHttpHeaders): Record<string, str
 
 export function listenPort(fallback: number): number {
   const p = Number(process.env.PORT ?? process.argv[2] ?? fallback);
-  return Number.isInteger(p) && p > 0 ? p : fallback;
+  return Number.isInteger(p) && p >= 0 ? p : fallback;
 }
 
 export function podName(): string {
@@ -77,4 +77,10 @@ export function sendJson(res: http.ServerResponse, status: number, value: unknow
   const body = JSON.stringify(value);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** Logs the port actually bound (PORT=0 picks a free one), which tests read from the app's stdout. */
+export function announce(server: { address(): unknown }, label: string): void {
+  const addr = server.address() as { port: number } | null;
+  console.log(`${label} listening on ${addr?.port ?? '?'}`);
 }
