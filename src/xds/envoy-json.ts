@@ -160,15 +160,44 @@ function structToJson(msg: any): JsonObject {
   return out;
 }
 
+/**
+ * google.protobuf.Value's field names: protobufjs supplies the well-known types from its own bundled
+ * definitions, which are camelCase even when the rest of the schema keeps snake_case, so look them up by number.
+ */
+interface ValueFieldNames {
+  null: string;
+  number: string;
+  string: string;
+  bool: string;
+  struct: string;
+  list: string;
+}
+let valueFields: ValueFieldNames | undefined;
+function valueFieldNames(): ValueFieldNames {
+  if (!valueFields) {
+    const byId = lookupMessageType('google.protobuf.Value').fieldsById;
+    valueFields = {
+      null: byId[1].name,
+      number: byId[2].name,
+      string: byId[3].name,
+      bool: byId[4].name,
+      struct: byId[5].name,
+      list: byId[6].name,
+    };
+  }
+  return valueFields;
+}
+
 function valueToJson(msg: any): JsonValue {
   if (!msg) return null;
+  const f = valueFieldNames();
   // Decoded messages carry defaults on their prototype, so only own properties say which `kind` is set.
   const has = (key: string): boolean => Object.prototype.hasOwnProperty.call(msg, key) && msg[key] != null;
-  if (has('struct_value')) return structToJson(msg.struct_value);
-  if (has('list_value')) return ((msg.list_value.values ?? []) as unknown[]).map(valueToJson);
-  if (has('string_value')) return msg.string_value as string;
-  if (has('number_value')) return scalarToJson('double', msg.number_value);
-  if (has('bool_value')) return msg.bool_value as boolean;
+  if (has(f.struct)) return structToJson(msg[f.struct]);
+  if (has(f.list)) return ((msg[f.list].values ?? []) as unknown[]).map(valueToJson);
+  if (has(f.string)) return msg[f.string] as string;
+  if (has(f.number)) return scalarToJson('double', msg[f.number]);
+  if (has(f.bool)) return msg[f.bool] as boolean;
   return null;
 }
 
@@ -289,12 +318,13 @@ function structFromJson(json: JsonValue, path: string): object {
 }
 
 function valueFromJson(json: JsonValue, path: string): object {
-  if (json === null) return { null_value: 0 };
-  if (typeof json === 'string') return { string_value: json };
-  if (typeof json === 'number') return { number_value: json };
-  if (typeof json === 'boolean') return { bool_value: json };
-  if (Array.isArray(json)) return { list_value: { values: json.map((v, i) => valueFromJson(v, join(path, i))) } };
-  return { struct_value: structFromJson(json, path) };
+  const f = valueFieldNames();
+  if (json === null) return { [f.null]: 0 };
+  if (typeof json === 'string') return { [f.string]: json };
+  if (typeof json === 'number') return { [f.number]: json };
+  if (typeof json === 'boolean') return { [f.bool]: json };
+  if (Array.isArray(json)) return { [f.list]: { values: json.map((v, i) => valueFromJson(v, join(path, i))) } };
+  return { [f.struct]: structFromJson(json, path) };
 }
 
 const fieldIndexCache = new WeakMap<protobuf.Type, Map<string, protobuf.Field>>();

@@ -68,6 +68,7 @@ const PROTO_FILES = [
   'google/protobuf/wrappers.proto',
   'google/protobuf/empty.proto',
   'google/protobuf/timestamp.proto',
+  'google/protobuf/field_mask.proto',
 ];
 
 let cachedRoot: protobuf.Root | undefined;
