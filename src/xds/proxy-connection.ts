@@ -1,0 +1,82 @@
+/**
+ * One ADS stream as the server sees it: who is on the other end, what it subscribed to, and, per type,
+ * what was last sent, what it acknowledged and what it rejected. /debug/syncz and config_dump read this.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { EnvoyJson, JsonObject } from './envoy-json.js';
+import type { ConnectedProxy } from './generator.js';
+import { TypeUrl, type XdsTypeUrl } from './protos.js';
+
+export interface NackRecord {
+  /** The version the proxy still runs (the one it rejected is `rejectedNonce`'s response). */
+  version: string;
+  rejectedNonce: string;
+  message: string;
+  at: Date;
+}
+
+export interface WatchState {
+  readonly typeUrl: XdsTypeUrl;
+  /** Subscribed names; [] is wildcard for LDS/CDS. */
+  names: string[];
+  sentVersion?: string;
+  sentNonce?: string;
+  sentAt?: Date;
+  /** What the last response carried, for config_dump. */
+  sentResources: Map<string, EnvoyJson>;
+  /** Fingerprint of the last response's resources, to skip pushes that change nothing. */
+  sentDigest?: string;
+  ackedVersion?: string;
+  ackedAt?: Date;
+  lastNack?: NackRecord;
+}
+
+/** Types whose empty subscription means "everything" (xDS wildcard). */
+export function isWildcardCapable(typeUrl: string): boolean {
+  return typeUrl === TypeUrl.Listener || typeUrl === TypeUrl.Cluster;
+}
+
+/** The subscription a request expresses: explicit "*" also means wildcard. */
+export function normalizeNames(names: readonly string[]): string[] {
+  return names.includes('*') ? [] : [...new Set(names)].sort();
+}
+
+export class ProxyConnection implements ConnectedProxy {
+  readonly connectionId: string;
+  readonly connectedAt = new Date();
+  readonly scratch = new Map<string | symbol, unknown>();
+  readonly watches = new Map<XdsTypeUrl, WatchState>();
+  closed = false;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly id: string,
+    readonly node: EnvoyJson,
+    readonly metadata: JsonObject,
+    private readonly logger: Logger,
+  ) {
+    this.connectionId = `${id}-${randomUUID().slice(0, 8)}`;
+  }
+
+  subscribedNames(typeUrl: XdsTypeUrl): readonly string[] | undefined {
+    return this.watches.get(typeUrl)?.names;
+  }
+
+  /**
+   * Run `work` after everything queued before it on this stream. Responses on one stream must leave in the
+   * order they were decided (CDS before LDS), even though generation may await.
+   */
+  enqueue(work: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(async () => {
+      if (this.closed) return;
+      try {
+        await work();
+      } catch (err) {
+        this.logger.error({ err, proxy: this.id }, 'xds: failed to serve proxy');
+      }
+    });
+    this.queue = next;
+    return next;
+  }
+}
