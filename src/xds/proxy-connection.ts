@@ -30,6 +30,8 @@ export interface WatchState {
   ackedVersion?: string;
   ackedAt?: Date;
   lastNack?: NackRecord;
+  /** The version the proxy said it runs when it (re)subscribed: set when it carried config over from an earlier stream. */
+  resumedFrom?: string;
 }
 
 /** Types whose empty subscription means "everything" (xDS wildcard). */

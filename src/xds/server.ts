@@ -206,7 +206,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
 
     if (!watch) {
       // A new subscription, or a proxy that reconnected (it presents the version it runs): send full state.
-      conn.watches.set(type, { typeUrl: type, names, sentResources: new Map() });
+      conn.watches.set(type, { typeUrl: type, names, sentResources: new Map(), resumedFrom: req.version_info || undefined });
       if (req.version_info) this.logger.info({ proxy: conn.id, type: shortTypeName(type), version: req.version_info }, 'xds: resubscribed');
       await this.send(conn, call, type, true);
       return;
