@@ -59,9 +59,21 @@ export interface StreamInfo {
   upstreamPeerUri?: string;
   listenerName?: string;
   filterChainName?: string;
+  /**
+   * Request and response headers by lower-case name, for `%REQ(X)%` / `%RESP(X)%` operators that
+   * have no dedicated field above. Set by the connection manager; the access log reads it only.
+   */
+  requestHeaders?: HeaderLookup;
+  responseHeaders?: HeaderLookup;
+  responseTrailers?: HeaderLookup;
+  /** Upstream attempts made (1 + retries), for `%UPSTREAM_REQUEST_ATTEMPT_COUNT%`. */
+  attemptCount?: number;
   /** Free-form per-filter state (e.g. Istio metadata exchange, RBAC shadow results). */
   filterState?: Record<string, unknown>;
 }
+
+/** Header access by lower-case name; a plain object of header values satisfies it via `headerValue`. */
+export type HeaderLookup = Readonly<Record<string, string | readonly string[] | undefined>>;
 
 export function newStreamInfo(): StreamInfo {
   return { startTime: Date.now(), startHr: process.hrtime.bigint(), responseFlags: [], bytesReceived: 0, bytesSent: 0 };

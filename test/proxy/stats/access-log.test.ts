@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileAccessLogs } from '../../../src/proxy/stats/access-log.js';
+import { newStreamInfo, addFlag } from '../../../src/proxy/stream-info.js';
+import { SailfinError } from '../../../src/common/errors.js';
+
+const FILE = 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog';
+
+function sampleInfo() {
+  const info = newStreamInfo();
+  info.startTime = Date.parse('2026-01-02T03:04:05.678Z');
+  info.method = 'GET';
+  info.path = '/status/503';
+  info.protocol = 'HTTP/1.1';
+  info.responseCode = 503;
+  addFlag(info, 'UH');
+  info.responseCodeDetails = 'no_healthy_upstream';
+  info.bytesReceived = 0;
+  info.bytesSent = 19;
+  info.durationMs = 3;
+  info.userAgent = 'curl/8';
+  info.requestId = 'abc';
+  info.authority = 'reviews:9080';
+  info.upstreamCluster = 'outbound|9080||reviews';
+  info.downstreamLocalAddress = '10.0.0.1:9080';
+  info.downstreamRemoteAddress = '10.0.0.2:5555';
+  info.routeName = 'default';
+  return info;
+}
+
+async function readSoon(path: string): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    if (text.includes('\n')) return text;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return readFileSync(path, 'utf8');
+}
+
+test('default format is Istio text format with "-" for missing values', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'al-'));
+  try {
+    const path = join(dir, 'a.log');
+    const [log] = compileAccessLogs([{ name: 'envoy.access_loggers.file', typed_config: { '@type': FILE, path } }], undefined, 'access_log');
+    log.log(sampleInfo());
+    const line = await readSoon(path);
+    assert.equal(
+      line,
+      '[2026-01-02T03:04:05.678Z] "GET /status/503 HTTP/1.1" 503 UH no_healthy_upstream - "-" 0 19 3 - "-" "curl/8" "abc" "reviews:9080" "-" outbound|9080||reviews - 10.0.0.1:9080 10.0.0.2:5555 - default\n',
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('json_format keeps numbers numeric and nulls missing values; text_format_source works', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'al-'));
+  try {
+    const path = join(dir, 'a.log');
+    const logs = compileAccessLogs(
+      [
+        { typed_config: { '@type': FILE, path, log_format: { json_format: { code: '%RESPONSE_CODE%', flags: '%RESPONSE_FLAGS%', host: '%UPSTREAM_HOST%', line: '%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%' } } } },
+        { typed_config: { '@type': FILE, path, log_format: { text_format_source: { inline_string: '%RESPONSE_CODE%:%REQ(:AUTHORITY):6%\n' } } } },
+      ],
+      undefined,
+      'access_log',
+    );
+    for (const l of logs) l.log(sampleInfo());
+    await new Promise((r) => setTimeout(r, 100));
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    assert.deepEqual(JSON.parse(lines[0]), { code: 503, flags: 'UH', host: null, line: 'GET /status/503' });
+    assert.equal(lines[1], '503:review');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('response_flag_filter only logs matching streams', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'al-'));
+  try {
+    const path = join(dir, 'a.log');
+    const [log] = compileAccessLogs([{ typed_config: { '@type': FILE, path, log_format: { text_format: '%RESPONSE_FLAGS%\n' } }, filter: { response_flag_filter: { flags: ['NR'] } } }], undefined, 'x');
+    log.log(sampleInfo());
+    const nr = sampleInfo();
+    nr.responseFlags = ['NR'];
+    log.log(nr);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(readFileSync(path, 'utf8'), 'NR\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('unknown operators, loggers and fields are errors naming the field', () => {
+  assert.throws(() => compileAccessLogs([{ typed_config: { '@type': FILE, path: '/dev/null', log_format: { text_format: '%NOPE%' } } }], undefined, 'l.access_log'), (e: unknown) => e instanceof SailfinError && /NOPE/.test(e.message) && e.field === 'l.access_log[0].typed_config.log_format');
+  assert.throws(() => compileAccessLogs([{ typed_config: { '@type': 'type.googleapis.com/x.Grpc' } }], undefined, 'a'), (e: unknown) => e instanceof SailfinError && e.field === 'a[0].typed_config.@type');
+  assert.throws(() => compileAccessLogs([{ typed_config: { '@type': FILE, path: '/dev/null', bogus: 1 } }], undefined, 'a'), (e: unknown) => e instanceof SailfinError && e.field === 'a[0].typed_config.bogus');
+});
