@@ -1,0 +1,21 @@
+/** Runs the Sailfin proxy under test as its own process, the way users run it. */
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startProcess, waitForPort } from './processes.js';
+
+const SAILFIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'sailfin');
+
+export async function startSailfin(dir: string, name: string, bootstrap: object, port: number, concurrency = 1): Promise<ChildProcess> {
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(bootstrap, null, 1));
+  const p = startProcess(process.execPath, [SAILFIN, 'proxy', '--config', file, '--concurrency', String(concurrency)], {
+    name: `sailfin ${name}`,
+    env: { ...process.env, SAILFIN_LOG_LEVEL: 'warn' },
+  });
+  // Fail at once when the proxy refuses its config instead of waiting out the timeout.
+  const exited = new Promise<never>((_, reject) => p.once('exit', (code) => reject(new Error(`sailfin exited with ${code} before listening`))));
+  await Promise.race([waitForPort(port, 15_000), exited]);
+  return p;
+}
