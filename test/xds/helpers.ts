@@ -124,8 +124,18 @@ export function cluster(name: string, extra: EnvoyJson = {}): EnvoyJson {
   return { name, type: 'EDS', eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } }, ...extra };
 }
 
+/** gRPC clients refuse a locality group without `locality` and ignore one without a weight, so both are set as Istio does. */
 export function cla(name: string, port: number, address = '127.0.0.1'): EnvoyJson {
-  return { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address, port_value: port } } } }] }] };
+  return {
+    cluster_name: name,
+    endpoints: [
+      {
+        locality: { region: 'local' },
+        lb_endpoints: [{ endpoint: { address: { socket_address: { address, port_value: port } } }, load_balancing_weight: 1 }],
+        load_balancing_weight: 1,
+      },
+    ],
+  };
 }
 
 export function tcpListener(name: string, port: number, clusterName: string): EnvoyJson {

@@ -1,0 +1,172 @@
+/**
+ * End to end with a real proxyless gRPC client: @grpc/grpc-js-xds (in a child process, bootstrapped to this
+ * test's ADS server) calls xds:///echo.test:50051 and reaches real grpc-js servers on loopback as the
+ * Listener → RouteConfiguration → Cluster → ClusterLoadAssignment chain says, while the routes change under
+ * running traffic.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { AdsServer } from '../../src/xds/server.js';
+import type { EnvoyJson } from '../../src/xds/envoy-json.js';
+import { TypeUrl } from '../../src/xds/protos.js';
+import { StaticGenerator, cla, cluster, silent, waitFor } from './helpers.js';
+
+const TARGET_HOST = 'echo.test:50051';
+const ROUTE_NAME = 'echo.test:50051';
+const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+
+interface CallLine {
+  i: number;
+  canary: boolean;
+  backend: string | null;
+  error: string | null;
+}
+
+async function startEcho(name: string): Promise<{ server: grpc.Server; port: number }> {
+  const server = new grpc.Server();
+  const identity = (b: Buffer): Buffer => b;
+  server.addService(
+    {
+      Echo: {
+        path: '/echo.Echo/Echo',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      },
+    },
+    { Echo: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.from(name)) },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return { server, port };
+}
+
+function apiListener(): EnvoyJson {
+  return {
+    name: TARGET_HOST,
+    api_listener: {
+      api_listener: {
+        '@type': HCM,
+        stat_prefix: 'echo',
+        rds: { config_source: { ads: {}, resource_api_version: 'V3' }, route_config_name: ROUTE_NAME },
+        http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+      },
+    },
+  };
+}
+
+function routeConfig(routes: EnvoyJson[]): EnvoyJson {
+  return { name: ROUTE_NAME, virtual_hosts: [{ name: 'echo', domains: [TARGET_HOST, 'echo.test'], routes }] };
+}
+
+const weighted = (a: number, b: number): EnvoyJson => ({
+  match: { prefix: '' },
+  route: { weighted_clusters: { clusters: [{ name: 'echo-a', weight: a }, { name: 'echo-b', weight: b }] } },
+});
+
+test('a grpc-js-xds client follows Listener/Route/Cluster/EDS from Sailfin, and route changes under traffic fail no call', async (t) => {
+  const a = await startEcho('A');
+  const b = await startEcho('B');
+  const generator = new StaticGenerator()
+    .set(TypeUrl.Listener, TARGET_HOST, apiListener())
+    .set(TypeUrl.RouteConfiguration, ROUTE_NAME, routeConfig([weighted(100, 0)]))
+    .set(TypeUrl.Cluster, 'echo-a', cluster('echo-a'))
+    .set(TypeUrl.Cluster, 'echo-b', cluster('echo-b'))
+    .set(TypeUrl.ClusterLoadAssignment, 'echo-a', cla('echo-a', a.port))
+    .set(TypeUrl.ClusterLoadAssignment, 'echo-b', cla('echo-b', b.port));
+  const ads = new AdsServer({ generator, host: '127.0.0.1', port: 0, logger: silent, debounce: { quietMs: 20 } });
+  const adsPort = await ads.start();
+
+  const bootstrap = {
+    xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+    node: { id: 'proxyless~127.0.0.1~echo-client.default~default.svc.cluster.local', locality: {}, metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } },
+  };
+  const script = fileURLToPath(new URL('./fixtures/proxyless-client.js', import.meta.url));
+  // NODE_TEST_CONTEXT would make the child speak the test runner's protocol instead of plain stdout.
+  const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
+  const child: ChildProcess = spawn(process.execPath, [script], {
+    env: { ...env, GRPC_XDS_BOOTSTRAP: '', GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrap), TARGET: `xds:///${TARGET_HOST}` },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const lines: CallLine[] = [];
+  let stderr = '';
+  let partial = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    partial += chunk.toString();
+    const parts = partial.split('\n');
+    partial = parts.pop()!;
+    for (const p of parts) if (p.trim()) lines.push(JSON.parse(p) as CallLine);
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  t.after(async () => {
+    child.stdin!.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+    await ads.close();
+    a.server.forceShutdown();
+    b.server.forceShutdown();
+  });
+
+  const after = (from: number, pred: (l: CallLine) => boolean, n: number, what: string): Promise<void> =>
+    waitFor(() => lines.slice(from).filter(pred).length >= n, 8000, `${what} (last calls: ${JSON.stringify(lines.slice(-2))}; stderr: ${stderr.slice(-500)})`);
+
+  // 1. Everything to A.
+  await after(0, (l) => l.backend === 'A', 10, '10 calls answered by A');
+  const conn = ads.connectionFor(bootstrap.node.id)!;
+  assert.ok(conn, 'the proxyless client is connected');
+  assert.deepEqual(conn.subscribedNames(TypeUrl.Listener), [TARGET_HOST]);
+  assert.deepEqual(conn.subscribedNames(TypeUrl.RouteConfiguration), [ROUTE_NAME]);
+  assert.equal(conn.metadata.GENERATOR, 'grpc');
+  assert.ok(lines.every((l) => l.backend === 'A'));
+
+  // 2. Shift to 50/50 while calls run: both answer.
+  let mark = lines.length;
+  generator.set(TypeUrl.RouteConfiguration, ROUTE_NAME, routeConfig([weighted(50, 50)]));
+  ads.push({ reason: 'config', types: [TypeUrl.RouteConfiguration] });
+  await after(mark, (l) => l.backend === 'B', 5, 'B answering after 50/50');
+  await after(mark, (l) => l.backend === 'A', 5, 'A still answering after 50/50');
+
+  // 3. Header match first: canary calls to B, the rest to A.
+  generator.set(
+    TypeUrl.RouteConfiguration,
+    ROUTE_NAME,
+    routeConfig([{ match: { prefix: '', headers: [{ name: 'x-canary', string_match: { exact: 'true' } }] }, route: { cluster: 'echo-b' } }, weighted(100, 0)]),
+  );
+  ads.push({ reason: 'config' });
+  const rds = conn.watches.get(TypeUrl.RouteConfiguration)!;
+  await waitFor(() => rds.ackedVersion === rds.sentVersion, 3000, 'header route ACKed');
+  // The client applies an ACKed route a moment later; from then on every call follows the header.
+  const followsHeader = (l: CallLine): boolean => l.backend === (l.canary ? 'B' : 'A');
+  await waitFor(() => lines.length >= 20 && lines.slice(-20).every(followsHeader), 8000, `20 calls in a row follow x-canary (${JSON.stringify(lines.slice(-4))})`);
+
+  // 4. A route grpc-js-xds refuses (weights summing to 0) is NACKed; traffic keeps the last good routes.
+  generator.set(TypeUrl.RouteConfiguration, ROUTE_NAME, routeConfig([weighted(0, 0)]));
+  ads.push({ reason: 'config' });
+  await waitFor(() => rds.lastNack !== undefined, 3000, 'NACK from grpc-js-xds');
+  assert.match(rds.lastNack!.message, /sum of weights is 0/);
+  mark = lines.length;
+  await after(mark, () => true, 10, 'calls after the NACK');
+  assert.ok(lines.slice(mark).every(followsHeader), 'the last good routes stay in force');
+
+  // 5. Endpoint change only: cluster echo-a now points at B's server.
+  generator.set(TypeUrl.RouteConfiguration, ROUTE_NAME, routeConfig([weighted(100, 0)]));
+  generator.set(TypeUrl.ClusterLoadAssignment, 'echo-a', cla('echo-a', b.port));
+  ads.push({ reason: 'config' });
+  const eds = conn.watches.get(TypeUrl.ClusterLoadAssignment)!;
+  await waitFor(() => eds.ackedVersion === eds.sentVersion && rds.ackedVersion === rds.sentVersion, 3000, 'EDS+RDS ACKed');
+  mark = lines.length;
+  await after(mark, (l) => l.backend === 'B', 10, 'echo-a endpoints now answer as B');
+
+  const failed = lines.filter((l) => l.error !== null);
+  assert.deepEqual(failed, [], 'no call failed during the changes');
+  assert.ok(lines.length > 60, `enough traffic ran (${lines.length} calls)`);
+});
