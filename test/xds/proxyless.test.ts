@@ -25,7 +25,15 @@ interface CallLine {
   error: string | null;
 }
 
-async function startEcho(name: string): Promise<{ server: grpc.Server; port: number }> {
+interface Echo {
+  server: grpc.Server;
+  port: number;
+  /** Calls that reached this server, failed ones included. */
+  calls: number;
+}
+
+/** A grpc-js server answering its name; with `failOddCalls` every other call fails UNAVAILABLE (a flaky backend). */
+async function startEcho(name: string, failOddCalls = false): Promise<Echo> {
   const server = new grpc.Server();
   const identity = (b: Buffer): Buffer => b;
   server.addService(
@@ -40,15 +48,25 @@ async function startEcho(name: string): Promise<{ server: grpc.Server; port: num
         responseDeserialize: identity,
       },
     },
-    { Echo: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.from(name)) },
+    {
+      Echo: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => {
+        const n = echo.calls++;
+        if (failOddCalls && n % 2 === 1) callback({ code: grpc.status.UNAVAILABLE, details: `${name} is flaky` });
+        else callback(null, Buffer.from(name));
+      },
+    },
   );
-  const port = await new Promise<number>((resolve, reject) =>
+  const echo: Echo = { server, port: 0, calls: 0 };
+  echo.port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
-  return { server, port };
+  return echo;
 }
 
-function apiListener(): EnvoyJson {
+const FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
+
+function apiListener(withFault = false): EnvoyJson {
+  const fault = { name: 'envoy.filters.http.fault', typed_config: { '@type': FAULT } };
   return {
     name: TARGET_HOST,
     api_listener: {
@@ -56,7 +74,7 @@ function apiListener(): EnvoyJson {
         '@type': HCM,
         stat_prefix: 'echo',
         rds: { config_source: { ads: {}, resource_api_version: 'V3' }, route_config_name: ROUTE_NAME },
-        http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+        http_filters: [...(withFault ? [fault] : []), { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
       },
     },
   };
@@ -71,6 +89,72 @@ const weighted = (a: number, b: number): EnvoyJson => ({
   route: { weighted_clusters: { clusters: [{ name: 'echo-a', weight: a }, { name: 'echo-b', weight: b }] } },
 });
 
+
+/** One proxyless client process bootstrapped to a fresh ADS server serving `generator`. */
+class ProxylessHarness {
+  readonly lines: CallLine[] = [];
+  private stderr = '';
+  private child!: ChildProcess;
+  private exited!: Promise<void>;
+  ads!: AdsServer;
+  readonly nodeId = 'proxyless~127.0.0.1~echo-client.default~default.svc.cluster.local';
+
+  constructor(readonly generator: StaticGenerator) {}
+
+  async start(): Promise<void> {
+    this.ads = new AdsServer({ generator: this.generator, host: '127.0.0.1', port: 0, logger: silent, debounce: { quietMs: 20 } });
+    const adsPort = await this.ads.start();
+    // grpc-js-xds insists on node.locality; GENERATOR=grpc is what Istio's proxyless bootstrap says.
+    const bootstrap = {
+      xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+      node: { id: this.nodeId, locality: {}, metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } },
+    };
+    const script = fileURLToPath(new URL('./fixtures/proxyless-client.js', import.meta.url));
+    // NODE_TEST_CONTEXT would make the child speak the test runner's protocol instead of plain stdout.
+    const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
+    this.child = spawn(process.execPath, [script], {
+      env: { ...env, GRPC_XDS_BOOTSTRAP: '', GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrap), TARGET: `xds:///${TARGET_HOST}` },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let partial = '';
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      partial += chunk.toString();
+      const parts = partial.split('\n');
+      partial = parts.pop()!;
+      for (const p of parts) if (p.trim()) this.lines.push(JSON.parse(p) as CallLine);
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise<void>((resolve) => this.child.on('exit', () => resolve()));
+  }
+
+  /** Wait until at least `n` calls made after line `from` satisfy `pred`. */
+  after(from: number, pred: (l: CallLine) => boolean, n: number, what: string): Promise<void> {
+    return waitFor(
+      () => this.lines.slice(from).filter(pred).length >= n,
+      8000,
+      `${what} (last calls: ${JSON.stringify(this.lines.slice(-2))}; stderr: ${this.stderr.slice(-500)})`,
+    );
+  }
+
+  /** Wait until the last `n` calls all satisfy `pred` (a route change has fully taken effect). */
+  settled(pred: (l: CallLine) => boolean, n: number, what: string): Promise<void> {
+    return waitFor(
+      () => this.lines.length >= n && this.lines.slice(-n).every(pred),
+      8000,
+      `${what} (last calls: ${JSON.stringify(this.lines.slice(-4))}; stderr: ${this.stderr.slice(-500)})`,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (!this.child) return;
+    this.child.stdin!.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    await this.exited;
+    clearTimeout(timer);
+    await this.ads.close();
+  }
+}
+
 test('a grpc-js-xds client follows Listener/Route/Cluster/EDS from Sailfin, and route changes under traffic fail no call', async (t) => {
   const a = await startEcho('A');
   const b = await startEcho('B');
@@ -81,47 +165,19 @@ test('a grpc-js-xds client follows Listener/Route/Cluster/EDS from Sailfin, and 
     .set(TypeUrl.Cluster, 'echo-b', cluster('echo-b'))
     .set(TypeUrl.ClusterLoadAssignment, 'echo-a', cla('echo-a', a.port))
     .set(TypeUrl.ClusterLoadAssignment, 'echo-b', cla('echo-b', b.port));
-  const ads = new AdsServer({ generator, host: '127.0.0.1', port: 0, logger: silent, debounce: { quietMs: 20 } });
-  const adsPort = await ads.start();
-
-  const bootstrap = {
-    xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-    node: { id: 'proxyless~127.0.0.1~echo-client.default~default.svc.cluster.local', locality: {}, metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } },
-  };
-  const script = fileURLToPath(new URL('./fixtures/proxyless-client.js', import.meta.url));
-  // NODE_TEST_CONTEXT would make the child speak the test runner's protocol instead of plain stdout.
-  const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
-  const child: ChildProcess = spawn(process.execPath, [script], {
-    env: { ...env, GRPC_XDS_BOOTSTRAP: '', GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrap), TARGET: `xds:///${TARGET_HOST}` },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const lines: CallLine[] = [];
-  let stderr = '';
-  let partial = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    partial += chunk.toString();
-    const parts = partial.split('\n');
-    partial = parts.pop()!;
-    for (const p of parts) if (p.trim()) lines.push(JSON.parse(p) as CallLine);
-  });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const h = new ProxylessHarness(generator);
   t.after(async () => {
-    child.stdin!.end();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
-    await ads.close();
+    await h.close();
     a.server.forceShutdown();
     b.server.forceShutdown();
   });
-
-  const after = (from: number, pred: (l: CallLine) => boolean, n: number, what: string): Promise<void> =>
-    waitFor(() => lines.slice(from).filter(pred).length >= n, 8000, `${what} (last calls: ${JSON.stringify(lines.slice(-2))}; stderr: ${stderr.slice(-500)})`);
+  await h.start();
+  const { ads, lines } = h;
+  const after = h.after.bind(h);
 
   // 1. Everything to A.
   await after(0, (l) => l.backend === 'A', 10, '10 calls answered by A');
-  const conn = ads.connectionFor(bootstrap.node.id)!;
+  const conn = ads.connectionFor(h.nodeId)!;
   assert.ok(conn, 'the proxyless client is connected');
   assert.deepEqual(conn.subscribedNames(TypeUrl.Listener), [TARGET_HOST]);
   assert.deepEqual(conn.subscribedNames(TypeUrl.RouteConfiguration), [ROUTE_NAME]);
@@ -146,7 +202,7 @@ test('a grpc-js-xds client follows Listener/Route/Cluster/EDS from Sailfin, and 
   await waitFor(() => rds.ackedVersion === rds.sentVersion, 3000, 'header route ACKed');
   // The client applies an ACKed route a moment later; from then on every call follows the header.
   const followsHeader = (l: CallLine): boolean => l.backend === (l.canary ? 'B' : 'A');
-  await waitFor(() => lines.length >= 20 && lines.slice(-20).every(followsHeader), 8000, `20 calls in a row follow x-canary (${JSON.stringify(lines.slice(-4))})`);
+  await h.settled(followsHeader, 20, '20 calls in a row follow x-canary');
 
   // 4. A route grpc-js-xds refuses (weights summing to 0) is NACKed; traffic keeps the last good routes.
   generator.set(TypeUrl.RouteConfiguration, ROUTE_NAME, routeConfig([weighted(0, 0)]));
@@ -169,4 +225,46 @@ test('a grpc-js-xds client follows Listener/Route/Cluster/EDS from Sailfin, and 
   const failed = lines.filter((l) => l.error !== null);
   assert.deepEqual(failed, [], 'no call failed during the changes');
   assert.ok(lines.length > 60, `enough traffic ran (${lines.length} calls)`);
+});
+
+test('grpc-js-xds applies Sailfin-served retry policies and per-route fault injection', async (t) => {
+  const flaky = await startEcho('F', true);
+  const generator = new StaticGenerator()
+    .set(TypeUrl.Listener, TARGET_HOST, apiListener(true))
+    .set(TypeUrl.RouteConfiguration, ROUTE_NAME, routeConfig([{ match: { prefix: '' }, route: { cluster: 'flaky' } }]))
+    .set(TypeUrl.Cluster, 'flaky', cluster('flaky'))
+    .set(TypeUrl.ClusterLoadAssignment, 'flaky', cla('flaky', flaky.port));
+  const h = new ProxylessHarness(generator);
+  t.after(async () => {
+    await h.close();
+    flaky.server.forceShutdown();
+  });
+  await h.start();
+
+  // Without a retry policy the flaky backend's failures reach the caller.
+  await h.after(0, (l) => l.error !== null, 3, 'failures from the flaky backend');
+  assert.ok(h.lines.some((l) => l.error?.startsWith('14 ')));
+
+  // Istio-style retry on "unavailable": every call succeeds, the backend sees the extra attempts.
+  const retry = { retry_on: 'unavailable,cancelled,deadline-exceeded', num_retries: 2 };
+  const abort = {
+    'envoy.filters.http.fault': { '@type': FAULT, abort: { grpc_status: 7, percentage: { numerator: 100, denominator: 'HUNDRED' } } },
+  };
+  generator.set(
+    TypeUrl.RouteConfiguration,
+    ROUTE_NAME,
+    routeConfig([
+      // Canary calls hit an abort fault (PERMISSION_DENIED), the rest retry past the flaky failures.
+      { match: { prefix: '', headers: [{ name: 'x-canary', string_match: { exact: 'true' } }] }, route: { cluster: 'flaky' }, typed_per_filter_config: abort },
+      { match: { prefix: '' }, route: { cluster: 'flaky', retry_policy: retry } },
+    ]),
+  );
+  h.ads.push({ reason: 'config' });
+  const expected = (l: CallLine): boolean => (l.canary ? l.error?.startsWith('7 ') === true : l.backend === 'F');
+  await h.settled(expected, 30, '30 calls in a row: canary aborted by the fault, the rest retried to success');
+  const callsBefore = flaky.calls;
+  const mark = h.lines.length;
+  await h.after(mark, (l) => !l.canary, 10, '10 more plain calls');
+  const plain = h.lines.slice(mark).filter((l) => !l.canary).length;
+  assert.ok(flaky.calls - callsBefore > plain, 'retries reached the backend (more attempts than calls)');
 });
