@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AdsServer } from '../../src/xds/server.js';
 import { MonitoringServer } from '../../src/xds/monitoring.js';
+import { serveXds } from '../../src/xds/serve.js';
 import { TypeUrl } from '../../src/xds/protos.js';
 import type { SyncStatusEntry } from '../../src/xds/debug-views.js';
 import { RawAdsStream, StaticGenerator, cla, cluster, decoded, namesOf, silent, tcpListener, waitFor } from './helpers.js';
@@ -212,4 +213,27 @@ test('a stream whose first request has no node id is refused', async (t) => {
   stream.send({ type_url: TypeUrl.Cluster, resource_names: [] });
   await assert.rejects(stream.next(1000), /no DiscoveryResponse/);
   assert.equal(server.connections().length, 0);
+});
+
+test('serveXds starts ADS and monitoring together; /ready follows the extra readiness check', async (t) => {
+  let loaded = false;
+  const serving = await serveXds({
+    generator: sampleGenerator(),
+    host: '127.0.0.1',
+    adsPort: 0,
+    monitoringPort: 0,
+    logger: silent,
+    isReady: () => loaded,
+  });
+  t.after(() => serving.close());
+  const ready = `http://127.0.0.1:${serving.monitoringPort}/ready`;
+  assert.equal((await fetch(ready)).status, 503);
+  loaded = true;
+  assert.equal((await fetch(ready)).status, 200);
+  const stream = new RawAdsStream(serving.adsPort, 'served');
+  t.after(() => stream.close());
+  stream.send({ type_url: TypeUrl.Cluster, resource_names: [] });
+  assert.deepEqual(namesOf(await stream.next()), ['a', 'b']);
+  assert.equal((await fetch(`http://127.0.0.1:${serving.monitoringPort}/debug/config_dump`)).status, 400);
+  assert.equal((await fetch(`http://127.0.0.1:${serving.monitoringPort}/nope`)).status, 404);
 });
