@@ -59,6 +59,8 @@ export interface HandshakeResult {
   /** SPIFFE IDs each side read from the other's certificate. */
   serverSawClient?: string[];
   clientSawServer?: string[];
+  /** Serial of the certificate the server presented. */
+  serverSerial?: string;
 }
 
 /** Mesh-style verification: chain to the given roots, then the peer's SPIFFE URI instead of a host name. */
@@ -103,12 +105,13 @@ export function mtlsRequest(port: number, client: Partial<WorkloadCreds> & { roo
     let data = '';
     let settled = false;
     let clientSawServer: string[] | undefined;
+    let serverSerial: string | undefined;
     const done = (r: HandshakeResult) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve({ ...r, clientSawServer });
+      resolve({ ...r, clientSawServer, ...(serverSerial ? { serverSerial } : {}) });
     };
     const socket = tls.connect({
       host: '127.0.0.1',
@@ -121,7 +124,9 @@ export function mtlsRequest(port: number, client: Partial<WorkloadCreds> & { roo
     });
     const timer = setTimeout(() => done({ ok: false, error: 'timeout' }), timeoutMs);
     socket.on('secureConnect', () => {
-      clientSawServer = spiffeUrisFromSubjectAltName(socket.getPeerCertificate().subjectaltname);
+      const peer = socket.getPeerCertificate();
+      clientSawServer = spiffeUrisFromSubjectAltName(peer.subjectaltname);
+      serverSerial = peer.serialNumber;
     });
     socket.on('data', (d) => (data += d.toString()));
     socket.on('end', () => done(data === 'ok' ? { ok: true } : { ok: false, error: `closed after "${data}"` }));
