@@ -213,6 +213,14 @@ test('a grpc-js-xds client follows Listener/Route/Cluster/EDS from Sailfin, and 
   await after(mark, () => true, 10, 'calls after the NACK');
   assert.ok(lines.slice(mark).every(followsHeader), 'the last good routes stay in force');
 
+  // Istio's default LEAST_REQUEST is refused by gRPC clients (a proxyless generator must say ROUND_ROBIN).
+  generator.set(TypeUrl.Cluster, 'echo-a', cluster('echo-a', { lb_policy: 'LEAST_REQUEST' }));
+  ads.push({ reason: 'config', types: [TypeUrl.Cluster] });
+  const cds = conn.watches.get(TypeUrl.Cluster)!;
+  await waitFor(() => cds.lastNack !== undefined, 3000, 'CDS NACK from grpc-js-xds');
+  assert.match(cds.lastNack!.message, /unsupported lb_policy: LEAST_REQUEST/);
+  generator.set(TypeUrl.Cluster, 'echo-a', cluster('echo-a', { lb_policy: 'ROUND_ROBIN' }));
+
   // 5. Endpoint change only: cluster echo-a now points at B's server.
   generator.set(TypeUrl.RouteConfiguration, ROUTE_NAME, routeConfig([weighted(100, 0)]));
   generator.set(TypeUrl.ClusterLoadAssignment, 'echo-a', cla('echo-a', b.port));
