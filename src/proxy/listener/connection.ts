@@ -34,6 +34,8 @@ export interface DownstreamConnection {
   readonly localUri?: string;
   readonly listenerName: string;
   readonly filterChainName?: string;
+  /** per_connection_buffer_limit_bytes of the listener: how much a filter may buffer before pausing reads. */
+  readonly bufferLimitBytes?: number;
 }
 
 /** A compiled network filter; compiled once per filter chain, called once per connection. */

@@ -1,0 +1,71 @@
+/**
+ * `sailfin proxy --config BOOTSTRAP.yaml`: the data plane alone, from an Envoy-style bootstrap.
+ * Prints where it listens on stderr (the admin port and each listener's real port, which matter
+ * when the config asks for port 0), so scripts and tests can find it.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { SailfinError, errorMessage } from '../common/errors.js';
+import { readBootstrapFile } from '../proxy/bootstrap/source.js';
+import { formatAddress } from '../proxy/listener/address.js';
+import { startProxy } from '../proxy/proxy.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+interface ProxyCliOptions {
+  config: string;
+  adminPort?: number;
+  healthPort?: number;
+  concurrency?: number;
+  drainTimeS?: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command('proxy')
+    .description('run the data-plane proxy alone from an Envoy v3 bootstrap (YAML or JSON)')
+    .requiredOption('-c, --config <file>', 'the bootstrap file')
+    .option('--admin-port <port>', "override admin.address's port (0 = any free port)", port)
+    .option('--health-port <port>', "serve Istio's /healthz/ready on this port (Istio uses 15021)", port)
+    .option('--concurrency <n>', 'worker count (the proxy runs one event loop; values above 1 are accepted for Envoy compatibility)', positive)
+    .option('--drain-time-s <seconds>', 'how long old connections may finish after a listener changes', positive)
+    .action(async (opts: ProxyCliOptions) => {
+      const source = await readBootstrapFile(opts.config);
+      if (opts.concurrency !== undefined && opts.concurrency > 1) {
+        process.stderr.write(`sailfin proxy: --concurrency ${opts.concurrency}: running one event loop (see docs/envoy-subset.md)\n`);
+      }
+      let stopping = false;
+      const proxy = await startProxy(source, {
+        adminPort: opts.adminPort,
+        healthPort: opts.healthPort,
+        drainTimeMs: opts.drainTimeS === undefined ? undefined : opts.drainTimeS * 1000,
+        onQuit: () => process.exit(0),
+      });
+      const stop = (): void => {
+        if (stopping) return;
+        stopping = true;
+        void proxy.close().then(() => process.exit(0));
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      // A bug in one connection's handling must not take down every other connection.
+      process.on('uncaughtException', (err) => {
+        process.stderr.write(`sailfin proxy: internal error (connection dropped): ${err instanceof SailfinError ? errorMessage(err) : (err?.stack ?? String(err))}\n`);
+      });
+      if (proxy.adminPort !== undefined) process.stderr.write(`sailfin proxy: admin listening on ${proxy.adminPort}\n`);
+      if (proxy.healthPort !== undefined) process.stderr.write(`sailfin proxy: health listening on ${proxy.healthPort}\n`);
+      for (const l of proxy.listeners.status()) {
+        process.stderr.write(`sailfin proxy: listener ${l.name} on ${l.bound ? formatAddress(l.address, l.port) : '(not bound)'}\n`);
+      }
+      process.stderr.write('sailfin proxy: ready\n');
+    });
+}

@@ -1,0 +1,24 @@
+/**
+ * What the admin endpoint reads from the running proxy; proxy.ts implements it so the admin code
+ * depends on no component directly.
+ */
+import type { JsonObject } from '../config/fields.js';
+import type { ListenerStatus } from '../listener/listener-manager.js';
+import type { StatsStore } from '../stats/store.js';
+import type { Host } from '../upstream/api.js';
+
+export type ServerState = 'PRE_INITIALIZING' | 'INITIALIZING' | 'LIVE' | 'DRAINING';
+
+export interface AdminTarget {
+  readonly stats: StatsStore;
+  /** The whole ConfigDump, or only the configs of one resource type (`?resource=dynamic_listeners`). */
+  configDump(resource?: string): JsonObject;
+  clusterNames(): ReadonlySet<string>;
+  /** Hosts of a cluster with their health, when the cluster manager exposes them. */
+  clusterHosts(name: string): readonly Host[];
+  listeners(): ListenerStatus[];
+  state(): ServerState;
+  serverInfo(): JsonObject;
+  drainListeners(): void;
+  quit(): void;
+}

@@ -1,0 +1,183 @@
+/**
+ * Assembles a running proxy from a bootstrap: the shared context (stats, secrets, clusters, route
+ * tables), static resources in Envoy's order (secrets, clusters, then listeners that refer to them),
+ * the admin and health endpoints, and the ADS client when the bootstrap names a server.
+ */
+import { pino, type Logger } from 'pino';
+import { SailfinError } from '../common/errors.js';
+import type { JsonObject } from './config/fields.js';
+import type { ProxyContext } from './context.js';
+import { AdminServer, listenHealth } from './admin/admin-server.js';
+import type { AdminTarget, ServerState } from './admin/admin-target.js';
+import { compileBootstrap, type BootstrapConfig } from './bootstrap/bootstrap.js';
+import { loadClusterManager, loadHttp, loadTcp, type ManagedClusters } from './bootstrap/components.js';
+import { RouteRegistry } from './bootstrap/route-registry.js';
+import { locate, type BootstrapSource } from './bootstrap/source.js';
+import { startDynamicConfig, type DynamicConfig } from './bootstrap/dynamic-config.js';
+import { ListenerManager, type OriginalDstLookup } from './listener/listener-manager.js';
+import { SecretProviderImpl } from './tls/secret-provider.js';
+import { StatsStore } from './stats/store.js';
+import type { Host } from './upstream/api.js';
+
+export interface ProxyOptions {
+  /** Overrides admin.address's port (0 = any free port). */
+  adminPort?: number;
+  /** Istio's health port for /healthz/ready; not opened when undefined. */
+  healthPort?: number;
+  healthAddress?: string;
+  drainTimeMs?: number;
+  logger?: Logger;
+  /** Called by /quitquitquit after the proxy has closed. */
+  onQuit?: () => void;
+  originalDst?: OriginalDstLookup;
+}
+
+export interface ProxyHandle {
+  readonly ctx: ProxyContext;
+  readonly listeners: ListenerManager;
+  readonly clusters: ManagedClusters;
+  readonly secrets: SecretProviderImpl;
+  readonly routes: RouteRegistry;
+  readonly adminPort: number | undefined;
+  readonly healthPort: number | undefined;
+  close(): Promise<void>;
+}
+
+const VERSION = '0.1.0';
+
+/** Starts a proxy; rejects with a SailfinError (with file:line when `source` is given) on bad config. */
+export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: ProxyOptions = {}): Promise<ProxyHandle> {
+  const source = 'lineOf' in bootstrap && typeof bootstrap.lineOf === 'function' ? (bootstrap as BootstrapSource) : undefined;
+  const json = source ? source.json : (bootstrap as JsonObject);
+  let cfg: BootstrapConfig;
+  try {
+    cfg = compileBootstrap(json);
+  } catch (err) {
+    throw locate(err, source);
+  }
+  const log = opts.logger ?? pino({ name: 'sailfin-proxy', level: process.env.SAILFIN_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const stats = new StatsStore();
+  const secrets = new SecretProviderImpl();
+  const routes = new RouteRegistry();
+  const base = { node: cfg.node, secrets, stats, log };
+  const clusters = await loadClusterManager(base);
+  const ctx: ProxyContext = { ...base, clusters, routes };
+  const [routeCompiler] = await Promise.all([loadHttp(), loadTcp()]);
+  routes.bind(ctx, routeCompiler);
+
+  const listeners = new ListenerManager(ctx, { drainTimeMs: opts.drainTimeMs, originalDst: opts.originalDst });
+  let state: ServerState = 'INITIALIZING';
+  let admin: AdminServer | undefined;
+  let health: { port: number; close(): void } | undefined;
+  let dynamic: DynamicConfig | undefined;
+  const startedAt = Date.now();
+  const handle: ProxyHandle = {
+    ctx,
+    listeners,
+    clusters,
+    secrets,
+    routes,
+    adminPort: undefined,
+    healthPort: undefined,
+    async close() {
+      state = 'DRAINING';
+      dynamic?.close();
+      listeners.close();
+      clusters.close?.();
+      admin?.close();
+      health?.close();
+    },
+  };
+  try {
+    const step = (fn: () => void): void => {
+      try {
+        fn();
+      } catch (err) {
+        throw locate(err instanceof SailfinError ? err : new SailfinError('schema', (err as Error).message), source);
+      }
+    };
+    for (const s of cfg.secrets) step(() => secrets.addOrUpdate(s.json, s.path));
+    for (const c of cfg.clusters) step(() => clusters.addOrUpdate(c.json, c.path));
+    for (const l of cfg.listeners) {
+      try {
+        await listeners.addOrUpdate(l.json, l.path, { static: true });
+      } catch (err) {
+        throw locate(err, source);
+      }
+    }
+    if (cfg.admin) {
+      admin = new AdminServer(adminTarget());
+      const port = await admin.listen(cfg.admin.address.address, opts.adminPort ?? cfg.admin.address.port);
+      (handle as { adminPort?: number }).adminPort = port;
+    }
+    if (opts.healthPort !== undefined) {
+      admin ??= new AdminServer(adminTarget());
+      health = await listenHealth(admin, opts.healthAddress ?? '0.0.0.0', opts.healthPort);
+      (handle as { healthPort?: number }).healthPort = health.port;
+    }
+    if (cfg.dynamic?.ads_config) {
+      dynamic = startDynamicConfig(cfg.raw, { ctx, clusters, listeners, routes, secrets, staticClusters: new Set(cfg.clusters.map((c) => String(c.json.name))), onReady: () => (state = state === 'INITIALIZING' ? 'LIVE' : state) });
+    } else state = 'LIVE';
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  return handle;
+
+  function adminTarget(): AdminTarget {
+    return {
+      stats,
+      configDump(resource?: string) {
+        const configs: JsonObject[] = [
+          { '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', bootstrap: cfg.raw, last_updated: new Date(startedAt).toISOString() },
+          clustersDump(clusters, new Set(cfg.clusters.map((c) => String(c.json.name)))),
+          listeners.dump(),
+          routes.dump(),
+          { '@type': 'type.googleapis.com/envoy.admin.v3.SecretsConfigDump', dynamic_active_secrets: secrets.dump() },
+        ];
+        if (resource) {
+          const items: JsonObject[] = [];
+          for (const c of configs) {
+            const v = c[resource];
+            if (Array.isArray(v)) items.push(...(v as JsonObject[]));
+          }
+          return { configs: items };
+        }
+        return { configs };
+      },
+      clusterNames: () => new Set(clusters.names()),
+      clusterHosts: (name: string): readonly Host[] => clusters.hosts?.(name) ?? [],
+      listeners: () => listeners.status(),
+      state: () => state,
+      serverInfo: () => ({
+        version: `sailfin/${VERSION}`,
+        state,
+        hot_restart_version: 'disabled',
+        command_line_options: { concurrency: 1, drain_time: `${Math.round((opts.drainTimeMs ?? 45000) / 1000)}s` },
+        node: cfg.nodeJson,
+        uptime_current_epoch: `${Math.round((Date.now() - startedAt) / 1000)}s`,
+        uptime_all_epochs: `${Math.round((Date.now() - startedAt) / 1000)}s`,
+      }),
+      drainListeners: () => {
+        state = 'DRAINING';
+        listeners.drainAll();
+      },
+      quit: () => {
+        void handle.close().then(() => opts.onQuit?.());
+      },
+    };
+  }
+}
+
+function clustersDump(clusters: ManagedClusters, statics: Set<string>): JsonObject {
+  const staticClusters: JsonObject[] = [];
+  const dynamicClusters: JsonObject[] = [];
+  for (const entry of clusters.dump()) {
+    const raw = (entry.cluster ?? entry) as JsonObject;
+    const cluster = { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster', ...raw };
+    const lastUpdated = typeof entry.last_updated === 'string' ? entry.last_updated : new Date().toISOString();
+    if (statics.has(String(raw.name))) staticClusters.push({ cluster, last_updated: lastUpdated });
+    else dynamicClusters.push({ version_info: typeof entry.version_info === 'string' ? entry.version_info : '', cluster, last_updated: lastUpdated });
+  }
+  return { '@type': 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump', static_clusters: staticClusters, dynamic_active_clusters: dynamicClusters };
+}

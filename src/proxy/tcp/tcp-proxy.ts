@@ -1,0 +1,160 @@
+/**
+ * The tcp_proxy network filter: picks a cluster and host, connects (retrying other hosts up to
+ * max_connect_attempts), then copies bytes both ways with backpressure (pipe), closing on idle
+ * timeout. Bytes already read by the listener's inspectors (a ClientHello being passed through
+ * untouched, for example) are sent upstream first.
+ */
+import type { Duplex } from 'node:stream';
+import type { JsonObject } from '../config/fields.js';
+import type { ProxyContext } from '../context.js';
+import { registerNetworkFilter, type DownstreamConnection, type NetworkFilter } from '../listener/connection.js';
+import { formatAddress } from '../listener/address.js';
+import { logAll } from '../stats/access-log.js';
+import { addFlag, newStreamInfo, type StreamInfo } from '../stream-info.js';
+import type { Cluster, ConnectResult, Host } from '../upstream/api.js';
+import { TCP_PROXY_TYPE, compileTcpProxy, type TcpProxyConfig } from './tcp-proxy-config.js';
+import { tcpTelemetry } from './tcp-telemetry.js';
+
+class TcpProxySession {
+  private readonly info: StreamInfo;
+  private upstream: Duplex | undefined;
+  private host: Host | undefined;
+  private attempts = 0;
+  private readonly tried: Host[] = [];
+  private done = false;
+
+  constructor(
+    private readonly cfg: TcpProxyConfig,
+    private readonly ctx: ProxyContext,
+    private readonly conn: DownstreamConnection,
+  ) {
+    const info = (this.info = newStreamInfo());
+    info.downstreamLocalAddress = formatAddress(conn.localAddress, conn.localPort);
+    info.downstreamRemoteAddress = formatAddress(conn.remoteAddress, conn.remotePort);
+    info.requestedServerName = conn.serverName;
+    info.downstreamPeerUri = conn.peerUri;
+    info.listenerName = conn.listenerName;
+    info.filterChainName = conn.filterChainName;
+  }
+
+  start(): void {
+    const { conn, cfg } = this;
+    cfg.stats.cxTotal.inc();
+    conn.socket.pause();
+    conn.socket.on('error', () => this.finish('DC'));
+    conn.socket.once('close', () => this.finish(this.upstream ? undefined : 'DC'));
+    const name = cfg.pickCluster();
+    this.info.upstreamCluster = name;
+    const cluster = this.ctx.clusters.get(name);
+    if (!cluster) {
+      cfg.stats.noRoute.inc();
+      this.finish('NC');
+      return;
+    }
+    this.connect(cluster);
+  }
+
+  private connect(cluster: Cluster): void {
+    if (!cluster.resources.connections.canCreate()) {
+      cluster.stats.upstream_cx_overflow.inc();
+      this.finish('UO');
+      return;
+    }
+    const host = cluster.chooseHost({
+      previousHosts: this.tried,
+      originalDst: { address: this.conn.localAddress, port: this.conn.localPort },
+      downstreamAddress: this.conn.remoteAddress,
+    });
+    if (!host) {
+      cluster.stats.upstream_cx_none_healthy.inc();
+      this.finish('UH');
+      return;
+    }
+    this.attempts++;
+    this.tried.push(host);
+    this.info.upstreamHost = host.addressString;
+    cluster.connect(host, undefined, (err, result) => {
+      if (this.done) {
+        result?.socket.destroy();
+        return;
+      }
+      if (err || !result) {
+        cluster.reportResult(host, { kind: 'connect_failed' });
+        this.info.upstreamTransportFailureReason = err?.message;
+        if (this.attempts < this.cfg.maxConnectAttempts) this.connect(cluster);
+        else {
+          if (this.cfg.maxConnectAttempts > 1) this.cfg.stats.maxConnectAttemptsExceeded.inc();
+          this.finish('UF');
+        }
+        return;
+      }
+      cluster.reportResult(host, { kind: 'success' });
+      this.onConnected(host, result);
+    });
+  }
+
+  private onConnected(host: Host, result: ConnectResult): void {
+    const { conn, cfg, info } = this;
+    const up = (this.upstream = result.socket);
+    this.host = host;
+    info.upstreamLocalAddress = result.localAddress;
+    info.upstreamPeerUri = result.peerUri;
+    tcpTelemetry(this.ctx).opened(info);
+    const down = conn.socket;
+    if (conn.initialData && conn.initialData.length > 0) {
+      info.bytesReceived += conn.initialData.length;
+      cfg.stats.rxBytes.inc(conn.initialData.length);
+      up.write(conn.initialData);
+    }
+    down.on('data', (d: Buffer) => {
+      info.bytesReceived += d.length;
+      cfg.stats.rxBytes.inc(d.length);
+    });
+    up.on('data', (d: Buffer) => {
+      info.bytesSent += d.length;
+      cfg.stats.txBytes.inc(d.length);
+    });
+    // pipe() gives backpressure both ways and forwards half-closes (FIN) as Envoy does.
+    down.pipe(up);
+    up.pipe(down);
+    up.on('error', () => this.finish('UC'));
+    up.once('close', () => this.finish(undefined));
+    if (cfg.idleTimeoutMs > 0) {
+      // A socket's timeout counts both reads and writes, and every byte in either direction
+      // passes through the downstream socket, so one timer covers the connection.
+      down.setTimeout(cfg.idleTimeoutMs, () => {
+        cfg.stats.idleTimeout.inc();
+        this.finish(undefined, 'idle_timeout');
+      });
+    }
+    down.resume();
+  }
+
+  private finish(flag: 'NC' | 'UH' | 'UF' | 'UO' | 'UC' | 'DC' | undefined, details?: string): void {
+    if (this.done) return;
+    this.done = true;
+    const { info } = this;
+    if (flag) addFlag(info, flag);
+    if (details) info.connectionTerminationDetails = details;
+    info.durationMs = Math.round(Number(process.hrtime.bigint() - info.startHr) / 1e6);
+    this.conn.socket.destroy();
+    this.upstream?.destroy();
+    if (this.upstream) tcpTelemetry(this.ctx).closed(info);
+    logAll(this.cfg.accessLogs, info);
+    void this.host;
+  }
+}
+
+class TcpProxyFilter implements NetworkFilter {
+  constructor(
+    private readonly cfg: TcpProxyConfig,
+    private readonly ctx: ProxyContext,
+  ) {}
+
+  onNewConnection(conn: DownstreamConnection): boolean {
+    new TcpProxySession(this.cfg, this.ctx, conn).start();
+    return true;
+  }
+}
+
+registerNetworkFilter(TCP_PROXY_TYPE, (typed: JsonObject, ctx: ProxyContext, path: string) => new TcpProxyFilter(compileTcpProxy(typed, ctx, path), ctx));
