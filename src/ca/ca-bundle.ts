@@ -60,6 +60,11 @@ function checkCaCert(pc: ParsedCert, source: string, now: Date, what: string): v
   if (now.getTime() < from.getTime()) throw fail(source, `${what} is not valid before ${from.toISOString()}`);
 }
 
+/** Node leaves `subject`/`issuer` undefined for an empty name. */
+function dn(name: string | undefined): string {
+  return (name ?? '').replace(/\n/g, ', ');
+}
+
 function signedBy(child: X509Certificate, issuer: X509Certificate): boolean {
   return child.checkIssued(issuer) && child.verify(issuer.publicKey);
 }
@@ -90,13 +95,12 @@ export function verifyBundle(
     if (roots.some((r) => sameCert(r.cert, current.cert) || signedBy(current.cert, r.cert))) return path;
     const next = candidates.find((c) => !path.includes(c) && signedBy(current.cert, c.cert));
     if (!next) break;
-    checkCaCert(next, sources.chain, now, `intermediate "${next.cert.subject.replace(/\n/g, ', ')}"`);
+    checkCaCert(next, sources.chain, now, `intermediate "${dn(next.cert.subject)}"`);
     path.push(next);
     current = next;
   }
-  const issuer = current.cert.issuer.replace(/\n/g, ', ');
   throw fail(
     sources.chain,
-    `the signing certificate does not chain up to ${sources.roots}: no certificate there or in ${sources.chain} issued and signed "${current.cert.subject.replace(/\n/g, ', ')}" (its issuer is "${issuer}")`,
+    `the signing certificate does not chain up to ${sources.roots}: no certificate there or in ${sources.chain} issued and signed "${dn(current.cert.subject)}" (its issuer is "${dn(current.cert.issuer)}")`,
   );
 }

@@ -10,6 +10,7 @@ import { createPrivateKey, type X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { SailfinError, errorMessage } from '../common/errors.js';
 import { createCaClient } from './ca-service.js';
+import { DEFAULT_CONTROL_PLANE_DNS_NAMES } from './control-plane-credentials.js';
 import { generateKey, DEFAULT_KEY_ALGORITHM, type KeyAlgorithm } from './keys.js';
 import { parseCertBundle } from './pem.js';
 import { createWorkloadCsr } from './signer.js';
@@ -180,6 +181,8 @@ export interface GrpcSourceOptions {
   /** The bootstrap token, read fresh for each request that needs it. */
   token?: () => string | undefined | Promise<string | undefined>;
   deadlineMs?: number;
+  /** Name the CA's certificate is checked against; default istiod.istio-system.svc (the address may be an IP). */
+  serverName?: string;
 }
 
 /**
@@ -200,7 +203,8 @@ export function grpcCertificateSource(opts: GrpcSourceOptions): CertificateSourc
     // The token goes along even with a certificate: if the roots changed and the certificate no
     // longer verifies, the CA can still authenticate the workload instead of stranding it.
     const token = await opts.token?.();
-    const client = createCaClient(opts.address, creds);
+    const serverName = opts.serverName ?? DEFAULT_CONTROL_PLANE_DNS_NAMES[0];
+    const client = createCaClient(opts.address, creds, roots ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : {});
     try {
       return await client.createCertificate({ csr, validityDurationSeconds: ttlSeconds }, { token, deadlineMs: opts.deadlineMs });
     } finally {

@@ -1,0 +1,58 @@
+/**
+ * A human-readable summary of a certificate chain and its roots, for `sailfin proxy-config secrets`
+ * and logs: identity, serial, validity and issuer of each certificate, and which root it chains to.
+ */
+import type { X509Certificate } from 'node:crypto';
+import { parseCertBundle } from './pem.js';
+import { spiffeUrisFromSubjectAltName } from './spiffe.js';
+
+export interface CertSummary {
+  subject: string;
+  issuer: string;
+  /** SPIFFE URIs in the SAN (one for a workload certificate). */
+  spiffeIds: string[];
+  serialNumber: string;
+  notBefore: string;
+  notAfter: string;
+  isCa: boolean;
+  fingerprint256: string;
+}
+
+export interface ChainSummary {
+  chain: CertSummary[];
+  roots: CertSummary[];
+  /** Whether the chain's last certificate is signed by one of the roots (or is one). */
+  chainsToRoot: boolean;
+  /** Seconds until the leaf expires (negative when expired). */
+  expiresInSeconds?: number;
+}
+
+const oneLine = (dn: string | undefined) => (dn ?? '').replace(/\n/g, ', ');
+
+export function summarizeCert(cert: X509Certificate): CertSummary {
+  return {
+    subject: oneLine(cert.subject),
+    issuer: oneLine(cert.issuer),
+    spiffeIds: spiffeUrisFromSubjectAltName(cert.subjectAltName),
+    serialNumber: cert.serialNumber,
+    notBefore: new Date(cert.validFrom).toISOString(),
+    notAfter: new Date(cert.validTo).toISOString(),
+    isCa: cert.ca,
+    fingerprint256: cert.fingerprint256,
+  };
+}
+
+export function summarizeChain(certChainPem: string, rootsPem: string, now = Date.now()): ChainSummary {
+  const chain = certChainPem.trim() ? parseCertBundle(certChainPem, 'certificate chain') : [];
+  const roots = rootsPem.trim() ? parseCertBundle(rootsPem, 'root bundle') : [];
+  const last = chain[chain.length - 1]?.cert;
+  const chainsToRoot =
+    !!last && roots.some((r) => r.cert.raw.equals(last.raw) || (last.checkIssued(r.cert) && last.verify(r.cert.publicKey)));
+  const leaf = chain[0]?.cert;
+  return {
+    chain: chain.map((c) => summarizeCert(c.cert)),
+    roots: roots.map((r) => summarizeCert(r.cert)),
+    chainsToRoot,
+    ...(leaf ? { expiresInSeconds: Math.floor((new Date(leaf.validTo).getTime() - now) / 1000) } : {}),
+  };
+}
