@@ -4,8 +4,8 @@
 //     The destination a connection had before iptables REDIRECT rewrote it to the proxy's
 //     port (getsockopt SO_ORIGINAL_DST for IPv4, IP6T_SO_ORIGINAL_DST for IPv6). The proxy's
 //     outbound listener (15001) and inbound listener (15006) use it to find the real target.
-//     Returns undefined when the socket was not redirected (ENOENT/ENOPROTOOPT), throws on
-//     other errors.
+//     Returns undefined when conntrack has no entry for the socket (ENOENT/ENOPROTOOPT), throws on
+//     other errors. A tracked but unredirected connection reports its own local address.
 //
 //   peek(fd, n) -> Buffer
 //     Up to n bytes already received, without consuming them (recv MSG_PEEK|MSG_DONTWAIT), so

@@ -77,8 +77,11 @@ export function socketFd(socket: Socket): number | undefined {
 }
 
 /**
- * The destination the client meant before iptables redirected it, or undefined when the connection
- * was not redirected, the socket has no fd, or the addon is missing (see isCaptureSupported()).
+ * The destination the client meant before iptables redirected it. Undefined when conntrack has no entry
+ * for the connection, the socket has no fd, or the addon is missing (see isCaptureSupported()). Note that
+ * in a namespace where the nat table is active, a connection that was NOT redirected still has a
+ * conntrack entry, and the answer is then simply the socket's own local address: callers compare it with
+ * the listener's address rather than testing for undefined.
  */
 export function originalDst(socketOrFd: Socket | number): OriginalDestination | undefined {
   const { addon } = load();
