@@ -2,8 +2,9 @@
  * The list of sub-commands. One line per command file; keep it sorted by command name.
  */
 import type { Command } from 'commander';
+import { register as registerIptables } from './iptables.js';
 import { register as registerProxy } from './proxy.js';
 
 export type CommandRegistration = (program: Command) => void;
 
-export const commandRegistrations: CommandRegistration[] = [registerProxy];
+export const commandRegistrations: CommandRegistration[] = [registerIptables, registerProxy];
