@@ -86,6 +86,7 @@ export function verifyBundle(
   if (roots.length === 0) throw fail(sources.roots, 'no root certificate');
   roots.forEach((r, i) => {
     if (!r.cert.ca) throw fail(sources.roots, `certificate ${i + 1} is not a CA certificate (basicConstraints CA is not true)`);
+    if (now.getTime() > new Date(r.cert.validTo).getTime()) throw fail(sources.roots, `certificate ${i + 1} expired on ${new Date(r.cert.validTo).toISOString()}`);
   });
   const candidates = chain.filter((c) => !sameCert(c.cert, signingCert.cert) && !roots.some((r) => sameCert(r.cert, c.cert)));
   const path: ParsedCert[] = [];

@@ -28,7 +28,8 @@ async function startCa() {
   );
   const clients: CaClient[] = [];
   const client = (creds: grpc.ChannelCredentials, p = port) => {
-    const c = createCaClient(`127.0.0.1:${p}`, creds);
+    // Dial the IP but check the name in the serving certificate, as a proxy configured with istiod's name does.
+    const c = createCaClient(`127.0.0.1:${p}`, creds, { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc' });
     clients.push(c);
     return c;
   };

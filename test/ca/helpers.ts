@@ -25,17 +25,33 @@ function openssl(cwd: string, ...args: string[]): void {
  * Root → intermediate in Istio's cacerts layout, made with openssl: EC keys in SEC1 form
  * ("EC PRIVATE KEY"), cert-chain.pem = intermediate + root as Istio's tooling writes it.
  */
-export function makeOpensslPluginCa(dir: string, org = 'Example Corp'): void {
+export function makeOpensslPluginCa(dir: string, org = 'Example Corp', opts: { rsa?: boolean; middle?: boolean } = {}): void {
   const ext = join(dir, 'ca.ext');
   writeFileSync(ext, 'basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectKeyIdentifier=hash\n');
-  openssl(dir, 'ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'root-key.pem');
+  const genKey = (out: string) =>
+    opts.rsa
+      ? openssl(dir, 'genrsa', '-traditional', '-out', out, '2048') // PKCS#1 "RSA PRIVATE KEY", as older guides make
+      : openssl(dir, 'ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', out); // SEC1 "EC PRIVATE KEY"
+  const signCa = (csrKey: string, cn: string, issuerCert: string, issuerKey: string, out: string) => {
+    openssl(dir, 'req', '-new', '-key', csrKey, '-subj', `/O=${org}/CN=${cn}`, '-out', 'ca.csr');
+    openssl(dir, 'x509', '-req', '-in', 'ca.csr', '-CA', issuerCert, '-CAkey', issuerKey, '-CAcreateserial', '-days', '730', '-extfile', 'ca.ext', '-out', out);
+  };
+  genKey('root-key.pem');
   openssl(dir, 'req', '-x509', '-new', '-key', 'root-key.pem', '-subj', `/O=${org}/CN=Root CA`, '-days', '3650', '-out', 'root-cert.pem',
     '-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-  openssl(dir, 'ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca-key.pem');
-  openssl(dir, 'req', '-new', '-key', 'ca-key.pem', '-subj', `/O=${org}/CN=Intermediate CA`, '-out', 'ca.csr');
-  openssl(dir, 'x509', '-req', '-in', 'ca.csr', '-CA', 'root-cert.pem', '-CAkey', 'root-key.pem', '-CAcreateserial', '-days', '730',
-    '-extfile', 'ca.ext', '-out', 'ca-cert.pem');
-  writeFileSync(join(dir, 'cert-chain.pem'), readFileSync(join(dir, 'ca-cert.pem'), 'utf8') + readFileSync(join(dir, 'root-cert.pem'), 'utf8'));
+  let parentCert = 'root-cert.pem';
+  let parentKey = 'root-key.pem';
+  let chainTail = readFileSync(join(dir, 'root-cert.pem'), 'utf8');
+  if (opts.middle) {
+    genKey('middle-key.pem');
+    signCa('middle-key.pem', 'Middle CA', parentCert, parentKey, 'middle-cert.pem');
+    parentCert = 'middle-cert.pem';
+    parentKey = 'middle-key.pem';
+    chainTail = readFileSync(join(dir, 'middle-cert.pem'), 'utf8') + chainTail;
+  }
+  genKey('ca-key.pem');
+  signCa('ca-key.pem', 'Intermediate CA', parentCert, parentKey, 'ca-cert.pem');
+  writeFileSync(join(dir, 'cert-chain.pem'), readFileSync(join(dir, 'ca-cert.pem'), 'utf8') + chainTail);
 }
 
 export interface WorkloadCreds {

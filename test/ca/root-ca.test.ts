@@ -142,3 +142,39 @@ test('bad plug-in CAs give errors naming the file and what is wrong, and the pre
     other.cleanup();
   }
 });
+
+test('plug-in CAs of other shapes: RSA PKCS#1 keys with two intermediates, and a root that signs directly', async () => {
+  const dir = tempDir();
+  const rootOnly = tempDir();
+  try {
+    makeOpensslPluginCa(dir.path, 'Deep Corp', { rsa: true, middle: true });
+    const bundle = await loadPluginCaFromDir(dir.path);
+    assert.deepEqual(bundle.intermediates.map((c) => c.cert.subject.split('\n').pop()), ['CN=Middle CA']);
+    const ca = new MeshCa(bundle);
+    const server = await issueFor(ca, 'default', 'httpbin');
+    const client = await issueFor(ca, 'default', 'sleep');
+    assert.equal((server.certChainPem.match(/BEGIN CERTIFICATE/g) ?? []).length, 3, 'leaf, ca-cert, middle');
+    const srv = await startMtlsServer(server);
+    try {
+      const r = await mtlsRequest(srv.port, client, 'spiffe://cluster.local/ns/default/sa/httpbin');
+      assert.equal(r.ok, true, r.error);
+    } finally {
+      await srv.close();
+    }
+    // Without cert-chain.pem the middle certificate is unknown, so no path to the root exists.
+    rmSync(join(dir.path, 'cert-chain.pem'));
+    await rejects(loadPluginCaFromDir(dir.path), /no cert-chain\.pem/, /does not chain up/);
+
+    // ca-cert.pem = root-cert.pem (a root signing workloads itself), no chain file.
+    makeOpensslPluginCa(rootOnly.path);
+    writeFileSync(join(rootOnly.path, 'ca-cert.pem'), readFileSync(join(rootOnly.path, 'root-cert.pem')));
+    writeFileSync(join(rootOnly.path, 'ca-key.pem'), readFileSync(join(rootOnly.path, 'root-key.pem')));
+    rmSync(join(rootOnly.path, 'cert-chain.pem'));
+    const direct = new MeshCa(await loadPluginCaFromDir(rootOnly.path));
+    const w = await issueFor(direct, 'default', 'a');
+    assert.equal((w.certChainPem.match(/BEGIN CERTIFICATE/g) ?? []).length, 1, 'the root is not repeated in the chain');
+  } finally {
+    dir.cleanup();
+    rootOnly.cleanup();
+  }
+});
