@@ -219,8 +219,11 @@ export class ActiveListener {
       clearTimeout(timer);
       const cert = ts.getPeerCertificate();
       const hasCert = !!cert && Object.keys(cert).length > 0;
-      const verified = hasCert && ts.authorized;
-      if (tls.requireClientCert && !tls.peerAllowed(verified ? cert : undefined)) {
+      // A bare server-side TLSSocket (no tls.Server) does not check the client chain after the
+      // handshake; this is the check tls.Server would make.
+      const verifyError = (ts as unknown as { _handle?: { verifyError?(): Error | null } })._handle?.verifyError?.();
+      const verified = hasCert && !verifyError;
+      if (tls.requireClientCert && (!verified || !tls.peerAllowed(cert))) {
         ts.destroy();
         return;
       }

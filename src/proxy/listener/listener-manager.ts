@@ -50,7 +50,7 @@ export class ListenerManager {
     if (existing) {
       const sameSocket =
         existing.config.address.address === compiled.address.address &&
-        existing.config.address.port === compiled.address.port &&
+        (existing.config.address.port === compiled.address.port || existing.port === compiled.address.port) &&
         existing.config.bindToPort === compiled.bindToPort;
       if (sameSocket) {
         existing.replace(compiled);
