@@ -60,7 +60,14 @@ export function loadTexts(texts: ReadonlyArray<{ file: string; text: string }>):
   const messages: AnalysisMessage[] = [];
   const seen = new Map<string, LoadedResource>();
   for (const { file, text } of texts) {
-    const parsed = parseConfigText(text, file);
+    let parsed;
+    try {
+      parsed = parseConfigText(text, file);
+    } catch (err) {
+      // e.g. nesting so deep the parser runs out of stack: still one clear message for this file
+      messages.push({ type: MessageTypes.YamlSyntaxError, message: `cannot parse: ${(err as Error)?.message ?? String(err)}`, location: { file } });
+      continue;
+    }
     messages.push(...parsed.messages);
     for (const loaded of parsed.resources) {
       const { kind, metadata } = loaded.resource;

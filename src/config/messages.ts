@@ -24,6 +24,7 @@ export const MessageTypes = {
   GatewayPortNotOnWorkload: type('IST0104', 'GatewayPortNotOnWorkload', 'Warning'),
   SchemaValidationError: type('IST0106', 'SchemaValidationError', 'Error'),
   ConflictingMeshGatewayVirtualServiceHosts: type('IST0109', 'ConflictingMeshGatewayVirtualServiceHosts', 'Error'),
+  VirtualServiceDestinationPortSelectorRequired: type('IST0112', 'VirtualServiceDestinationPortSelectorRequired', 'Error'),
   PortNameIsNotUnderNamingConvention: type('IST0118', 'PortNameIsNotUnderNamingConvention', 'Info'),
   NoServerCertificateVerificationDestinationLevel: type('IST0128', 'NoServerCertificateVerificationDestinationLevel', 'Warning'),
   NoServerCertificateVerificationPortLevel: type('IST0129', 'NoServerCertificateVerificationPortLevel', 'Warning'),
@@ -36,6 +37,7 @@ export const MessageTypes = {
   YamlSyntaxError: type('SFN0002', 'YamlSyntaxError', 'Error'),
   UnknownKind: type('SFN0003', 'UnknownKind', 'Warning'),
   DuplicateResource: type('SFN0004', 'DuplicateResource', 'Error'),
+  AnalyzerFailure: type('SFN0005', 'AnalyzerFailure', 'Error'),
 } as const satisfies Record<string, MessageType>;
 
 export interface ResourceRef {

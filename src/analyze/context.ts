@@ -1,0 +1,143 @@
+/**
+ * What the analyzers look things up in: the loaded objects indexed the way Istio resolves references
+ * (services by FQDN, gateways by namespace/name, DestinationRules by host), built once per run so each
+ * analyzer stays a short list of checks instead of its own scan.
+ */
+import { isPlainObject } from '../config/documents.js';
+import { meshConfigFrom, type MeshConfig } from '../config/mesh-config.js';
+import type { LoadedResource } from '../config/resource.js';
+import { hostMatches, resolveShortnameToFqdn, serviceFqdn } from '../registry/hostname.js';
+
+export const DEFAULT_DOMAIN = 'cluster.local';
+
+export interface ServiceInfo {
+  readonly loaded: LoadedResource;
+  readonly fqdn: string;
+  readonly namespace: string;
+  /** Pod labels the Service selects; undefined for a Service without a selector. */
+  readonly selector?: Record<string, string>;
+  readonly ports: ReadonlyArray<{ readonly port: number; readonly name?: string }>;
+}
+
+export interface ServiceEntryHost {
+  readonly loaded: LoadedResource;
+  /** As written, or expanded against the ServiceEntry's namespace when short. */
+  readonly host: string;
+  readonly ports: readonly number[];
+}
+
+export interface PodInfo {
+  readonly loaded: LoadedResource;
+  readonly namespace: string;
+  readonly labels: Record<string, string>;
+}
+
+export class AnalysisContext {
+  readonly domain: string;
+  readonly mesh: MeshConfig;
+  readonly services = new Map<string, ServiceInfo>();
+  readonly serviceEntryHosts: ServiceEntryHost[] = [];
+  /** `namespace/name` → Gateway. */
+  readonly gateways = new Map<string, LoadedResource>();
+  readonly virtualServices: LoadedResource[] = [];
+  readonly destinationRules: LoadedResource[] = [];
+  readonly pods: PodInfo[] = [];
+
+  constructor(resources: readonly LoadedResource[], pods: readonly LoadedResource[], domain = DEFAULT_DOMAIN) {
+    this.domain = domain;
+    this.mesh = meshConfigFrom(resources).config;
+    for (const loaded of resources) this.index(loaded);
+    for (const pod of pods) {
+      const meta = pod.resource.metadata;
+      this.pods.push({ loaded: pod, namespace: meta.namespace ?? 'default', labels: meta.labels ?? {} });
+    }
+  }
+
+  private index(loaded: LoadedResource): void {
+    const r = loaded.resource;
+    const ns = r.metadata.namespace ?? 'default';
+    const spec = isPlainObject(r.spec) ? r.spec : {};
+    switch (r.kind) {
+      case 'Service': {
+        const fqdn = serviceFqdn(r.metadata.name, ns, this.domain);
+        const ports = (Array.isArray(spec.ports) ? spec.ports : []).filter(isPlainObject).map((p) => ({
+          port: Number(p.port),
+          name: typeof p.name === 'string' ? p.name : undefined,
+        }));
+        const selector = isPlainObject(spec.selector) ? stringRecord(spec.selector) : undefined;
+        this.services.set(fqdn, { loaded, fqdn, namespace: ns, selector, ports });
+        break;
+      }
+      case 'ServiceEntry': {
+        const ports = (Array.isArray(spec.ports) ? spec.ports : []).filter(isPlainObject).map((p) => Number(p.number));
+        for (const host of Array.isArray(spec.hosts) ? spec.hosts : []) {
+          if (typeof host === 'string') this.serviceEntryHosts.push({ loaded, host: resolveShortnameToFqdn(host, ns, this.domain), ports });
+        }
+        break;
+      }
+      case 'Gateway':
+        this.gateways.set(`${ns}/${r.metadata.name}`, loaded);
+        break;
+      case 'VirtualService':
+        this.virtualServices.push(loaded);
+        break;
+      case 'DestinationRule':
+        this.destinationRules.push(loaded);
+        break;
+    }
+  }
+
+  /** A host as Istio reads it in config from `namespace` (short names are relative to the config's namespace). */
+  fqdn(host: string, namespace: string): string {
+    return resolveShortnameToFqdn(host, namespace, this.domain);
+  }
+
+  /** Whether anything in the registry (a Service, a ServiceEntry host) answers to `fqdn`. */
+  hostExists(fqdn: string): boolean {
+    if (this.services.has(fqdn)) return true;
+    return this.serviceEntryHosts.some((se) => hostMatches(se.host, fqdn));
+  }
+
+  /** Ports of the host, from the Service or the ServiceEntries that define it. */
+  portsOf(fqdn: string): number[] {
+    const svc = this.services.get(fqdn);
+    if (svc) return svc.ports.map((p) => p.port);
+    const out = new Set<number>();
+    for (const se of this.serviceEntryHosts) if (se.host === fqdn) for (const p of se.ports) out.add(p);
+    return [...out];
+  }
+
+  /**
+   * The DestinationRules that apply to `fqdn` for a client in `clientNamespace`: Istio looks in the
+   * client's namespace, then the service's, then the root namespace.
+   */
+  destinationRulesFor(fqdn: string, clientNamespace: string): LoadedResource[] {
+    const serviceNamespace = this.services.get(fqdn)?.namespace;
+    const allowed = new Set([clientNamespace, serviceNamespace, this.mesh.rootNamespace]);
+    return this.destinationRules.filter((dr) => {
+      const ns = dr.resource.metadata.namespace ?? 'default';
+      const host = (dr.resource.spec as Record<string, unknown> | undefined)?.host;
+      return allowed.has(ns) && typeof host === 'string' && hostMatches(this.fqdn(host, ns), fqdn);
+    });
+  }
+
+  /** Pods in `namespace` (any namespace when undefined) whose labels include all of `selector`. */
+  podsMatching(selector: Record<string, string>, namespace?: string): PodInfo[] {
+    const entries = Object.entries(selector);
+    return this.pods.filter((p) => (namespace === undefined || p.namespace === namespace) && entries.every(([k, v]) => p.labels[k] === v));
+  }
+}
+
+export function stringRecord(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isPlainObject(value)) for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/** `app=reviews,version=v1`, sorted, as istioctl prints selectors. */
+export function formatSelector(selector: Record<string, string>): string {
+  return Object.keys(selector)
+    .sort()
+    .map((k) => `${k}=${selector[k]}`)
+    .join(',');
+}
