@@ -81,6 +81,19 @@ export interface ClusterInfo {
   /** Whether the cluster originates TLS (for x-forwarded-proto, metrics, ALPN). */
   readonly tls: boolean;
   readonly type: 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS' | 'ORIGINAL_DST';
+  /** The cluster's lb_policy (hash_policy on a route only matters for RING_HASH and MAGLEV). */
+  readonly lbPolicy?: 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV' | 'CLUSTER_PROVIDED';
+  /** common_http_protocol_options.max_connection_duration in ms (0 = none). */
+  readonly maxConnectionDurationMs?: number;
+  /** per_connection_buffer_limit_bytes (Envoy's default 1 MiB): how much to buffer before pausing a reader. */
+  readonly perConnectionBufferLimitBytes?: number;
+  /** http2_protocol_options.max_concurrent_streams, when set. */
+  readonly http2MaxConcurrentStreams?: number;
+  /**
+   * ORIGINAL_DST with original_dst_lb_config.use_http_header: the lower-cased header (default
+   * `x-envoy-original-dst-host`) whose `ip:port` value the router passes as LbContext.originalDst.
+   */
+  readonly originalDstHttpHeader?: string;
 }
 
 export interface ConnectResult {
@@ -90,6 +103,16 @@ export interface ConnectResult {
   /** The upstream's SPIFFE URI SAN, when TLS and the peer presented one. */
   peerUri?: string;
   localAddress?: string;
+}
+
+/**
+ * Why Cluster.connect failed, on the Error it passes: `timeout` (connect_timeout, Envoy's UF with
+ * upstream_cx_connect_timeout), `connection_failure` (refused/reset/unreachable) or `tls` (handshake or
+ * SAN verification). `transportFailureReason` is the text for %UPSTREAM_TRANSPORT_FAILURE_REASON%.
+ */
+export interface ConnectFailure extends Error {
+  readonly failure: 'timeout' | 'connection_failure' | 'tls';
+  readonly transportFailureReason: string;
 }
 
 export interface Cluster {
@@ -105,6 +128,10 @@ export interface Cluster {
   /**
    * Opens a connection to the host, applying the connect timeout, the transport socket (TLS with SNI,
    * SAN verification, ALPN from `alpn`) and connection stats. Calls back once.
+   * It counts the connection itself (resources.connections, host.activeConnections, upstream_cx_*) until
+   * the socket closes, and reports connect failures/timeouts to outlier detection; callers check
+   * `resources.connections.canCreate()` first (and bump upstream_cx_overflow when not), and do not
+   * report connect failures again. On failure the Error is a ConnectFailure.
    */
   connect(host: Host, alpn: readonly string[] | undefined, cb: (err: Error | null, result?: ConnectResult) => void): void;
   /** Feeds outlier detection. */

@@ -1,0 +1,96 @@
+/**
+ * STRICT_DNS and LOGICAL_DNS: endpoint names resolved through the system resolver (node:dns lookup,
+ * i.e. getaddrinfo with /etc/hosts) at start and every dns_refresh_rate. STRICT_DNS makes one host
+ * per address of every name; LOGICAL_DNS one host that follows the first address. A failed lookup
+ * keeps the addresses the name had, as Envoy does.
+ */
+import { lookup } from 'node:dns';
+import { isIP } from 'node:net';
+import type { ClusterConfig, DnsFamily } from '../cluster-config.js';
+import type { EndpointSpec } from '../host.js';
+
+export class DnsDiscovery {
+  /** Last addresses per endpoint (index into the load assignment's endpoints). */
+  private readonly resolved: (string[] | undefined)[];
+  private readonly specs: readonly EndpointSpec[];
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+  private logicalAddress?: string;
+
+  constructor(
+    private readonly cfg: ClusterConfig,
+    private readonly publish: (specs: EndpointSpec[]) => void,
+    private readonly onError: (name: string, err: Error) => void,
+  ) {
+    this.specs = cfg.loadAssignment!.endpoints;
+    this.resolved = this.specs.map((s) => (isIP(s.address) ? [s.address] : undefined));
+    if (this.resolved.every((r) => r !== undefined)) {
+      this.emit();
+      return;
+    }
+    this.refresh();
+    this.timer = setInterval(() => this.refresh(), cfg.dnsRefreshRateMs);
+    this.timer.unref();
+  }
+
+  private refresh(): void {
+    let pending = 0;
+    this.specs.forEach((spec, i) => {
+      if (isIP(spec.address)) return;
+      pending++;
+      lookup(spec.address, { all: true, family: familyNumber(this.cfg.dnsFamily) }, (err, addresses) => {
+        if (this.closed) return;
+        if (err) this.onError(spec.address, err);
+        else this.resolved[i] = pickAddresses(addresses, this.cfg.dnsFamily);
+        if (--pending === 0) this.emit();
+      });
+    });
+  }
+
+  private emit(): void {
+    const out: EndpointSpec[] = [];
+    if (this.cfg.type === 'LOGICAL_DNS') {
+      const first = this.resolved[0]?.[0];
+      if (first === undefined) return;
+      this.logicalAddress = first;
+      out.push({ ...this.specs[0], address: first, hostname: this.specs[0].hostname ?? this.specs[0].address });
+    } else {
+      this.specs.forEach((spec, i) => {
+        for (const address of this.resolved[i] ?? []) out.push({ ...spec, address, hostname: spec.hostname ?? (isIP(spec.address) ? undefined : spec.address) });
+      });
+    }
+    this.publish(out);
+  }
+
+  /** For LOGICAL_DNS: the address new connections go to. */
+  get currentLogicalAddress(): string | undefined {
+    return this.logicalAddress;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
+function familyNumber(f: DnsFamily): 0 | 4 | 6 {
+  return f === 'V4_ONLY' ? 4 : f === 'V6_ONLY' ? 6 : 0;
+}
+
+/** AUTO prefers IPv6 (Envoy's AUTO), V4_PREFERRED prefers IPv4, ALL keeps both. */
+function pickAddresses(addresses: { address: string; family: number }[], f: DnsFamily): string[] {
+  const v4 = addresses.filter((a) => a.family === 4).map((a) => a.address);
+  const v6 = addresses.filter((a) => a.family === 6).map((a) => a.address);
+  switch (f) {
+    case 'V4_ONLY':
+      return v4;
+    case 'V6_ONLY':
+      return v6;
+    case 'V4_PREFERRED':
+      return v4.length ? v4 : v6;
+    case 'ALL':
+      return [...v4, ...v6];
+    default:
+      return v6.length ? v6 : v4;
+  }
+}

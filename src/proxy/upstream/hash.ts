@@ -1,0 +1,193 @@
+/**
+ * xxHash64, the function Envoy hashes ring entries and request keys with, and the helpers the router
+ * uses for hash_policy. A 64-bit result does not fit a JS number, so callers get the top 53 bits:
+ * that keeps the order of hashes (which is all a ring lookup needs) and stays a plain number on the
+ * request path. Arithmetic is done on 32-bit halves with Math.imul instead of BigInt because this runs
+ * per request for RING_HASH / MAGLEV clusters and BigInt allocates on every operation.
+ */
+
+// Each 64-bit prime as [hi, lo].
+const P1_HI = 0x9e3779b1, P1_LO = 0x85ebca87;
+const P2_HI = 0xc2b2ae3d, P2_LO = 0x27d4eb4f;
+const P3_HI = 0x165667b1, P3_LO = 0x9e3779f9;
+const P4_HI = 0x85ebca77, P4_LO = 0xc2b2ae63;
+const P5_HI = 0x27d4eb2f, P5_LO = 0x165667c5;
+
+/** A mutable 64-bit register as two unsigned 32-bit halves; module-level scratch avoids allocation. */
+let rHi = 0;
+let rLo = 0;
+
+/** (aHi,aLo) * (bHi,bLo) mod 2^64 into rHi/rLo. */
+function mul(aHi: number, aLo: number, bHi: number, bLo: number): void {
+  const a0 = aLo & 0xffff, a1 = aLo >>> 16, a2 = aHi & 0xffff, a3 = aHi >>> 16;
+  const b0 = bLo & 0xffff, b1 = bLo >>> 16, b2 = bHi & 0xffff, b3 = bHi >>> 16;
+  let c0 = a0 * b0;
+  let c1 = (c0 >>> 16) + a0 * b1;
+  let c2 = c1 >>> 16;
+  c1 = (c1 & 0xffff) + a1 * b0;
+  c2 += c1 >>> 16;
+  c2 += a0 * b2;
+  let c3 = c2 >>> 16;
+  c2 = (c2 & 0xffff) + a1 * b1;
+  c3 += c2 >>> 16;
+  c2 = (c2 & 0xffff) + a2 * b0;
+  c3 += c2 >>> 16;
+  c3 += a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0;
+  rLo = (((c1 & 0xffff) << 16) | (c0 & 0xffff)) >>> 0;
+  rHi = (((c3 & 0xffff) << 16) | (c2 & 0xffff)) >>> 0;
+}
+
+function add(aHi: number, aLo: number, bHi: number, bLo: number): void {
+  const lo = aLo + bLo;
+  rLo = lo >>> 0;
+  rHi = (aHi + bHi + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+}
+
+function rotl(hi: number, lo: number, n: number): void {
+  if (n >= 32) {
+    const t = hi;
+    hi = lo;
+    lo = t;
+    n -= 32;
+  }
+  if (n === 0) {
+    rHi = hi >>> 0;
+    rLo = lo >>> 0;
+    return;
+  }
+  rHi = ((hi << n) | (lo >>> (32 - n))) >>> 0;
+  rLo = ((lo << n) | (hi >>> (32 - n))) >>> 0;
+}
+
+/** acc = rotl(acc + input * P2, 31) * P1 → rHi/rLo. */
+function round(accHi: number, accLo: number, inHi: number, inLo: number): void {
+  mul(inHi, inLo, P2_HI, P2_LO);
+  add(accHi, accLo, rHi, rLo);
+  rotl(rHi, rLo, 31);
+  mul(rHi, rLo, P1_HI, P1_LO);
+}
+
+function read32(b: Uint8Array, i: number): number {
+  return (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
+}
+
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(256);
+
+/** xxHash64 of the bytes, as [hi, lo] unsigned 32-bit halves written to `out`. */
+export function xxHash64Parts(data: Uint8Array, len: number, seed: number, out: [number, number]): void {
+  let p = 0;
+  let hHi: number, hLo: number;
+  const sHi = 0, sLo = seed >>> 0;
+  if (len >= 32) {
+    add(sHi, sLo, P1_HI, P1_LO); add(rHi, rLo, P2_HI, P2_LO);
+    let v1Hi = rHi, v1Lo = rLo;
+    add(sHi, sLo, P2_HI, P2_LO);
+    let v2Hi = rHi, v2Lo = rLo;
+    let v3Hi = sHi, v3Lo = sLo;
+    // seed - P1 = seed + (2^64 - P1)
+    add(sHi, sLo, ~P1_HI >>> 0, -P1_LO >>> 0); // P1_LO is non-zero, so no borrow into the high half
+    let v4Hi = rHi, v4Lo = rLo;
+    const limit = len - 32;
+    do {
+      round(v1Hi, v1Lo, read32(data, p + 4), read32(data, p)); v1Hi = rHi; v1Lo = rLo; p += 8;
+      round(v2Hi, v2Lo, read32(data, p + 4), read32(data, p)); v2Hi = rHi; v2Lo = rLo; p += 8;
+      round(v3Hi, v3Lo, read32(data, p + 4), read32(data, p)); v3Hi = rHi; v3Lo = rLo; p += 8;
+      round(v4Hi, v4Lo, read32(data, p + 4), read32(data, p)); v4Hi = rHi; v4Lo = rLo; p += 8;
+    } while (p <= limit);
+    rotl(v1Hi, v1Lo, 1); hHi = rHi; hLo = rLo;
+    rotl(v2Hi, v2Lo, 7); add(hHi, hLo, rHi, rLo); hHi = rHi; hLo = rLo;
+    rotl(v3Hi, v3Lo, 12); add(hHi, hLo, rHi, rLo); hHi = rHi; hLo = rLo;
+    rotl(v4Hi, v4Lo, 18); add(hHi, hLo, rHi, rLo); hHi = rHi; hLo = rLo;
+    const vs = [v1Hi, v1Lo, v2Hi, v2Lo, v3Hi, v3Lo, v4Hi, v4Lo];
+    for (let i = 0; i < 8; i += 2) {
+      round(0, 0, vs[i], vs[i + 1]);
+      hHi = (hHi ^ rHi) >>> 0; hLo = (hLo ^ rLo) >>> 0;
+      mul(hHi, hLo, P1_HI, P1_LO); add(rHi, rLo, P4_HI, P4_LO); hHi = rHi; hLo = rLo;
+    }
+  } else {
+    add(sHi, sLo, P5_HI, P5_LO); hHi = rHi; hLo = rLo;
+  }
+  add(hHi, hLo, 0, len); hHi = rHi; hLo = rLo;
+  while (p + 8 <= len) {
+    round(0, 0, read32(data, p + 4), read32(data, p));
+    hHi = (hHi ^ rHi) >>> 0; hLo = (hLo ^ rLo) >>> 0;
+    rotl(hHi, hLo, 27); mul(rHi, rLo, P1_HI, P1_LO); add(rHi, rLo, P4_HI, P4_LO); hHi = rHi; hLo = rLo;
+    p += 8;
+  }
+  if (p + 4 <= len) {
+    mul(0, read32(data, p), P1_HI, P1_LO);
+    hHi = (hHi ^ rHi) >>> 0; hLo = (hLo ^ rLo) >>> 0;
+    rotl(hHi, hLo, 23); mul(rHi, rLo, P2_HI, P2_LO); add(rHi, rLo, P3_HI, P3_LO); hHi = rHi; hLo = rLo;
+    p += 4;
+  }
+  while (p < len) {
+    mul(0, data[p], P5_HI, P5_LO);
+    hHi = (hHi ^ rHi) >>> 0; hLo = (hLo ^ rLo) >>> 0;
+    rotl(hHi, hLo, 11); mul(rHi, rLo, P1_HI, P1_LO); hHi = rHi; hLo = rLo;
+    p++;
+  }
+  // Avalanche: h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32.
+  hLo = (hLo ^ (hHi >>> 1)) >>> 0;
+  mul(hHi, hLo, P2_HI, P2_LO); hHi = rHi; hLo = rLo;
+  hLo = (hLo ^ ((hLo >>> 29) | (hHi << 3))) >>> 0;
+  hHi = (hHi ^ (hHi >>> 29)) >>> 0;
+  mul(hHi, hLo, P3_HI, P3_LO); hHi = rHi; hLo = rLo;
+  hLo = (hLo ^ hHi) >>> 0;
+  out[0] = hHi;
+  out[1] = hLo;
+}
+
+const parts: [number, number] = [0, 0];
+
+/** Top 53 bits of a 64-bit hash, as a non-negative integer number (order-preserving). */
+function top53(hi: number, lo: number): number {
+  return hi * 2097152 + (lo >>> 11);
+}
+
+/** xxHash64 of a string's UTF-8 bytes (seed 0 unless given), reduced to its top 53 bits. */
+export function xxHash64(key: string, seed = 0): number {
+  let len = key.length;
+  let ascii = true;
+  for (let i = 0; i < len; i++) {
+    if (key.charCodeAt(i) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  let bytes: Uint8Array;
+  if (ascii) {
+    if (scratch.length < len) scratch = new Uint8Array(len * 2);
+    for (let i = 0; i < len; i++) scratch[i] = key.charCodeAt(i);
+    bytes = scratch;
+  } else {
+    bytes = encoder.encode(key);
+    len = bytes.length;
+  }
+  xxHash64Parts(bytes, len, seed, parts);
+  return top53(parts[0], parts[1]);
+}
+
+/** The full 64-bit xxHash64 as a hex string (for tests against published vectors). */
+export function xxHash64Hex(key: string | Uint8Array, seed = 0): string {
+  const bytes = typeof key === 'string' ? encoder.encode(key) : key;
+  xxHash64Parts(bytes, bytes.length, seed, parts);
+  return parts[0].toString(16).padStart(8, '0') + parts[1].toString(16).padStart(8, '0');
+}
+
+/** The hash the router computes for one hash_policy value (header, cookie, source IP, query parameter). */
+export function hashKey(key: string): number {
+  return xxHash64(key, 0);
+}
+
+/**
+ * Folds a further hash_policy's hash into the running one, as Envoy does (rotate left by one, xor),
+ * on the 53-bit value so the result stays an exact integer number.
+ */
+export function combineHashes(acc: number, next: number): number {
+  const rotated = (acc * 2) % 9007199254740992 + Math.floor(acc / 4503599627370496);
+  // xor on 53 bits: split into 21 high bits and 32 low bits.
+  const hi = (Math.floor(rotated / 4294967296) ^ Math.floor(next / 4294967296)) >>> 0;
+  const lo = ((rotated % 4294967296) ^ (next % 4294967296)) >>> 0;
+  return hi * 4294967296 + lo;
+}
