@@ -35,6 +35,7 @@ export {
   type WorkloadCertificate,
   type CertificateSource,
 } from './workload-certificates.js';
+export { feedWorkloadSecrets, type SecretSink } from './proxy-secret-feed.js';
 export { workloadSdsSecrets, workloadProxySecrets, defaultCertificateSecret, rootCaSecret, SDS_DEFAULT_CERT, SDS_ROOT_CA } from './sds-secrets.js';
 export { summarizeChain, summarizeCert, type ChainSummary, type CertSummary } from './cert-info.js';
 export { spiffeUri, principal, parseWorkloadSpiffeId, spiffeUrisFromSubjectAltName, DEFAULT_TRUST_DOMAIN, type WorkloadIdentity } from './spiffe.js';
