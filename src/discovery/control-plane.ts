@@ -1,0 +1,132 @@
+/**
+ * The control plane as one object: config store fed from files (reloaded live), the service view
+ * built from it, the Istio generator, and the ADS + monitoring servers. A change that fails validation
+ * is refused whole and logged with the analyzer's messages; proxies keep the last good config.
+ */
+import type { Logger } from 'pino';
+import { loadPaths } from '../config/loader.js';
+import { formatMessage, hasErrors, type AnalysisMessage } from '../config/messages.js';
+import { meshConfigFrom } from '../config/mesh-config.js';
+import type { LoadedResource } from '../config/resource.js';
+import { ConfigStore } from '../config/store.js';
+import { expandWorkloads } from '../config/workloads.js';
+import { DEFAULT_MESH_SETTINGS, type MeshSettings } from '../pilot/context.js';
+import { PilotGenerator, type PilotSnapshot } from '../pilot/generator.js';
+import { IstioConfig } from '../pilot/istio-config.js';
+import type { ServiceView } from '../pilot/model.js';
+import { serveXds, type XdsServing } from '../xds/serve.js';
+import { ConfigWatcher } from './config-watcher.js';
+
+/** Builds the services view from every loaded object (Deployments already expanded into Pods). */
+export type ServiceViewFactory = (resources: readonly LoadedResource[], mesh: MeshSettings) => ServiceView;
+
+export interface ControlPlaneOptions {
+  paths: readonly string[];
+  host?: string;
+  adsPort?: number;
+  monitoringPort?: number;
+  watch?: boolean;
+  logger: Logger;
+  services: ServiceViewFactory;
+  debounceMs?: number;
+}
+
+export class ControlPlane {
+  readonly store = new ConfigStore();
+  private serving: XdsServing | undefined;
+  private watcher: ConfigWatcher | undefined;
+  private current: PilotSnapshot | undefined;
+  private loads = 0;
+
+  constructor(private readonly opts: ControlPlaneOptions) {
+    this.store.onChange(() => {
+      this.current = undefined;
+      this.serving?.ads.push({ reason: 'config' });
+    });
+  }
+
+  get adsPort(): number {
+    return this.serving?.adsPort ?? 0;
+  }
+
+  get monitoringPort(): number {
+    return this.serving?.monitoringPort ?? 0;
+  }
+
+  /** The view every proxy's config is generated from; rebuilt lazily after each accepted change. */
+  snapshot(): PilotSnapshot {
+    if (!this.current) {
+      const resources = this.store.list();
+      const mesh = this.meshSettings(resources);
+      const expanded = expandWorkloads(resources);
+      this.current = {
+        services: this.opts.services(expanded, mesh),
+        config: new IstioConfig(resources, mesh.domain, mesh.rootNamespace),
+        mesh,
+        secrets: resources.filter((r) => r.resource.kind === 'Secret'),
+      };
+    }
+    return this.current;
+  }
+
+  private meshSettings(resources: readonly LoadedResource[]): MeshSettings {
+    const { config } = meshConfigFrom(resources);
+    return {
+      ...DEFAULT_MESH_SETTINGS,
+      trustDomain: config.trustDomain,
+      rootNamespace: config.rootNamespace,
+      enableAutoMtls: config.enableAutoMtls,
+      outboundTrafficPolicy: config.outboundTrafficPolicy.mode,
+    };
+  }
+
+  /** Reads the paths again and applies them as one batch; returns the messages (errors refuse the batch). */
+  async reload(): Promise<{ accepted: boolean; messages: AnalysisMessage[] }> {
+    const loaded = await loadPaths(this.opts.paths);
+    if (hasErrors(loaded.messages)) return this.report(false, loaded.messages);
+    const result = this.store.replace(loaded.resources);
+    this.loads++;
+    return this.report(result.accepted, [...loaded.messages, ...result.messages]);
+  }
+
+  private report(accepted: boolean, messages: AnalysisMessage[]): { accepted: boolean; messages: AnalysisMessage[] } {
+    const log = this.opts.logger;
+    for (const m of messages) (m.type.level === 'Error' ? log.error.bind(log) : log.warn.bind(log))(formatMessage(m));
+    if (!accepted) log.error(`config change refused: ${messages.filter((m) => m.type.level === 'Error').length} error(s); the last good config stays in force`);
+    return { accepted, messages };
+  }
+
+  async start(): Promise<void> {
+    const first = await this.reload();
+    if (!first.accepted) {
+      throw new Error(`the manifests have errors:\n${first.messages.filter((m) => m.type.level === 'Error').map(formatMessage).join('\n')}`);
+    }
+    const generator = new PilotGenerator(() => this.snapshot());
+    this.serving = await serveXds({
+      generator,
+      host: this.opts.host,
+      adsPort: this.opts.adsPort,
+      monitoringPort: this.opts.monitoringPort,
+      logger: this.opts.logger,
+      debounce: this.opts.debounceMs !== undefined ? { quietMs: this.opts.debounceMs } : undefined,
+      isReady: () => this.loads > 0,
+    });
+    if (this.opts.watch) {
+      this.watcher = new ConfigWatcher(this.opts.paths, () => {
+        this.reload().catch((err: unknown) => this.opts.logger.error(`reload failed: ${(err as Error).message}`));
+      });
+      await this.watcher.start();
+    }
+  }
+
+  /** `sailfin apply`: add or replace objects; refused whole on any error. */
+  apply(batch: readonly LoadedResource[]): { accepted: boolean; messages: AnalysisMessage[] } {
+    const r = this.store.apply(batch);
+    return this.report(r.accepted, r.messages);
+  }
+
+  async close(): Promise<void> {
+    this.watcher?.close();
+    await this.serving?.close();
+  }
+}
