@@ -35,6 +35,7 @@ export {
   type WorkloadCertificate,
   type CertificateSource,
 } from './workload-certificates.js';
+export { writeWorkloadBootstrap, startWorkloadIdentity, BOOTSTRAP_TOKEN_FILE, BOOTSTRAP_ROOT_FILE } from './workload-bootstrap.js';
 export { feedWorkloadSecrets, type SecretSink } from './proxy-secret-feed.js';
 export { workloadSdsSecrets, workloadProxySecrets, defaultCertificateSecret, rootCaSecret, SDS_DEFAULT_CERT, SDS_ROOT_CA } from './sds-secrets.js';
 export { summarizeChain, summarizeCert, type ChainSummary, type CertSummary } from './cert-info.js';
