@@ -77,7 +77,7 @@ function checkDestinations(c: FieldChecks, routes: unknown, path: string): void 
     total += Math.max(0, weight);
   }
   // Weights are relative, but with several destinations all at zero nothing could be routed.
-  if (items.length > 1 && total === 0 && items.every(({ item }) => typeof item.weight === 'number')) c.error(path, 'the destination weights add up to 0; at least one must be positive');
+  if (items.length > 1 && total === 0 && items.every(({ item }) => Number.isInteger(item.weight))) c.error(path, 'the destination weights add up to 0; at least one must be positive');
 }
 
 function checkDestinationRule(c: FieldChecks): void {

@@ -43,7 +43,7 @@ export function parseYaml(text: string): ParsedYaml {
     const docIndex = index++;
     if (doc.errors.length > 0) {
       for (const err of doc.errors) {
-        problems.push({ message: firstLine(err.message), line: err.linePos?.[0]?.line, document: docIndex });
+        problems.push({ message: firstLine(err.message), line: err.linePos?.[0]?.line ?? lineOf(err.pos[0]), document: docIndex });
       }
       continue;
     }
