@@ -94,9 +94,26 @@ export function effectiveTtlMs(requestedMs: number | undefined, policy: TtlPolic
   return Math.min(requestedMs, policy.maxTtlMs);
 }
 
-async function authorityKeyId(bundle: CaBundle): Promise<x509.Extension[]> {
-  const ski = new x509.X509Certificate(bundle.signingCert.pem).getExtension(x509.SubjectKeyIdentifierExtension);
-  return ski ? [new x509.AuthorityKeyIdentifierExtension(ski.keyId)] : [];
+/** Per-bundle facts every signature needs, parsed once (ASN.1 parsing dominated the cost per certificate). */
+interface IssuerFacts {
+  subjectName: x509.Name;
+  authorityKeyId: string | undefined;
+  signingIsRoot: boolean;
+}
+const issuerFacts = new WeakMap<CaBundle, IssuerFacts>();
+
+function factsOf(bundle: CaBundle): IssuerFacts {
+  let facts = issuerFacts.get(bundle);
+  if (!facts) {
+    const issuer = new x509.X509Certificate(bundle.signingCert.pem);
+    facts = {
+      subjectName: issuer.subjectName,
+      authorityKeyId: issuer.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId,
+      signingIsRoot: bundle.roots.some((r) => r.cert.raw.equals(bundle.signingCert.cert.raw)),
+    };
+    issuerFacts.set(bundle, facts);
+  }
+  return facts;
 }
 
 interface LeafParams {
@@ -107,13 +124,13 @@ interface LeafParams {
 }
 
 async function signLeaf(bundle: CaBundle, p: LeafParams): Promise<{ certPem: string; certChain: string[]; notAfter: Date }> {
-  const issuer = new x509.X509Certificate(bundle.signingCert.pem);
+  const facts = factsOf(bundle);
   const notAfter = new Date(p.notBefore.getTime() + p.ttlMs);
   const leaf = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     // Istio leaves the subject empty; the identity lives only in the (then critical) SAN.
     subject: [],
-    issuer: issuer.subjectName,
+    issuer: facts.subjectName,
     notBefore: p.notBefore,
     notAfter,
     publicKey: p.publicKey,
@@ -124,12 +141,11 @@ async function signLeaf(bundle: CaBundle, p: LeafParams): Promise<{ certPem: str
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
       new x509.SubjectAlternativeNameExtension(p.names, true),
-      ...(await authorityKeyId(bundle)),
+      ...(facts.authorityKeyId ? [new x509.AuthorityKeyIdentifierExtension(facts.authorityKeyId)] : []),
     ],
   });
   const certPem = leaf.toString('pem') + '\n';
-  const signingIsRoot = bundle.roots.some((r) => r.cert.raw.equals(bundle.signingCert.cert.raw));
-  const middle = signingIsRoot ? [] : [bundle.signingCert.pem, ...bundle.intermediates.map((c) => c.pem)];
+  const middle = facts.signingIsRoot ? [] : [bundle.signingCert.pem, ...bundle.intermediates.map((c) => c.pem)];
   return { certPem, certChain: [certPem, ...middle, rootBundlePem(bundle)], notAfter };
 }
 
