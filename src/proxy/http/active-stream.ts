@@ -1,0 +1,384 @@
+/**
+ * One HTTP request/response exchange inside the connection manager: it adds what Envoy adds to the
+ * request (x-request-id, x-forwarded-for/-proto, XFCC), snapshots the route table, runs the HTTP
+ * filters, carries the body between the downstream codec and the router, applies the response
+ * header policies, sends local replies, and logs and counts the stream when it ends.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DownstreamConnection } from '../listener/connection.js';
+import { logAll } from '../stats/access-log.js';
+import { addFlag, newStreamInfo, type ResponseFlag, type StreamInfo } from '../stream-info.js';
+import type { DownstreamCodecStream } from './downstream-codec.js';
+import type { HcmConfig } from './hcm-config.js';
+import type { HeaderList } from './headers.js';
+import { FilterStatus } from './http-filter.js';
+import { buildLocalReply, isGrpcRequest } from './local-reply.js';
+import type { RouteRequest } from './matchers.js';
+import type { CompiledRouteConfig, Route } from './route-config.js';
+import type { Router } from './router.js';
+
+/** Request bodies waiting for the router are bounded; past this the downstream is paused. */
+const PENDING_BODY_LIMIT = 1024 * 1024;
+
+export class ActiveStream implements RouteRequest {
+  readonly info: StreamInfo;
+  method: string;
+  path: string;
+  host: string;
+  scheme: string;
+  headers: HeaderList;
+  readonly grpc: boolean;
+  routeConfig: CompiledRouteConfig | undefined;
+  route: Route | undefined;
+  /** Set by the router filter; receives the request body. */
+  router: Router | undefined;
+  /** Per-stream state of the CORS filter: the allowed origin to echo, if any. */
+  corsOrigin: string | undefined;
+  corsPolicy: unknown;
+  /** Extra response headers decided during decoding (e.g. Set-Cookie from a hash policy). */
+  pendingResponseHeaders: string[] | undefined;
+  requestComplete = false;
+  responseStarted = false;
+  done = false;
+  private filterIndex = 0;
+  private pendingBody: Buffer[] | undefined;
+  private pendingBytes = 0;
+  private pendingTrailers: HeaderList | undefined;
+  private requestTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private timers: NodeJS.Timeout[] | undefined;
+
+  constructor(
+    readonly hcm: HcmConfig,
+    readonly conn: DownstreamConnection,
+    readonly codec: DownstreamCodecStream,
+    method: string,
+    path: string,
+    authority: string,
+    headers: HeaderList,
+    /** The request carries no body (headers ended the stream). */
+    endStream: boolean,
+  ) {
+    this.method = method;
+    this.path = path;
+    this.host = authority.toLowerCase();
+    this.scheme = conn.transportProtocol === 'tls' ? 'https' : 'http';
+    this.headers = headers;
+    this.requestComplete = endStream;
+    this.grpc = isGrpcRequest(headers.get('content-type'));
+    const info = newStreamInfo();
+    info.protocol = codec.protocol;
+    info.method = method;
+    info.path = path;
+    info.authority = authority;
+    info.userAgent = headers.get('user-agent');
+    info.downstreamRemoteAddress = conn.remoteAddress + ':' + conn.remotePort;
+    info.downstreamLocalAddress = conn.localAddress + ':' + conn.localPort;
+    info.requestedServerName = conn.serverName;
+    info.downstreamPeerUri = conn.peerUri;
+    info.listenerName = conn.listenerName;
+    info.filterChainName = conn.filterChainName;
+    info.requestHeaders = headers as unknown as StreamInfo['requestHeaders'];
+    this.info = info;
+    const s = hcm.stats;
+    s.downstream_rq_total.inc();
+    s.downstream_rq_active.inc();
+    if (codec.protocol === 'HTTP/2') s.downstream_rq_http2_total.inc();
+    else s.downstream_rq_http1_total.inc();
+  }
+
+  /** Runs once the request headers are in. */
+  start(): void {
+    const hcm = this.hcm;
+    if (hcm.streamIdleTimeoutMs > 0) this.idleTimer = setTimeout(onIdleTimeout, hcm.streamIdleTimeoutMs, this);
+    if (hcm.requestTimeoutMs > 0 && !this.requestComplete) this.requestTimer = setTimeout(onRequestTimeout, hcm.requestTimeoutMs, this);
+    if (hcm.stripAnyHostPort) this.host = stripPort(this.host);
+    if (hcm.mergeSlashes || hcm.normalizePath) this.path = normalizePath(this.path, hcm.normalizePath, hcm.mergeSlashes);
+    this.mutateRequestHeaders();
+    this.routeConfig = hcm.staticRoutes ?? (hcm.rds?.current as CompiledRouteConfig | undefined);
+    this.refreshRoute();
+    this.runDecoders();
+  }
+
+  /** Re-selects the route (after a filter changed headers). */
+  refreshRoute(): void {
+    const rc = this.routeConfig;
+    this.route = rc ? rc.route(this) : undefined;
+    this.info.routeName = this.route?.name || undefined;
+  }
+
+  /** A filter that stopped iteration resumes the chain. */
+  continueDecoding(): void {
+    if (this.done || this.responseStarted) return;
+    this.filterIndex++;
+    this.runDecoders();
+  }
+
+  private runDecoders(): void {
+    const filters = this.hcm.filters;
+    while (this.filterIndex < filters.length) {
+      if (filters[this.filterIndex].decodeHeaders(this) === FilterStatus.StopIteration) return;
+      if (this.done || this.responseStarted) return;
+      this.filterIndex++;
+    }
+  }
+
+  private mutateRequestHeaders(): void {
+    const hcm = this.hcm;
+    const h = this.headers;
+    const conn = this.conn;
+    if (hcm.useRemoteAddress) {
+      if (!hcm.skipXffAppend) {
+        const xff = h.getJoined('x-forwarded-for');
+        h.set('x-forwarded-for', xff ? xff + ',' + conn.remoteAddress : conn.remoteAddress);
+      }
+      h.set('x-forwarded-proto', this.scheme);
+    } else if (!h.has('x-forwarded-proto')) h.add('x-forwarded-proto', this.scheme);
+    this.info.forwardedFor = h.getJoined('x-forwarded-for');
+    let rid = h.get('x-request-id');
+    if (hcm.generateRequestId && (rid === undefined || (hcm.useRemoteAddress && !hcm.preserveExternalRequestId && !isInternal(conn.remoteAddress)))) {
+      rid = randomUUID();
+      h.set('x-request-id', rid);
+    }
+    this.info.requestId = rid;
+    this.forwardClientCert();
+  }
+
+  private forwardClientCert(): void {
+    const mode = this.hcm.forwardClientCert;
+    const h = this.headers;
+    if (mode === 'FORWARD_ONLY' || mode === 'ALWAYS_FORWARD_ONLY') return;
+    const mtls = this.conn.peerCertificate !== undefined || this.conn.peerUri !== undefined;
+    if (mode === 'SANITIZE' || !mtls) {
+      h.remove('x-forwarded-client-cert');
+      return;
+    }
+    const cc = this.hcm.setCurrentClientCert;
+    let v = '';
+    if (this.conn.localUri) v += `By=${this.conn.localUri};`;
+    const fp = this.conn.peerCertificate?.fingerprint256;
+    if (fp) v += `Hash=${fp.replace(/:/g, '').toLowerCase()};`;
+    if (cc.subject && this.conn.peerCertificate?.subject) v += `Subject="${subjectString(this.conn.peerCertificate.subject)}";`;
+    if (cc.uri && this.conn.peerUri) v += `URI=${this.conn.peerUri};`;
+    v = v.replace(/;$/, '');
+    if (mode === 'APPEND_FORWARD') {
+      const prev = h.getJoined('x-forwarded-client-cert');
+      h.set('x-forwarded-client-cert', prev ? prev + ',' + v : v);
+    } else h.set('x-forwarded-client-cert', v);
+  }
+
+  // ---- request body, from the codec ----
+
+  onRequestData(chunk: Buffer, end: boolean): void {
+    if (this.done) return;
+    this.info.bytesReceived += chunk.length;
+    if (this.idleTimer) this.idleTimer.refresh();
+    if (end) this.markRequestComplete();
+    const r = this.router;
+    if (r) return r.onRequestData(chunk, end);
+    (this.pendingBody ??= []).push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes > PENDING_BODY_LIMIT) this.codec.pauseRequest();
+  }
+
+  onRequestTrailers(trailers: HeaderList): void {
+    if (this.done) return;
+    this.markRequestComplete();
+    if (this.router) this.router.onRequestTrailers(trailers);
+    else this.pendingTrailers = trailers;
+  }
+
+  private markRequestComplete(): void {
+    this.requestComplete = true;
+    if (this.requestTimer) {
+      clearTimeout(this.requestTimer);
+      this.requestTimer = undefined;
+    }
+  }
+
+  /** The router takes whatever body arrived before it was ready. */
+  takePendingBody(): { chunks: Buffer[] | undefined; trailers: HeaderList | undefined } {
+    const chunks = this.pendingBody;
+    const trailers = this.pendingTrailers;
+    this.pendingBody = undefined;
+    this.pendingTrailers = undefined;
+    if (this.pendingBytes > PENDING_BODY_LIMIT) this.codec.resumeRequest();
+    this.pendingBytes = 0;
+    return { chunks, trailers };
+  }
+
+  /** The downstream went away (connection closed or stream reset) before the response finished. */
+  onDownstreamReset(): void {
+    if (this.done) return;
+    addFlag(this.info, 'DC');
+    this.hcm.stats.downstream_rq_rx_reset.inc();
+    if (this.router) this.router.onDownstreamReset();
+    this.finish();
+  }
+
+  onWritable(): void {
+    if (this.router) this.router.onDownstreamWritable();
+  }
+
+  // ---- response, from the router or a filter ----
+
+  encodeHeaders(status: number, headers: HeaderList, end: boolean, fromUpstream: boolean): void {
+    if (this.done) return;
+    this.responseStarted = true;
+    this.info.responseCode = status;
+    if (this.idleTimer) this.idleTimer.refresh();
+    const route = this.route;
+    if (route && fromUpstream) {
+      const rc = route.virtualHost.routeConfig;
+      if (rc.mostSpecificHeaderMutationsWins) {
+        rc.responseMutation.apply(headers, this.info);
+        route.virtualHost.responseMutation.apply(headers, this.info);
+        route.responseMutation.apply(headers, this.info);
+      } else {
+        route.responseMutation.apply(headers, this.info);
+        route.virtualHost.responseMutation.apply(headers, this.info);
+        rc.responseMutation.apply(headers, this.info);
+      }
+    }
+    const extra = this.pendingResponseHeaders;
+    if (extra) for (let i = 0; i < extra.length; i += 2) headers.add(extra[i], extra[i + 1]);
+    const filters = this.hcm.filters;
+    for (let i = 0; i < filters.length; i++) {
+      const f = filters[i];
+      if (f.encodeHeaders) f.encodeHeaders(this, status, headers);
+    }
+    const hcm = this.hcm;
+    if (hcm.serverHeaderTransformation === 'OVERWRITE') headers.set('server', hcm.serverName);
+    else if (hcm.serverHeaderTransformation === 'APPEND_IF_ABSENT' && !headers.has('server')) headers.add('server', hcm.serverName);
+    if (hcm.alwaysSetRequestIdInResponse && this.info.requestId) headers.set('x-request-id', this.info.requestId);
+    if (hcm.via) headers.add('via', hcm.via);
+    this.info.responseHeaders = headers as unknown as StreamInfo['responseHeaders'];
+    this.codec.writeHeaders(status, headers, end);
+    if (end) this.onResponseComplete();
+  }
+
+  encodeData(chunk: Buffer, end: boolean): boolean {
+    if (this.done) return true;
+    this.info.bytesSent += chunk.length;
+    if (this.idleTimer) this.idleTimer.refresh();
+    const ok = this.codec.writeData(chunk, end);
+    if (end) this.onResponseComplete();
+    return ok;
+  }
+
+  encodeTrailers(trailers: HeaderList): void {
+    if (this.done) return;
+    this.info.responseTrailers = trailers as unknown as StreamInfo['responseTrailers'];
+    this.codec.writeTrailers(trailers);
+    this.onResponseComplete();
+  }
+
+  /** A reply made by the proxy itself; if the response already started, the stream is reset instead. */
+  sendLocalReply(status: number, body: string | Buffer | undefined, flag?: ResponseFlag, details?: string, grpcStatus?: number): void {
+    if (this.done) return;
+    if (flag) addFlag(this.info, flag);
+    if (details) this.info.responseCodeDetails = details;
+    if (this.responseStarted) return this.resetStream();
+    const reply = buildLocalReply(status, body, this.grpc, grpcStatus);
+    if (this.method === 'HEAD' && reply.body) {
+      this.encodeHeaders(reply.status, reply.headers, true, false);
+      return;
+    }
+    this.encodeHeaders(reply.status, reply.headers, !reply.body, false);
+    if (reply.body) this.encodeData(reply.body, true);
+  }
+
+  /** Abandon the stream (response half-sent or downstream misbehaving). */
+  resetStream(): void {
+    if (this.done) return;
+    this.codec.resetStream();
+    this.finish();
+  }
+
+  private onResponseComplete(): void {
+    // A response can complete before the request body did (local replies, early upstream answers).
+    this.finish();
+  }
+
+  /** Timers a filter arms for this stream (fault delays), cleared when the stream ends. */
+  addTimer(t: NodeJS.Timeout): void {
+    (this.timers ??= []).push(t);
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.requestTimer) clearTimeout(this.requestTimer);
+    if (this.timers) for (const t of this.timers) clearTimeout(t);
+    if (this.router) this.router.onStreamDone();
+    const info = this.info;
+    const s = this.hcm.stats;
+    s.downstream_rq_active.dec();
+    const code = info.responseCode ?? 0;
+    if (code >= 500) s.downstream_rq_5xx.inc();
+    else if (code >= 400) s.downstream_rq_4xx.inc();
+    else if (code >= 300) s.downstream_rq_3xx.inc();
+    else if (code >= 200) s.downstream_rq_2xx.inc();
+    else if (code >= 100) s.downstream_rq_1xx.inc();
+    const ms = Number(process.hrtime.bigint() - info.startHr) / 1e6;
+    info.durationMs = Math.round(ms);
+    s.downstream_rq_time.record(ms);
+    if (this.hcm.accessLogs.length) logAll(this.hcm.accessLogs, info);
+  }
+}
+
+function onIdleTimeout(s: ActiveStream): void {
+  s.hcm.stats.downstream_rq_idle_timeout.inc();
+  if (s.router) s.router.onDownstreamReset();
+  s.sendLocalReply(408, 'stream timeout', 'SI', 'stream_idle_timeout');
+}
+
+function onRequestTimeout(s: ActiveStream): void {
+  if (s.requestComplete) return;
+  s.hcm.stats.downstream_rq_timeout.inc();
+  if (s.router) s.router.onDownstreamReset();
+  s.sendLocalReply(408, 'request timeout', undefined, 'request_overall_timeout');
+}
+
+function stripPort(host: string): string {
+  if (host.startsWith('[')) {
+    const e = host.indexOf(']');
+    return e < 0 ? host : host.slice(0, e + 1);
+  }
+  const c = host.lastIndexOf(':');
+  return c < 0 ? host : host.slice(0, c);
+}
+
+function isInternal(ip: string): boolean {
+  return ip.startsWith('10.') || ip.startsWith('192.168.') || ip.startsWith('127.') || ip === '::1' || /^172\.(1[6-9]|2\d|3[01])\./.test(ip) || ip.startsWith('::ffff:127.');
+}
+
+function subjectString(subject: Record<string, unknown>): string {
+  return Object.entries(subject)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`)
+    .join(',');
+}
+
+/** RFC 3986 dot-segment removal and `//` merging, applied to the path part only. */
+export function normalizePath(full: string, dots: boolean, merge: boolean): string {
+  const q = full.indexOf('?');
+  let p = q < 0 ? full : full.slice(0, q);
+  const rest = q < 0 ? '' : full.slice(q);
+  if (merge) p = p.replace(/\/{2,}/g, '/');
+  if (dots && p.includes('.')) {
+    const out: string[] = [];
+    for (const seg of p.split('/')) {
+      if (seg === '.') continue;
+      if (seg === '..') {
+        if (out.length > 1) out.pop();
+        continue;
+      }
+      out.push(seg);
+    }
+    p = out.join('/');
+    if (!p.startsWith('/')) p = '/' + p;
+    if ((full.endsWith('/.') || full.endsWith('/..')) && !p.endsWith('/')) p += '/';
+  }
+  return p + rest;
+}

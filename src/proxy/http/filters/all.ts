@@ -1,0 +1,4 @@
+/** Registers every built-in HTTP filter (import for the side effect). */
+import './cors.js';
+import './fault.js';
+import './router.js';

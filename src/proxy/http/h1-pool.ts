@@ -1,0 +1,123 @@
+/**
+ * The HTTP/1.1 connection pool for one (cluster, host): idle keep-alive connections reused LIFO,
+ * new connections opened while the cluster's max_connections allows, requests queued as pending
+ * (bounded by max_pending_requests → overflow, Envoy's UO) while every connection is busy.
+ */
+import type { Cluster, Host } from '../upstream/api.js';
+import { H1ClientConnection, H1Exchange, type H1PoolLike } from './h1-client.js';
+import type { UpstreamCallbacks, UpstreamRequestHead } from './upstream-types.js';
+
+export class H1Pool implements H1PoolLike {
+  private readonly idle: H1ClientConnection[] = [];
+  private readonly pending: H1Exchange[] = [];
+  private readonly all = new Set<H1ClientConnection>();
+  private connecting = 0;
+  readonly maxRequestsPerConnection: number;
+
+  constructor(
+    private cluster: Cluster,
+    readonly host: Host,
+    private readonly onEmpty: (pool: H1Pool) => void,
+  ) {
+    this.maxRequestsPerConnection = cluster.info.maxRequestsPerConnection;
+  }
+
+  /** A cluster update replaces the Cluster object; new connections use the new one. */
+  updateCluster(cluster: Cluster): void {
+    this.cluster = cluster;
+  }
+
+  request(head: UpstreamRequestHead, cb: UpstreamCallbacks): H1Exchange | 'overflow' {
+    const ex = new H1Exchange(this, head, cb);
+    const conn = this.idle.pop();
+    if (conn) {
+      conn.start(ex);
+      return ex;
+    }
+    const res = this.cluster.resources;
+    if (!res.pendingRequests.canCreate()) {
+      this.cluster.stats.upstream_rq_pending_overflow.inc();
+      return 'overflow';
+    }
+    res.pendingRequests.inc();
+    this.cluster.stats.upstream_rq_pending_total.inc();
+    this.cluster.stats.upstream_rq_pending_active.inc();
+    this.pending.push(ex);
+    if (this.connecting < this.pending.length) {
+      if (res.connections.canCreate()) this.connect();
+      else this.cluster.stats.upstream_cx_overflow.inc();
+    }
+    return ex;
+  }
+
+  private connect(): void {
+    const cluster = this.cluster;
+    this.connecting++;
+    cluster.connect(this.host, undefined, (err, result) => {
+      this.connecting--;
+      if (err || !result) {
+        const ex = this.pending.shift();
+        if (ex) {
+          this.dequeued();
+          ex.cb.onUpstreamFailure('connect_failure', err ? err.message : 'connect failed', false);
+        }
+        this.maybeEmpty();
+        return;
+      }
+      const conn = new H1ClientConnection(this, result.socket, result.localAddress, result.peerUri);
+      this.all.add(conn);
+      this.release(conn);
+    });
+  }
+
+  private dequeued(): void {
+    this.cluster.resources.pendingRequests.dec();
+    this.cluster.stats.upstream_rq_pending_active.dec();
+  }
+
+  release(conn: H1ClientConnection): void {
+    if (conn.closed) return;
+    const ex = this.pending.shift();
+    if (ex) {
+      this.dequeued();
+      conn.start(ex);
+      return;
+    }
+    this.idle.push(conn);
+    const idleMs = this.cluster.info.idleTimeoutMs;
+    if (idleMs > 0) {
+      conn.idleTimer = setTimeout(destroyIdle, idleMs, conn);
+      conn.idleTimer.unref();
+    }
+  }
+
+  removePending(ex: H1Exchange): void {
+    const i = this.pending.indexOf(ex);
+    if (i >= 0) {
+      this.pending.splice(i, 1);
+      this.dequeued();
+    }
+  }
+
+  onConnectionClosed(conn: H1ClientConnection): void {
+    if (!this.all.delete(conn)) return;
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+    // A freed connection slot lets a waiting request open a new one.
+    if (this.pending.length > this.connecting && this.cluster.resources.connections.canCreate()) this.connect();
+    this.maybeEmpty();
+  }
+
+  private maybeEmpty(): void {
+    if (this.all.size === 0 && this.pending.length === 0 && this.connecting === 0) this.onEmpty(this);
+  }
+
+  /** Close idle connections (cluster removed or proxy draining). */
+  closeIdle(): void {
+    for (const c of this.idle.splice(0)) c.destroy();
+  }
+}
+
+function destroyIdle(conn: H1ClientConnection): void {
+  if (!conn.exchange) conn.destroy();
+}

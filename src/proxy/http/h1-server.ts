@@ -1,0 +1,336 @@
+/**
+ * The downstream HTTP/1.1 side of one connection: parses requests with the hand-written parser,
+ * runs one ActiveStream at a time (pipelined requests wait, parsed but paused, until the response
+ * before them is done), writes responses with one corked write per message, and enforces the
+ * header-size limit (431), malformed input (400 + close), the request-headers timeout (408 + close)
+ * and keep-alive / max_requests_per_connection.
+ */
+import type { Duplex } from 'node:stream';
+import type { DownstreamConnection } from '../listener/connection.js';
+import { ActiveStream } from './active-stream.js';
+import type { DownstreamCodecStream } from './downstream-codec.js';
+import type { HcmConfig } from './hcm-config.js';
+import { HeaderList } from './headers.js';
+import { H1Parser, ParserMode, type H1ParserHandler } from './h1-parser.js';
+import { appendHeaders, chunkHeader, CHUNK_END, LAST_CHUNK, statusLine, trailerBlock } from './h1-writer.js';
+
+const EMPTY = Buffer.alloc(0);
+
+export interface ConnectionOwner {
+  readonly draining: boolean;
+  onConnectionClosed(c: { drain(): void }): void;
+}
+
+export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStream {
+  protocol = 'HTTP/1.1';
+  private readonly parser: H1Parser;
+  private stream: ActiveStream | null = null;
+  private requestDone = true;
+  private responseDone = true;
+  private responseChunked = false;
+  private responseHasBody = true;
+  private keepAlive = true;
+  private corked = false;
+  private headerTimer: NodeJS.Timeout | undefined;
+  private requests = 0;
+  private closed = false;
+  private upgraded = false;
+  private readonly uncorkBound = this.uncork.bind(this);
+
+  constructor(
+    private readonly hcm: HcmConfig,
+    private readonly conn: DownstreamConnection,
+    private readonly socket: Duplex,
+    private readonly owner: ConnectionOwner,
+  ) {
+    this.parser = new H1Parser(ParserMode.Request, this);
+    this.parser.maxHeaderBytes = hcm.maxRequestHeadersBytes;
+    this.parser.maxHeaderCount = hcm.maxHeadersCount;
+    socket.on('data', this.onSocketData.bind(this));
+    socket.on('drain', this.onSocketDrain.bind(this));
+    socket.on('close', this.onSocketClose.bind(this));
+    socket.on('error', noop);
+    socket.on('end', this.onSocketEnd.bind(this));
+    const s = socket as Duplex & { setTimeout?(ms: number, cb: () => void): void; setNoDelay?(v: boolean): void };
+    s.setNoDelay?.(true);
+    if (hcm.connectionIdleTimeoutMs > 0 && s.setTimeout) s.setTimeout(hcm.connectionIdleTimeoutMs, this.onIdleTimeout.bind(this));
+    this.armHeaderTimer();
+  }
+
+  /** Feeds bytes the listener already read (inspectors, protocol detection). */
+  feed(data: Buffer): void {
+    this.onSocketData(data);
+  }
+
+  private onSocketData(data: Buffer): void {
+    if (this.upgraded) return;
+    this.parser.execute(data);
+    if (!this.stream && !this.parser.idle && !this.closed) this.armHeaderTimer();
+  }
+
+  private armHeaderTimer(): void {
+    if (this.headerTimer || this.hcm.requestHeadersTimeoutMs <= 0) return;
+    this.headerTimer = setTimeout(onHeaderTimeout, this.hcm.requestHeadersTimeoutMs, this);
+  }
+
+  private clearHeaderTimer(): void {
+    if (this.headerTimer) {
+      clearTimeout(this.headerTimer);
+      this.headerTimer = undefined;
+    }
+  }
+
+  onHeaderTimeout(): void {
+    this.headerTimer = undefined;
+    if (this.stream || this.closed) return;
+    this.hcm.stats.downstream_rq_header_timeout.inc();
+    if (this.parser.idle && this.requests > 0) return this.close();
+    this.writeRaw(408, 'request header timeout');
+  }
+
+  private onIdleTimeout(): void {
+    if (!this.stream) this.close();
+  }
+
+  // ---- parser callbacks ----
+
+  onHeaders(): void {
+    this.clearHeaderTimer();
+    const p = this.parser;
+    this.requests++;
+    this.protocol = p.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0';
+    let path = p.path;
+    let authority = p.headers.get('host');
+    if (path.charCodeAt(0) !== 47 /* '/' */) {
+      // absolute-form (a client talking to us as a forward proxy) or asterisk-form.
+      const m = /^https?:\/\/([^/?#]+)(.*)$/i.exec(path);
+      if (m) {
+        authority = m[1];
+        path = m[2] || '/';
+      } else if (!(path === '*' && p.method === 'OPTIONS')) {
+        return this.failRequest(400, 'invalid_path');
+      }
+    }
+    if (authority === undefined) {
+      if (p.versionMinor === 1) return this.failRequest(400, 'missing_host_header');
+      authority = '';
+    }
+    this.keepAlive = p.keepAlive && !this.owner.draining && (this.hcm.maxRequestsPerConnection === 0 || this.requests < this.hcm.maxRequestsPerConnection);
+    const endStream = !p.chunked && p.contentLength <= 0;
+    this.requestDone = endStream;
+    this.responseDone = false;
+    const stream = new ActiveStream(this.hcm, this.conn, this, p.method, path, authority, p.headers, endStream);
+    this.stream = stream;
+    if (endStream) p.pause();
+    stream.start();
+  }
+
+  onBody(chunk: Buffer): void {
+    const s = this.stream;
+    if (s) s.onRequestData(chunk, false);
+  }
+
+  onMessageComplete(trailers: HeaderList | undefined): void {
+    const wasDone = this.requestDone;
+    this.requestDone = true;
+    // Hold the next pipelined request until this response is out.
+    if (!this.responseDone) this.parser.pause();
+    const s = this.stream;
+    if (!s || wasDone) return;
+    if (trailers) s.onRequestTrailers(trailers);
+    else s.onRequestData(EMPTY, true);
+  }
+
+  onParseError(status: number, reason: string): void {
+    this.hcm.stats.downstream_cx_protocol_error.inc();
+    if (status === 431) this.hcm.stats.downstream_rq_too_large.inc();
+    this.failRequest(status, reason);
+  }
+
+  private failRequest(status: number, reason: string): void {
+    this.clearHeaderTimer();
+    this.keepAlive = false;
+    const s = this.stream;
+    if (s && !s.done) {
+      if (s.responseStarted) return s.resetStream();
+      if (s.router) s.router.onDownstreamReset();
+      s.info.responseCodeDetails = reason;
+      s.sendLocalReply(status, statusBody(status), 'DPE', reason);
+      return;
+    }
+    this.writeRaw(status, statusBody(status));
+  }
+
+  /** A reply outside any stream (the request never got far enough to have one): then close. */
+  private writeRaw(status: number, body: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    const b = Buffer.from(body);
+    this.socket.write(statusLine(status) + `content-length: ${b.length}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n`, 'latin1');
+    this.socket.end(b);
+    // Give the client a moment to read the reply, then make sure the socket goes.
+    setTimeout(destroySocket, 1000, this.socket).unref();
+  }
+
+  // ---- DownstreamCodecStream, for the current stream ----
+
+  writeHeaders(status: number, headers: HeaderList, endStream: boolean): void {
+    const s = this.stream;
+    if (!s || this.closed) return;
+    const head = s.method === 'HEAD';
+    const noBody = status < 200 || status === 204 || status === 304;
+    const cl = headers.get('content-length');
+    let out = statusLine(status);
+    out = appendHeaders(out, headers);
+    this.responseChunked = false;
+    this.responseHasBody = !noBody && !head;
+    if (status === 101) {
+      out += 'connection: Upgrade\r\nupgrade: ' + (headers.get('upgrade') ?? 'websocket') + '\r\n';
+    } else if (!noBody && cl === undefined) {
+      if (endStream) {
+        if (!head) out += 'content-length: 0\r\n';
+      } else if (this.protocol === 'HTTP/1.1') {
+        out += 'transfer-encoding: chunked\r\n';
+        this.responseChunked = !head;
+      } else this.keepAlive = false;
+    }
+    // A response that ends before its request body was read: the rest of the body cannot be skipped safely.
+    if (endStream && !this.requestDone) this.keepAlive = false;
+    if (status !== 101) {
+      if (!this.keepAlive) out += 'connection: close\r\n';
+      else if (this.protocol === 'HTTP/1.0') out += 'connection: keep-alive\r\n';
+    }
+    const sock = this.socket;
+    if (!this.corked) {
+      sock.cork();
+      this.corked = true;
+      process.nextTick(this.uncorkBound);
+    }
+    sock.write(out + '\r\n', 'latin1');
+    if (endStream && status !== 101) this.onResponseDone();
+  }
+
+  writeData(chunk: Buffer, endStream: boolean): boolean {
+    if (this.closed || !this.stream) return true;
+    const sock = this.socket;
+    let ok = true;
+    if (this.responseHasBody && chunk.length) {
+      if (this.responseChunked) {
+        sock.write(chunkHeader(chunk.length), 'latin1');
+        sock.write(chunk);
+        ok = sock.write(CHUNK_END);
+      } else ok = sock.write(chunk);
+    }
+    if (endStream) {
+      if (this.responseChunked) sock.write(LAST_CHUNK);
+      this.onResponseDone();
+    }
+    return ok;
+  }
+
+  writeTrailers(trailers: HeaderList): void {
+    if (this.closed || !this.stream) return;
+    if (this.responseChunked) this.socket.write(trailerBlock(trailers), 'latin1');
+    this.onResponseDone();
+  }
+
+  resetStream(): void {
+    this.stream = null;
+    this.close();
+  }
+
+  pauseRequest(): void {
+    this.socket.pause();
+  }
+
+  resumeRequest(): void {
+    if (!this.closed) this.socket.resume();
+  }
+
+  takeTunnel(): { socket: Duplex; head: Buffer | null } | undefined {
+    if (this.closed) return undefined;
+    this.upgraded = true;
+    this.uncork();
+    this.stream = null;
+    this.clearHeaderTimer();
+    const head = this.parser.takeUpgradedRemainder();
+    const sock = this.socket;
+    sock.removeAllListeners('data');
+    sock.removeAllListeners('drain');
+    sock.removeAllListeners('end');
+    (sock as Duplex & { setTimeout?(ms: number): void }).setTimeout?.(0);
+    if (sock.isPaused()) sock.resume();
+    return { socket: sock, head };
+  }
+
+  private uncork(): void {
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
+  }
+
+  private onResponseDone(): void {
+    this.responseDone = true;
+    this.stream = null;
+    this.uncork();
+    if (!this.keepAlive || this.owner.draining) {
+      this.closed = true;
+      this.socket.end();
+      setTimeout(destroySocket, 5000, this.socket).unref();
+      return;
+    }
+    if (this.requestDone) {
+      if (this.socket.isPaused()) this.socket.resume();
+      this.parser.resume();
+      if (!this.stream && !this.parser.idle && !this.closed) this.armHeaderTimer();
+    }
+  }
+
+  // ---- socket events ----
+
+  private onSocketDrain(): void {
+    const s = this.stream;
+    if (s) s.onWritable();
+  }
+
+  private onSocketEnd(): void {
+    // Half-close from the client: finish the response in flight, then close.
+    if (!this.stream) this.close();
+    else this.keepAlive = false;
+  }
+
+  private onSocketClose(): void {
+    this.closed = true;
+    this.clearHeaderTimer();
+    const s = this.stream;
+    this.stream = null;
+    if (s && !s.done) s.onDownstreamReset();
+    this.owner.onConnectionClosed(this);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  /** Listener draining: close now if idle, otherwise after the response in flight. */
+  drain(): void {
+    if (!this.stream) this.close();
+    else this.keepAlive = false;
+  }
+}
+
+function statusBody(status: number): string {
+  return status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'request header timeout' : 'Bad Request';
+}
+
+function onHeaderTimeout(c: H1ServerConnection): void {
+  c.onHeaderTimeout();
+}
+
+function destroySocket(s: Duplex): void {
+  s.destroy();
+}
+
+function noop(): void {}

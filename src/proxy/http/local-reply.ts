@@ -1,0 +1,63 @@
+/**
+ * Envoy's local replies: the status, body and headers the proxy itself sends (no route, no healthy
+ * upstream, timeouts, faults…). gRPC requests get a trailers-only reply with grpc-status instead,
+ * so gRPC clients see a proper status (Envoy maps HTTP codes the same way).
+ */
+import { HeaderList } from './headers.js';
+
+export const BODY_NO_HEALTHY_UPSTREAM = 'no healthy upstream';
+export const BODY_CONNECT_FAILURE = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
+export const BODY_CONNECTION_TERMINATION = 'upstream connect error or disconnect/reset before headers. reset reason: connection termination';
+export const BODY_REMOTE_RESET = 'upstream connect error or disconnect/reset before headers. reset reason: remote reset';
+export const BODY_OVERFLOW = 'upstream connect error or disconnect/reset before headers. reset reason: overflow';
+export const BODY_PROTOCOL_ERROR = 'upstream connect error or disconnect/reset before headers. reset reason: protocol error';
+export const BODY_TIMEOUT = 'upstream request timeout';
+export const BODY_FAULT_ABORT = 'fault filter abort';
+
+/** HTTP status → gRPC status code, as Envoy's Grpc::Utility::httpToGrpcStatus. */
+export function grpcStatusForHttp(status: number): number {
+  switch (status) {
+    case 400:
+      return 13;
+    case 401:
+      return 16;
+    case 403:
+      return 7;
+    case 404:
+      return 12;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return 14;
+    default:
+      return 2;
+  }
+}
+
+export function isGrpcRequest(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.startsWith('application/grpc');
+}
+
+export interface LocalReply {
+  status: number;
+  headers: HeaderList;
+  body: Buffer | undefined;
+}
+
+export function buildLocalReply(status: number, body: string | Buffer | undefined, grpc: boolean, grpcStatus?: number): LocalReply {
+  const headers = new HeaderList();
+  if (grpc) {
+    headers.add('content-type', 'application/grpc');
+    headers.add('grpc-status', String(grpcStatus ?? grpcStatusForHttp(status)));
+    const msg = body === undefined ? '' : body.toString();
+    if (msg) headers.add('grpc-message', encodeURIComponent(msg));
+    return { status: 200, headers, body: undefined };
+  }
+  const buf = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
+  if (buf && buf.length) {
+    headers.add('content-length', String(buf.length));
+    headers.add('content-type', 'text/plain');
+  } else headers.add('content-length', '0');
+  return { status, headers, body: buf && buf.length ? buf : undefined };
+}

@@ -1,0 +1,613 @@
+/**
+ * The router: the terminal HTTP filter's per-request work. It picks the cluster (single, weighted,
+ * from a header), applies rewrites and header policies, opens the upstream exchange through the
+ * connection pools, enforces the route and per-try timeouts, retries by the retry policy, mirrors
+ * to shadow clusters, and maps every failure to Envoy's status, body and response flag.
+ */
+import type { Duplex } from 'node:stream';
+import type { ProxyContext } from '../context.js';
+import { addFlag, type ResponseFlag } from '../stream-info.js';
+import type { Cluster, Host, LbContext, OutlierResult } from '../upstream/api.js';
+import type { ActiveStream } from './active-stream.js';
+import { HeaderList } from './headers.js';
+import {
+  BODY_CONNECT_FAILURE,
+  BODY_CONNECTION_TERMINATION,
+  BODY_NO_HEALTHY_UPSTREAM,
+  BODY_OVERFLOW,
+  BODY_PROTOCOL_ERROR,
+  BODY_REMOTE_RESET,
+  BODY_TIMEOUT,
+} from './local-reply.js';
+import { startMirrors, type Mirror } from './mirror.js';
+import { backOffMs, retriableFailure, retriableResponse, RetryOn, type RetryPolicy } from './retry-policy.js';
+import { pickWeighted, type RouteAction, type WeightedCluster } from './route-action.js';
+import { buildRedirectLocation } from './redirect.js';
+import { h1PoolFor, h2PoolFor } from './upstream-pools.js';
+import type { UpstreamCallbacks, UpstreamFailure, UpstreamRequest, UpstreamRequestHead } from './upstream-types.js';
+
+/** The bounded copy of the request body kept so a retry can resend it (Envoy's buffer limit). */
+const RETRY_BUFFER_LIMIT = 1024 * 1024;
+
+export interface RouterOptions {
+  readonly suppressEnvoyHeaders: boolean;
+}
+
+export class Router implements UpstreamCallbacks {
+  private cluster!: Cluster;
+  private action!: RouteAction;
+  private weighted: WeightedCluster | undefined;
+  private retry: RetryPolicy | undefined;
+  private head!: UpstreamRequestHead;
+  private upstream: UpstreamRequest | null = null;
+  private host: Host | null = null;
+  private attempted: Host[] | undefined;
+  private attempts = 0;
+  private retriesLeft = 0;
+  private lb: LbContext = {};
+  private body: Buffer[] | undefined = [];
+  private firstChunks: Buffer[] | undefined;
+  private bodyBytes = 0;
+  private bodyEnded = false;
+  private trailers: HeaderList | undefined;
+  private timeoutMs = 0;
+  private perTryMs = 0;
+  private globalTimer: NodeJS.Timeout | undefined;
+  private perTryTimer: NodeJS.Timeout | undefined;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private attemptStart = 0;
+  private responseStarted = false;
+  private upstreamPaused = false;
+  private downstreamPaused = false;
+  private done = false;
+  private retryExhausted = false;
+  private holdingRequest = false;
+  private mirrors: Mirror[] | undefined;
+  private tunnel: Duplex | undefined;
+
+  constructor(
+    private readonly stream: ActiveStream,
+    private readonly ctx: ProxyContext,
+    private readonly opts: RouterOptions,
+  ) {}
+
+  /** Runs when the router filter sees the request headers. */
+  start(): void {
+    const s = this.stream;
+    const route = s.route;
+    const hcm = s.hcm;
+    if (!route) {
+      hcm.stats.no_route.inc();
+      return s.sendLocalReply(404, undefined, 'NR', 'route_not_found');
+    }
+    if (route.directResponse) {
+      hcm.stats.rq_direct_response.inc();
+      const dr = route.directResponse;
+      const h = new HeaderList();
+      if (dr.body) h.add('content-type', 'text/plain');
+      h.add('content-length', String(dr.body ? dr.body.length : 0));
+      s.info.responseCodeDetails = 'direct_response';
+      s.encodeHeaders(dr.status, h, !dr.body || s.method === 'HEAD', true);
+      if (dr.body && s.method !== 'HEAD') s.encodeData(dr.body, true);
+      return;
+    }
+    if (route.redirect) {
+      hcm.stats.rq_redirect.inc();
+      const h = new HeaderList(['location', buildRedirectLocation(route.redirect, s, route), 'content-length', '0']);
+      s.info.responseCodeDetails = 'direct_response';
+      s.encodeHeaders(route.redirect.status, h, true, true);
+      return;
+    }
+    const action = route.action!;
+    this.action = action;
+    let clusterName: string | undefined = action.cluster;
+    if (action.weighted) {
+      this.weighted = pickWeighted(action.weighted, Math.random());
+      clusterName = this.weighted.name;
+    } else if (action.clusterHeader) clusterName = s.headers.get(action.clusterHeader);
+    const cluster = clusterName ? this.ctx.clusters.get(clusterName) : undefined;
+    s.info.upstreamCluster = clusterName;
+    if (!cluster) {
+      hcm.stats.no_cluster.inc();
+      return s.sendLocalReply(503, undefined, 'NC', 'cluster_not_found');
+    }
+    this.cluster = cluster;
+    s.router = this;
+    this.prepareHead();
+    this.retry = action.retry ?? route.virtualHost.retry;
+    this.retriesLeft = this.retry ? this.retry.numRetries : 0;
+    if (this.retry?.previousHosts) this.attempted = [];
+    if (action.hash) {
+      const r = action.hash({ headers: s.headers, path: s.path, remoteAddress: s.conn.remoteAddress });
+      this.lb.hash = r.hash;
+      if (r.setCookie) (s.pendingResponseHeaders ??= []).push('set-cookie', r.setCookie);
+    }
+    this.lb.downstreamAddress = s.conn.remoteAddress;
+    const odh = s.headers.get('x-envoy-original-dst-host');
+    if (cluster.info.type === 'ORIGINAL_DST') this.lb.originalDst = odh ? parseHostPort(odh) : { address: s.conn.localAddress, port: s.conn.localPort };
+    if (action.mirrors.length) this.mirrors = startMirrors(this.ctx, action.mirrors, this.head, s);
+    const pending = s.takePendingBody();
+    this.firstChunks = pending.chunks;
+    if (pending.chunks) for (const c of pending.chunks) this.bufferBody(c);
+    if (s.requestComplete) {
+      this.bodyEnded = true;
+      this.trailers = pending.trailers;
+    }
+    if (this.mirrors) {
+      const chunks = pending.chunks ?? [];
+      for (const m of this.mirrors) {
+        for (let i = 0; i < chunks.length; i++) m.write(chunks[i], this.bodyEnded && i === chunks.length - 1);
+        if (this.bodyEnded && chunks.length === 0) m.write(EMPTY, true);
+      }
+    }
+    if (s.requestComplete && this.timeoutMs > 0) this.globalTimer = setTimeout(onGlobalTimeout, this.timeoutMs, this);
+    this.attempt();
+  }
+
+  private prepareHead(): void {
+    const s = this.stream;
+    const route = s.route!;
+    const action = this.action;
+    const h = s.headers;
+    let path = s.path;
+    if (action.prefixRewrite !== undefined && route.matchedPrefix !== undefined) {
+      path = action.prefixRewrite + path.slice(route.matchedPrefix.length);
+      if (!path.startsWith('/')) path = '/' + path;
+    } else if (action.regexRewrite) {
+      const q = path.indexOf('?');
+      const p = q < 0 ? path : path.slice(0, q);
+      action.regexRewrite.re.lastIndex = 0;
+      path = p.replace(action.regexRewrite.re, action.regexRewrite.substitution) + (q < 0 ? '' : path.slice(q));
+    }
+    if (path !== s.path && !this.opts.suppressEnvoyHeaders) h.set('x-envoy-original-path', s.path);
+    let authority = s.info.authority ?? s.host;
+    if (action.hostRewriteLiteral !== undefined) authority = action.hostRewriteLiteral;
+    else if (action.hostRewriteHeader) authority = h.get(action.hostRewriteHeader) ?? authority;
+    // Header policies: the most specific level first, so the route config has the last word (Envoy's default).
+    const rc = route.virtualHost.routeConfig;
+    const levels = [this.weighted?.requestMutation, route.requestMutation, route.virtualHost.requestMutation, rc.requestMutation];
+    if (rc.mostSpecificHeaderMutationsWins) levels.reverse();
+    for (const m of levels) if (m && !m.empty) m.apply(h, s.info);
+    let timeout = action.timeoutMs;
+    const hdrTimeout = h.get('x-envoy-upstream-rq-timeout-ms');
+    if (hdrTimeout !== undefined && /^\d+$/.test(hdrTimeout)) timeout = Number(hdrTimeout);
+    if (action.grpcTimeoutHeaderMaxMs !== undefined && s.grpc) {
+      const gt = parseGrpcTimeout(h.get('grpc-timeout'));
+      if (gt !== undefined) timeout = action.grpcTimeoutHeaderMaxMs > 0 ? Math.min(gt, action.grpcTimeoutHeaderMaxMs) : gt;
+    }
+    this.timeoutMs = timeout;
+    const retry = action.retry ?? route.virtualHost.retry;
+    let perTry = retry?.perTryTimeoutMs ?? 0;
+    const hdrPerTry = h.get('x-envoy-upstream-rq-per-try-timeout-ms');
+    if (hdrPerTry !== undefined && /^\d+$/.test(hdrPerTry)) perTry = Number(hdrPerTry);
+    this.perTryMs = perTry;
+    h.remove('x-envoy-upstream-rq-timeout-ms');
+    h.remove('x-envoy-upstream-rq-per-try-timeout-ms');
+    const expected = perTry > 0 && (timeout === 0 || perTry < timeout) ? perTry : timeout;
+    if (expected > 0 && !this.opts.suppressEnvoyHeaders) h.set('x-envoy-expected-rq-timeout-ms', String(expected));
+    const cl = h.get('content-length');
+    const codecHasBody = !s.requestComplete || (s.info.bytesReceived > 0);
+    this.head = {
+      method: s.method,
+      path,
+      authority,
+      scheme: s.scheme,
+      headers: h,
+      hasBody: codecHasBody,
+      contentLength: cl !== undefined && !h.has('transfer-encoding') ? Number(cl) : codecHasBody ? -1 : 0,
+      upgrade: this.upgradeType(),
+    };
+  }
+
+  private upgradeType(): string | undefined {
+    const s = this.stream;
+    const up = s.headers.get('upgrade');
+    if (!up || s.codec.protocol === 'HTTP/2') return undefined;
+    const conn = s.headers.get('connection');
+    if (!conn || !conn.toLowerCase().includes('upgrade')) return undefined;
+    const type = up.toLowerCase();
+    const routeAllows = this.action.upgrades?.get(type);
+    const allowed = routeAllows ?? s.hcm.upgrades.get(type) ?? false;
+    return allowed ? up : undefined;
+  }
+
+  private bufferBody(chunk: Buffer): void {
+    if (this.body) {
+      this.bodyBytes += chunk.length;
+      if (this.bodyBytes > RETRY_BUFFER_LIMIT) this.body = undefined;
+      else this.body.push(chunk);
+    }
+  }
+
+  // ---- attempts ----
+
+  private attempt(): void {
+    const s = this.stream;
+    const cluster = this.cluster;
+    this.attempts++;
+    s.info.attemptCount = this.attempts;
+    const res = cluster.resources;
+    if (!res.requests.canCreate()) {
+      cluster.stats.upstream_rq_pending_overflow.inc();
+      return this.localFailure(503, BODY_OVERFLOW, 'UO', 'overflow');
+    }
+    const host = this.chooseHost();
+    if (!host) {
+      cluster.stats.upstream_cx_none_healthy.inc();
+      return this.localFailure(503, BODY_NO_HEALTHY_UPSTREAM, 'UH', 'no_healthy_upstream');
+    }
+    this.host = host;
+    this.attempted?.push(host);
+    s.info.upstreamHost = host.addressString;
+    const vh = s.route!.virtualHost;
+    if (vh.includeAttemptCountInRequest) this.head.headers.set('x-envoy-attempt-count', String(this.attempts));
+    const useH2 = cluster.info.upstreamProtocol === 'http2' || (cluster.info.upstreamProtocol === 'use_downstream' && s.codec.protocol === 'HTTP/2');
+    const head = this.head;
+    const r = useH2 && !head.upgrade ? h2PoolFor(cluster, host).request(head, this) : h1PoolFor(cluster, host).request(head, this);
+    if (r === 'overflow') return this.localFailure(503, BODY_OVERFLOW, 'UO', 'overflow');
+    this.upstream = r;
+    res.requests.inc();
+    host.activeRequests++;
+    cluster.stats.upstream_rq_total.inc();
+    cluster.stats.upstream_rq_active.inc();
+    this.attemptStart = performance.now();
+    if (this.perTryMs > 0) this.perTryTimer = setTimeout(onPerTryTimeout, this.perTryMs, this);
+    // Send what the retry buffer holds; the rest streams through onRequestData.
+    if (this.attempts === 1) {
+      const body = this.firstChunks;
+      this.firstChunks = undefined;
+      if (body) for (let i = 0; i < body.length; i++) this.writeUpstream(body[i], this.bodyEnded && !this.trailers && i === body.length - 1);
+      if (this.bodyEnded && this.trailers) r.writeTrailers(this.trailers);
+      else if (this.bodyEnded && (!body || body.length === 0) && head.hasBody) r.write(EMPTY, true);
+    } else if (this.body) {
+      const body = this.body;
+      for (let i = 0; i < body.length; i++) r.write(body[i], this.bodyEnded && !this.trailers && i === body.length - 1);
+      if (this.bodyEnded && this.trailers) r.writeTrailers(this.trailers);
+      else if (this.bodyEnded && body.length === 0 && head.hasBody) r.write(EMPTY, true);
+    }
+  }
+
+  private writeUpstream(chunk: Buffer, end: boolean): void {
+    const u = this.upstream;
+    if (!u) return;
+    if (!u.write(chunk, end) && !this.holdingRequest) {
+      this.holdingRequest = true;
+      this.stream.codec.pauseRequest();
+    }
+  }
+
+  private chooseHost(): Host | null {
+    const cluster = this.cluster;
+    const prev = this.attempted;
+    if (prev && prev.length) {
+      this.lb.previousHosts = prev;
+      const tries = Math.max(1, this.retry?.hostSelectionMaxAttempts ?? 1);
+      let h: Host | null = null;
+      for (let i = 0; i < tries; i++) {
+        h = cluster.chooseHost(this.lb);
+        if (!h || !prev.includes(h)) return h;
+      }
+      return h;
+    }
+    return cluster.chooseHost(this.lb);
+  }
+
+  private endAttempt(result: OutlierResult): void {
+    if (this.perTryTimer) {
+      clearTimeout(this.perTryTimer);
+      this.perTryTimer = undefined;
+    }
+    const host = this.host;
+    if (!this.upstream && !host) return;
+    this.upstream = null;
+    const cluster = this.cluster;
+    cluster.resources.requests.dec();
+    cluster.stats.upstream_rq_active.dec();
+    if (host) {
+      host.activeRequests--;
+      cluster.reportResult(host, result);
+    }
+    this.host = null;
+  }
+
+  /** Whether to try again; schedules the retry when so. */
+  private maybeRetry(retriable: boolean): boolean {
+    const p = this.retry;
+    if (!retriable || !p || this.done) return false;
+    if (this.retriesLeft <= 0) {
+      this.retryExhausted = true;
+      return false;
+    }
+    if (!this.body || (!this.bodyEnded && this.head.hasBody)) return false;
+    const cluster = this.cluster;
+    if (!cluster.resources.retries.canCreate()) {
+      cluster.stats.upstream_rq_retry_overflow.inc();
+      return false;
+    }
+    this.retriesLeft--;
+    cluster.stats.upstream_rq_retry.inc();
+    cluster.resources.retries.inc();
+    const delay = backOffMs(p, p.numRetries - this.retriesLeft - 1);
+    this.backoffTimer = setTimeout(onBackoffDone, delay, this);
+    return true;
+  }
+
+  retryNow(): void {
+    this.backoffTimer = undefined;
+    this.cluster.resources.retries.dec();
+    if (this.done) return;
+    this.attempt();
+  }
+
+  private localFailure(status: number, body: string | undefined, flag: ResponseFlag, details: string): void {
+    if (this.retryExhausted) addFlag(this.stream.info, 'URX');
+    this.finishRouter();
+    this.stream.sendLocalReply(status, body, flag, details);
+  }
+
+  // ---- upstream callbacks ----
+
+  onUpstreamConnected(localAddress: string | undefined, peerUri: string | undefined): void {
+    const info = this.stream.info;
+    info.upstreamLocalAddress = localAddress;
+    info.upstreamPeerUri = peerUri;
+  }
+
+  onUpstreamHeaders(status: number, headers: HeaderList, end: boolean): void {
+    if (this.done) return;
+    const cluster = this.cluster;
+    const p = this.retry;
+    if (p && !this.responseStarted && retriableResponse(p, status, headers)) {
+      const u = this.upstream;
+      if (this.retriesLeft > 0 && this.maybeRetry(true)) {
+        u?.abort();
+        this.endAttempt({ kind: 'http', status });
+        return;
+      }
+      this.retryExhausted = true;
+    }
+    const elapsed = Math.round(performance.now() - this.attemptStart);
+    this.stream.info.upstreamServiceTimeMs = elapsed;
+    cluster.stats.upstream_rq_time.record(elapsed);
+    if (status >= 500) cluster.stats.upstream_rq_5xx.inc();
+    else if (status >= 400) cluster.stats.upstream_rq_4xx.inc();
+    else if (status >= 300) cluster.stats.upstream_rq_3xx.inc();
+    else cluster.stats.upstream_rq_2xx.inc();
+    if (this.attempts > 1 && status < 500) cluster.stats.upstream_rq_retry_success.inc();
+    if (this.retryExhausted) addFlag(this.stream.info, 'URX');
+    this.responseStarted = true;
+    if (!this.opts.suppressEnvoyHeaders) headers.set('x-envoy-upstream-service-time', String(elapsed));
+    if (this.stream.route!.virtualHost.includeAttemptCountInResponse) headers.set('x-envoy-attempt-count', String(this.attempts));
+    if (this.weighted && !this.weighted.responseMutation.empty) this.weighted.responseMutation.apply(headers, this.stream.info);
+    this.stream.info.responseCodeDetails = 'via_upstream';
+    if (end) this.completeUpstream({ kind: 'http', status });
+    this.stream.encodeHeaders(status, headers, end, true);
+  }
+
+  onUpstreamData(chunk: Buffer, end: boolean): void {
+    if (this.done) return;
+    if (end) this.completeUpstream({ kind: 'http', status: this.stream.info.responseCode ?? 200 });
+    const ok = this.stream.encodeData(chunk, end);
+    if (!ok && !end && this.upstream && !this.upstreamPaused) {
+      this.upstreamPaused = true;
+      this.upstream.pauseResponse();
+    }
+  }
+
+  onUpstreamTrailers(trailers: HeaderList): void {
+    if (this.done) return;
+    this.completeUpstream({ kind: 'http', status: this.stream.info.responseCode ?? 200 });
+    this.stream.encodeTrailers(trailers);
+  }
+
+  private completeUpstream(result: OutlierResult): void {
+    this.endAttempt(result);
+    this.clearGlobal();
+  }
+
+  onUpstreamFailure(kind: UpstreamFailure, detail: string, afterHeaders: boolean): void {
+    if (this.done) return;
+    const s = this.stream;
+    s.info.upstreamTransportFailureReason = kind === 'connect_failure' ? detail : undefined;
+    const outlier: OutlierResult = kind === 'connect_failure' ? { kind: 'connect_failed' } : { kind: 'reset' };
+    if (afterHeaders || this.responseStarted) {
+      this.endAttempt(outlier);
+      addFlag(s.info, kind === 'remote_reset' ? 'UR' : kind === 'protocol_error' ? 'UPE' : 'UC');
+      this.finishRouter();
+      s.resetStream();
+      return;
+    }
+    this.endAttempt(outlier);
+    if (kind === 'overflow') return this.localFailure(503, BODY_OVERFLOW, 'UO', 'overflow');
+    const p = this.retry;
+    const retriable = p !== undefined && retriableFailure(p, kind === 'connect_failure' ? 'connect_failure' : kind === 'refused_stream' ? 'refused_stream' : 'reset');
+    if (this.maybeRetry(retriable)) return;
+    switch (kind) {
+      case 'connect_failure':
+        return this.localFailure(503, BODY_CONNECT_FAILURE, 'UF', 'upstream_reset_before_response_started{connection_failure}');
+      case 'remote_reset':
+      case 'refused_stream':
+        return this.localFailure(503, BODY_REMOTE_RESET, 'UR', 'upstream_reset_before_response_started{remote_reset}');
+      case 'protocol_error':
+        return this.localFailure(503, BODY_PROTOCOL_ERROR, 'UPE', 'upstream_reset_before_response_started{protocol_error}');
+      default:
+        return this.localFailure(503, BODY_CONNECTION_TERMINATION, 'UC', 'upstream_reset_before_response_started{connection_termination}');
+    }
+  }
+
+  onUpstreamUpgrade(headers: HeaderList, socket: Duplex, head: Buffer | null): void {
+    const s = this.stream;
+    this.endAttempt({ kind: 'http', status: 101 });
+    this.clearGlobal();
+    s.hcm.stats.downstream_cx_upgrades_total.inc();
+    this.responseStarted = true;
+    s.info.responseCodeDetails = 'via_upstream';
+    headers.set('connection', 'Upgrade');
+    headers.set('upgrade', this.head.upgrade ?? 'websocket');
+    s.encodeHeaders(101, headers, false, true);
+    const down = s.codec.takeTunnel?.();
+    if (!down) {
+      socket.destroy();
+      return;
+    }
+    this.tunnel = socket;
+    if (head && head.length) down.socket.write(head);
+    if (down.head && down.head.length) socket.write(down.head);
+    socket.pipe(down.socket);
+    down.socket.pipe(socket);
+    const closeBoth = () => {
+      socket.destroy();
+      down.socket.destroy();
+    };
+    socket.on('error', closeBoth);
+    down.socket.on('error', closeBoth);
+    socket.on('close', closeBoth);
+    down.socket.on('close', closeBoth);
+  }
+
+  onUpstreamWritable(): void {
+    if (this.holdingRequest) {
+      this.holdingRequest = false;
+      this.stream.codec.resumeRequest();
+    }
+  }
+
+  // ---- downstream events, from ActiveStream ----
+
+  onRequestData(chunk: Buffer, end: boolean): void {
+    if (this.done) return;
+    if (end) this.bodyEnded = true;
+    this.bufferBody(chunk);
+    if (this.mirrors) for (const m of this.mirrors) m.write(chunk, end);
+    if (this.upstream) this.writeUpstream(chunk, end);
+    if (end && this.timeoutMs > 0 && !this.globalTimer && !this.responseStarted) this.globalTimer = setTimeout(onGlobalTimeout, this.timeoutMs, this);
+  }
+
+  onRequestTrailers(trailers: HeaderList): void {
+    if (this.done) return;
+    this.bodyEnded = true;
+    this.trailers = trailers;
+    if (this.mirrors) for (const m of this.mirrors) m.write(EMPTY, true);
+    this.upstream?.writeTrailers(trailers);
+    if (this.timeoutMs > 0 && !this.globalTimer && !this.responseStarted) this.globalTimer = setTimeout(onGlobalTimeout, this.timeoutMs, this);
+  }
+
+  onDownstreamWritable(): void {
+    if (this.upstreamPaused && this.upstream) {
+      this.upstreamPaused = false;
+      this.upstream.resumeResponse();
+    }
+  }
+
+  onDownstreamReset(): void {
+    if (this.done) return;
+    const u = this.upstream;
+    u?.abort();
+    this.endAttempt({ kind: 'success' });
+    this.finishRouter();
+  }
+
+  /** The stream ended (response complete or reset): release everything still held. */
+  onStreamDone(): void {
+    if (this.upstream && !this.done) {
+      // The response finished while the request body was still streaming: the exchange is over.
+      this.upstream.abort();
+      this.endAttempt({ kind: 'success' });
+    }
+    this.finishRouter();
+  }
+
+  private clearGlobal(): void {
+    if (this.globalTimer) {
+      clearTimeout(this.globalTimer);
+      this.globalTimer = undefined;
+    }
+  }
+
+  private finishRouter(): void {
+    if (this.done) return;
+    this.done = true;
+    this.clearGlobal();
+    if (this.perTryTimer) clearTimeout(this.perTryTimer);
+    if (this.backoffTimer) {
+      clearTimeout(this.backoffTimer);
+      this.cluster.resources.retries.dec();
+    }
+    this.body = undefined;
+  }
+
+  // ---- timeouts ----
+
+  onGlobalTimeout(): void {
+    this.globalTimer = undefined;
+    if (this.done) return;
+    const s = this.stream;
+    this.cluster.stats.upstream_rq_timeout.inc();
+    this.upstream?.abort();
+    this.endAttempt({ kind: 'timeout' });
+    if (this.responseStarted) {
+      addFlag(s.info, 'UT');
+      this.finishRouter();
+      s.resetStream();
+      return;
+    }
+    this.localFailure(504, BODY_TIMEOUT, 'UT', 'upstream_response_timeout');
+  }
+
+  onPerTryTimeout(): void {
+    this.perTryTimer = undefined;
+    if (this.done || this.responseStarted) return;
+    this.cluster.stats.upstream_rq_per_try_timeout.inc();
+    this.upstream?.abort();
+    this.endAttempt({ kind: 'timeout' });
+    const p = this.retry;
+    const retriable = p !== undefined && (p.retryOn & (RetryOn.Http5xx | RetryOn.GatewayError | RetryOn.Reset)) !== 0;
+    if (this.maybeRetry(retriable)) return;
+    this.localFailure(504, BODY_TIMEOUT, 'UT', 'upstream_per_try_timeout');
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function onGlobalTimeout(r: Router): void {
+  r.onGlobalTimeout();
+}
+
+function onPerTryTimeout(r: Router): void {
+  r.onPerTryTimeout();
+}
+
+function onBackoffDone(r: Router): void {
+  r.retryNow();
+}
+
+function parseHostPort(v: string): { address: string; port: number } | undefined {
+  const c = v.lastIndexOf(':');
+  if (c < 0) return undefined;
+  const address = v.slice(0, c).replace(/^\[|\]$/g, '');
+  const port = Number(v.slice(c + 1));
+  return Number.isInteger(port) ? { address, port } : undefined;
+}
+
+/** gRPC's grpc-timeout header ("100m", "5S", …) in ms. */
+function parseGrpcTimeout(v: string | undefined): number | undefined {
+  if (!v) return undefined;
+  const n = Number(v.slice(0, -1));
+  if (!Number.isFinite(n)) return undefined;
+  switch (v[v.length - 1]) {
+    case 'H':
+      return n * 3_600_000;
+    case 'M':
+      return n * 60_000;
+    case 'S':
+      return n * 1000;
+    case 'm':
+      return n;
+    case 'u':
+      return Math.ceil(n / 1000);
+    case 'n':
+      return Math.ceil(n / 1e6);
+    default:
+      return undefined;
+  }
+}
