@@ -36,6 +36,7 @@ export {
   type CertificateSource,
 } from './workload-certificates.js';
 export { writeWorkloadBootstrap, startWorkloadIdentity, BOOTSTRAP_TOKEN_FILE, BOOTSTRAP_ROOT_FILE } from './workload-bootstrap.js';
+export { addSdsService, sdsServiceDefinition, SDS_STREAM_METHOD } from './sds-server.js';
 export { feedWorkloadSecrets, type SecretSink } from './proxy-secret-feed.js';
 export { workloadSdsSecrets, workloadProxySecrets, defaultCertificateSecret, rootCaSecret, SDS_DEFAULT_CERT, SDS_ROOT_CA } from './sds-secrets.js';
 export { summarizeChain, summarizeCert, type ChainSummary, type CertSummary } from './cert-info.js';
