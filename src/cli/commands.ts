@@ -3,9 +3,23 @@
  */
 import type { Command } from 'commander';
 import { register as registerAnalyze } from './analyze.js';
+import { register as registerDown } from './down.js';
+import { register as registerExec } from './exec.js';
+import { register as registerGet } from './get.js';
 import { register as registerIptables } from './iptables.js';
+import { register as registerLogs } from './logs.js';
+import { register as registerProxyConfig } from './proxy-config.js';
 import { register as registerProxy } from './proxy.js';
 
 export type CommandRegistration = (program: Command) => void;
 
-export const commandRegistrations: CommandRegistration[] = [registerAnalyze, registerIptables, registerProxy];
+export const commandRegistrations: CommandRegistration[] = [
+  registerAnalyze,
+  registerDown,
+  registerExec,
+  registerGet,
+  registerIptables,
+  registerLogs,
+  registerProxyConfig,
+  registerProxy,
+];

@@ -1,0 +1,65 @@
+/**
+ * The Envoy-style bootstrap each local-mesh proxy starts from: its identity (Istio's node id and
+ * metadata), its admin port, and ADS at the control plane, as istio-agent writes one for Envoy.
+ */
+import { routerNodeId, sidecarNodeId } from '../pilot/proxy-info.js';
+
+export interface ProxyBootstrapInput {
+  mode: 'sidecar' | 'router';
+  podName: string;
+  namespace: string;
+  ip: string;
+  labels: Record<string, string>;
+  serviceAccount: string;
+  controlPlane: { address: string; port: number };
+  adminPort?: number;
+  domain?: string;
+}
+
+export const XDS_CLUSTER = 'xds-grpc';
+
+export function proxyBootstrap(p: ProxyBootstrapInput): Record<string, unknown> {
+  const domain = p.domain ?? 'cluster.local';
+  const id = p.mode === 'sidecar' ? sidecarNodeId(p.ip, p.podName, p.namespace, domain) : routerNodeId(p.ip, p.podName, p.namespace, domain);
+  return {
+    node: {
+      id,
+      cluster: `${p.labels.app ?? p.podName}.${p.namespace}`,
+      metadata: {
+        NAMESPACE: p.namespace,
+        NAME: p.podName,
+        LABELS: p.labels,
+        INSTANCE_IPS: p.ip,
+        SERVICE_ACCOUNT: p.serviceAccount,
+        CLUSTER_ID: 'Kubernetes',
+        MESH_ID: domain,
+        ISTIO_VERSION: 'sailfin',
+      },
+    },
+    admin: { address: { socket_address: { address: '0.0.0.0', port_value: p.adminPort ?? 15000 } } },
+    dynamic_resources: {
+      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER } }] },
+      cds_config: { ads: {}, resource_api_version: 'V3' },
+      lds_config: { ads: {}, resource_api_version: 'V3' },
+    },
+    static_resources: {
+      clusters: [
+        {
+          name: XDS_CLUSTER,
+          type: 'STATIC',
+          connect_timeout: '1s',
+          typed_extension_protocol_options: {
+            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+              explicit_http_config: { http2_protocol_options: {} },
+            },
+          },
+          load_assignment: {
+            cluster_name: XDS_CLUSTER,
+            endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: p.controlPlane.address, port_value: p.controlPlane.port } } } }] }],
+          },
+        },
+      ],
+    },
+  };
+}
