@@ -25,8 +25,10 @@ export interface WatchState {
   sentAt?: Date;
   /** What the last response carried, for config_dump. */
   sentResources: Map<string, EnvoyJson>;
-  /** Fingerprint of the last response's resources, to skip pushes that change nothing. */
-  sentDigest?: string;
+  /** Hash of each resource in the last response, to skip pushes that change nothing. */
+  sentHashes?: Map<string, string>;
+  /** `names` as a set, built on first use. */
+  nameSet?: Set<string>;
   ackedVersion?: string;
   ackedAt?: Date;
   lastNack?: NackRecord;
@@ -41,7 +43,13 @@ export function isWildcardCapable(typeUrl: string): boolean {
 
 /** The subscription a request expresses: explicit "*" also means wildcard. */
 export function normalizeNames(names: readonly string[]): string[] {
-  return names.includes('*') ? [] : [...new Set(names)].sort();
+  // Proxies resend the same (usually sorted) list with every ACK; check that in one pass before sorting.
+  let sortedUnique = true;
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] === '*') return [];
+    if (i > 0 && !(names[i - 1] < names[i])) sortedUnique = false;
+  }
+  return sortedUnique ? [...names] : [...new Set(names)].sort();
 }
 
 export class ProxyConnection implements ConnectedProxy {

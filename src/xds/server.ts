@@ -5,12 +5,13 @@
  * make-before-break order (clusters and endpoints before the listeners and routes that use them).
  */
 import { EventEmitter } from 'node:events';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { SailfinError, errorMessage } from '../common/errors.js';
 import { adsServiceDefinition, type DiscoveryRequest, type DiscoveryResponse } from './ads-service.js';
-import { fromEnvoyJson, toEnvoyJson, type AnyMessage, type EnvoyJson, type JsonObject } from './envoy-json.js';
+import { toEnvoyJson, type AnyMessage, type EnvoyJson, type JsonObject } from './envoy-json.js';
+import { encodeResource } from './resource-encoder.js';
 import type { ConnectedProxy, PushRequest, XdsGenerator } from './generator.js';
 import { XdsMetrics } from './metrics.js';
 import { ProxyConnection, isWildcardCapable, normalizeNames, type NackRecord } from './proxy-connection.js';
@@ -237,6 +238,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
     }
     if (!sameNames(names, watch.names)) {
       watch.names = names;
+      watch.nameSet = undefined;
       await this.send(conn, call, type, true);
     }
   }
@@ -263,26 +265,33 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
       this.logger.error({ proxy: conn.id, type: shortTypeName(type), err: errorMessage(err) }, 'xds: generator failed; nothing sent');
       return false;
     }
-    const wanted = wildcard ? undefined : new Set(watch.names);
+    const wanted = wildcard ? undefined : (watch.nameSet ??= new Set(watch.names));
+    const previous = watch.sentHashes;
     const resources: AnyMessage[] = [];
     const sent = new Map<string, EnvoyJson>();
-    const digest = createHash('sha256');
-    for (const { name, resource } of [...generated].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const hashes = new Map<string, string>();
+    // Order is the generator's: xDS does not care, and comparing by name below needs no sort.
+    let changed = force || previous === undefined;
+    for (const { name, resource } of generated) {
       if (wanted && !wanted.has(name)) continue;
-      let any: AnyMessage;
+      if (hashes.has(name)) {
+        this.logger.error({ proxy: conn.id, type: shortTypeName(type), name }, 'xds: generator returned a name twice; the first is kept');
+        continue;
+      }
+      let encoded;
       try {
-        any = fromEnvoyJson(type, resource);
+        encoded = encodeResource(type, resource);
       } catch (err) {
         this.metrics.generateErrors.inc(shortTypeName(type).toLowerCase());
         this.logger.error({ proxy: conn.id, type: shortTypeName(type), name, err: errorMessage(err) }, 'xds: generated resource does not encode; left out');
         continue;
       }
-      resources.push(any);
+      resources.push(encoded.any);
       sent.set(name, resource);
-      digest.update(name).update('\0').update(any.value).update('\0');
+      hashes.set(name, encoded.hash);
+      if (!changed && previous!.get(name) !== encoded.hash) changed = true;
     }
-    const fingerprint = digest.digest('base64');
-    if (!force && fingerprint === watch.sentDigest) return false;
+    if (!changed && hashes.size === previous!.size) return false;
     const response: DiscoveryResponse = {
       version_info: this.nextVersion(),
       resources,
@@ -296,7 +305,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
     watch.sentNonce = response.nonce;
     watch.sentAt = new Date();
     watch.sentResources = sent;
-    watch.sentDigest = fingerprint;
+    watch.sentHashes = hashes;
     this.metrics.countPush(type);
     this.logger.debug({ proxy: conn.id, type: shortTypeName(type), version: response.version_info, resources: resources.length }, 'xds: sent');
     return true;

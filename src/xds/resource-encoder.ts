@@ -1,0 +1,28 @@
+/**
+ * Encoding Envoy JSON into protobuf is the costliest step of a push, and most resources are identical for
+ * many proxies (every sidecar gets the same endpoints of a service). Generators that hand out the same
+ * object for an unchanged resource — immutable snapshots — get it encoded once, whatever the number of
+ * proxies; a new object is encoded anew. Returned objects must therefore never be mutated after use.
+ */
+import { createHash } from 'node:crypto';
+import { fromEnvoyJson, type AnyMessage, type EnvoyJson } from './envoy-json.js';
+
+export interface EncodedResource {
+  any: AnyMessage;
+  /** sha256 of the encoded bytes, to fingerprint a whole response cheaply. */
+  hash: string;
+}
+
+const cache = new WeakMap<EnvoyJson, Map<string, EncodedResource>>();
+
+/** The resource as an Any of `typeUrl`; throws a field-naming SailfinError when it does not fit the schema. */
+export function encodeResource(typeUrl: string, resource: EnvoyJson): EncodedResource {
+  let byType = cache.get(resource);
+  const hit = byType?.get(typeUrl);
+  if (hit) return hit;
+  const any = fromEnvoyJson(typeUrl, resource);
+  const encoded = { any, hash: createHash('sha256').update(any.value).digest('base64') };
+  if (!byType) cache.set(resource, (byType = new Map()));
+  byType.set(typeUrl, encoded);
+  return encoded;
+}
