@@ -79,6 +79,8 @@ export interface ResolvConf {
   search: string[];
   /** Kubernetes pods use ndots:5 so short service names go through the search list first. */
   ndots?: number;
+  /** More `options` words, e.g. `timeout:1`. */
+  options?: string[];
 }
 
 /** Writes /etc/netns/<netns>/resolv.conf, which processes started with `ip netns exec` see as /etc/resolv.conf. */
@@ -90,7 +92,7 @@ export function writeResolvConf(state: NetworkState, netns: string, conf: Resolv
     '# written by sailfin for this pod network namespace',
     ...conf.nameservers.map((s) => `nameserver ${s}`),
     ...(conf.search.length ? [`search ${conf.search.join(' ')}`] : []),
-    `options ndots:${conf.ndots ?? 5}`,
+    `options ${[`ndots:${conf.ndots ?? 5}`, ...(conf.options ?? [])].join(' ')}`,
   ];
   const path = join(dir, 'resolv.conf');
   writeFileSync(path, `${lines.join('\n')}\n`);
