@@ -10,14 +10,13 @@ import type { ProxyContext } from './context.js';
 import { AdminServer, listenHealth } from './admin/admin-server.js';
 import type { AdminTarget, ServerState } from './admin/admin-target.js';
 import { compileBootstrap, type BootstrapConfig } from './bootstrap/bootstrap.js';
-import { loadClusterManager, loadHttp, loadTcp, type ManagedClusters } from './bootstrap/components.js';
+import { createClusterManager, loadHttp, loadTcp, type ManagedClusters } from './bootstrap/components.js';
 import { RouteRegistry } from './bootstrap/route-registry.js';
 import { locate, type BootstrapSource } from './bootstrap/source.js';
 import { startDynamicConfig, type DynamicConfig } from './bootstrap/dynamic-config.js';
 import { ListenerManager, type OriginalDstLookup } from './listener/listener-manager.js';
 import { SecretProviderImpl } from './tls/secret-provider.js';
 import { StatsStore } from './stats/store.js';
-import type { Host } from './upstream/api.js';
 
 export interface ProxyOptions {
   /** Overrides admin.address's port (0 = any free port). */
@@ -60,7 +59,7 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
   const secrets = new SecretProviderImpl();
   const routes = new RouteRegistry();
   const base = { node: cfg.node, secrets, stats, log };
-  const clusters = await loadClusterManager(base);
+  const clusters = createClusterManager(base);
   const ctx: ProxyContext = { ...base, clusters, routes };
   const [routeCompiler] = await Promise.all([loadHttp(), loadTcp()]);
   routes.bind(ctx, routeCompiler);
@@ -83,7 +82,7 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
       state = 'DRAINING';
       dynamic?.close();
       listeners.close();
-      clusters.close?.();
+      clusters.close();
       admin?.close();
       health?.close();
     },
@@ -97,7 +96,7 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
       }
     };
     for (const s of cfg.secrets) step(() => secrets.addOrUpdate(s.json, s.path));
-    for (const c of cfg.clusters) step(() => clusters.addOrUpdate(c.json, c.path));
+    for (const c of cfg.clusters) step(() => clusters.addOrUpdate(c.json, c.path, { static: true }));
     for (const l of cfg.listeners) {
       try {
         await listeners.addOrUpdate(l.json, l.path, { static: true });
@@ -130,7 +129,7 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
       configDump(resource?: string) {
         const configs: JsonObject[] = [
           { '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', bootstrap: cfg.raw, last_updated: new Date(startedAt).toISOString() },
-          clustersDump(clusters, new Set(cfg.clusters.map((c) => String(c.json.name)))),
+          clusters.configDump(),
           listeners.dump(),
           routes.dump(),
           { '@type': 'type.googleapis.com/envoy.admin.v3.SecretsConfigDump', dynamic_active_secrets: secrets.dump() },
@@ -146,7 +145,8 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
         return { configs };
       },
       clusterNames: () => new Set(clusters.names()),
-      clusterHosts: (name: string): readonly Host[] => clusters.hosts?.(name) ?? [],
+      clustersText: () => clusters.clustersText(),
+      clustersJson: () => clusters.clustersJson() as unknown as JsonObject,
       listeners: () => listeners.status(),
       state: () => state,
       serverInfo: () => ({
@@ -167,17 +167,4 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
       },
     };
   }
-}
-
-function clustersDump(clusters: ManagedClusters, statics: Set<string>): JsonObject {
-  const staticClusters: JsonObject[] = [];
-  const dynamicClusters: JsonObject[] = [];
-  for (const entry of clusters.dump()) {
-    const raw = (entry.cluster ?? entry) as JsonObject;
-    const cluster = { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster', ...raw };
-    const lastUpdated = typeof entry.last_updated === 'string' ? entry.last_updated : new Date().toISOString();
-    if (statics.has(String(raw.name))) staticClusters.push({ cluster, last_updated: lastUpdated });
-    else dynamicClusters.push({ version_info: typeof entry.version_info === 'string' ? entry.version_info : '', cluster, last_updated: lastUpdated });
-  }
-  return { '@type': 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump', static_clusters: staticClusters, dynamic_active_clusters: dynamicClusters };
 }

@@ -7,7 +7,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { formatAddress } from '../listener/address.js';
 import { renderPrometheus, renderText } from '../stats/render.js';
 import type { AdminTarget } from './admin-target.js';
-import { renderClusters } from './clusters-view.js';
 
 const JSON_TYPE = 'application/json';
 const TEXT_TYPE = 'text/plain; charset=UTF-8';
@@ -35,7 +34,7 @@ export class AdminServer {
       '/config_dump': { help: 'the running config (ConfigDump)', handle: (_q, res, q) => sendJson(res, t.configDump(q.get('resource') ?? undefined)) },
       '/clusters': {
         help: 'upstream clusters and hosts',
-        handle: (_q, res, q) => (q.get('format') === 'json' ? sendJson(res, renderClusters(t, 'json')) : send(res, 200, TEXT_TYPE, renderClusters(t, 'text') as string)),
+        handle: (_q, res, q) => (q.get('format') === 'json' ? sendJson(res, t.clustersJson()) : send(res, 200, TEXT_TYPE, t.clustersText())),
       },
       '/listeners': {
         help: 'listeners and their bound addresses',

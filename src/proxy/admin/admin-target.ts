@@ -5,7 +5,6 @@
 import type { JsonObject } from '../config/fields.js';
 import type { ListenerStatus } from '../listener/listener-manager.js';
 import type { StatsStore } from '../stats/store.js';
-import type { Host } from '../upstream/api.js';
 
 export type ServerState = 'PRE_INITIALIZING' | 'INITIALIZING' | 'LIVE' | 'DRAINING';
 
@@ -14,8 +13,9 @@ export interface AdminTarget {
   /** The whole ConfigDump, or only the configs of one resource type (`?resource=dynamic_listeners`). */
   configDump(resource?: string): JsonObject;
   clusterNames(): ReadonlySet<string>;
-  /** Hosts of a cluster with their health, when the cluster manager exposes them. */
-  clusterHosts(name: string): readonly Host[];
+  /** Envoy's /clusters text and its ?format=json form. */
+  clustersText(): string;
+  clustersJson(): JsonObject;
   listeners(): ListenerStatus[];
   state(): ServerState;
   serverInfo(): JsonObject;

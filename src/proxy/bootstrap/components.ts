@@ -1,23 +1,12 @@
 /**
- * Finds the parts of the proxy built by other modules (the cluster manager, the HTTP connection
- * manager and route compiler) by their module paths, so the proxy runs with whichever parts are
- * present: a TCP-only build still starts, and says clearly what is missing when config needs it.
+ * The parts of the proxy built in other folders: the cluster manager, and the HTTP connection
+ * manager and route compiler, found by module path so a build without HTTP still runs TCP.
  */
-import type { JsonObject } from '../config/fields.js';
 import type { ProxyContext } from '../context.js';
-import type { Cluster, ClusterManager, Host } from '../upstream/api.js';
+import { ClusterManagerImpl } from '../upstream/cluster-manager.js';
 import type { RouteCompiler } from './route-registry.js';
 
-/** The cluster manager as the proxy drives it (see the upstream helper's cluster-manager.ts). */
-export interface ManagedClusters extends ClusterManager {
-  addOrUpdate(json: JsonObject, path: string): void;
-  remove(name: string): unknown;
-  updateEndpoints(name: string, claJson: JsonObject, path?: string): void;
-  names(): string[];
-  dump(): JsonObject[];
-  hosts?(name: string): readonly Host[];
-  close?(): void;
-}
+export type ManagedClusters = ClusterManagerImpl;
 
 async function optionalImport(spec: string): Promise<Record<string, unknown> | undefined> {
   try {
@@ -31,28 +20,8 @@ async function optionalImport(spec: string): Promise<Record<string, unknown> | u
   }
 }
 
-/** A stand-in that knows no clusters, so listeners still compile and report NC/"no cluster" at runtime. */
-class NoClusters implements ManagedClusters {
-  get(_name: string): Cluster | undefined {
-    return undefined;
-  }
-  addOrUpdate(json: JsonObject, path: string): void {
-    throw Object.assign(new Error(`${path}: clusters are not supported by this build (src/proxy/upstream/cluster-manager.ts is missing)`), { json });
-  }
-  remove(): void {}
-  updateEndpoints(): void {}
-  names(): string[] {
-    return [];
-  }
-  dump(): JsonObject[] {
-    return [];
-  }
-}
-
-export async function loadClusterManager(ctx: Omit<ProxyContext, 'clusters' | 'routes'>): Promise<ManagedClusters> {
-  const mod = await optionalImport('../upstream/cluster-manager.js');
-  const Impl = mod?.ClusterManagerImpl as (new (c: Omit<ProxyContext, 'clusters' | 'routes'>) => ManagedClusters) | undefined;
-  return Impl ? new Impl(ctx) : new NoClusters();
+export function createClusterManager(ctx: Omit<ProxyContext, 'clusters' | 'routes'>): ManagedClusters {
+  return new ClusterManagerImpl(ctx);
 }
 
 /** Registers the HTTP connection manager network filter and returns the route compiler, when present. */

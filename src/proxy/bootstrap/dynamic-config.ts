@@ -61,7 +61,7 @@ export function startDynamicConfig(bootstrap: JsonObject, deps: DynamicConfigDep
           }
         };
         if (typeUrl === TypeUrl.Cluster) {
-          for (const [name, json] of resources) attempt(name, () => clusters.addOrUpdate(json, `clusters[${name}]`));
+          for (const [name, json] of resources) attempt(name, () => clusters.addOrUpdate(json, `clusters[${name}]`, { versionInfo: version }));
           for (const name of [...dynamicClusters]) if (!resources.has(name) && !deps.staticClusters.has(name)) clusters.remove(name);
           dynamicClusters.clear();
           edsToCluster.clear();
@@ -72,7 +72,7 @@ export function startDynamicConfig(bootstrap: JsonObject, deps: DynamicConfigDep
           }
           client.watch(TypeUrl.ClusterLoadAssignment, [...edsToCluster.keys()]);
         } else if (typeUrl === TypeUrl.ClusterLoadAssignment) {
-          for (const [name, json] of resources) attempt(name, () => clusters.updateEndpoints(edsToCluster.get(name) ?? name, json));
+          for (const [name, json] of resources) attempt(name, () => clusters.updateEndpoints(name, json, `endpoints[${name}]`));
         } else if (typeUrl === TypeUrl.Listener) {
           // Each listener stands alone (as in Envoy): a bad one is named in the NACK and keeps its previous version.
           for (const [name, json] of resources) {

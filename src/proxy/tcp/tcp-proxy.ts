@@ -79,7 +79,7 @@ class TcpProxySession {
         return;
       }
       if (err || !result) {
-        cluster.reportResult(host, { kind: 'connect_failed' });
+        // Cluster.connect already told outlier detection about the failure.
         this.info.upstreamTransportFailureReason = err?.message;
         if (this.attempts < this.cfg.maxConnectAttempts) this.connect(cluster);
         else {
@@ -88,7 +88,6 @@ class TcpProxySession {
         }
         return;
       }
-      cluster.reportResult(host, { kind: 'success' });
       this.onConnected(host, result);
     });
   }
