@@ -3,7 +3,8 @@
  * certificates), `ca-key.pem` (its key), `root-cert.pem` (the trust anchor(s) workloads are given)
  * and `cert-chain.pem` (ca-cert and any intermediates up to the root, handed out with each
  * workload certificate). Read from a directory or from a Secret's data, then checked as a whole
- * before use; every error names the file or Secret key at fault.
+ * before use; every error names the file or Secret key at fault. Istio's cert-manager style layout
+ * (`tls.crt`, `tls.key`, `ca.crt`) is read too when `ca-cert.pem` is absent.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,6 +19,10 @@ export const CA_CERT = 'ca-cert.pem';
 export const CA_KEY = 'ca-key.pem';
 export const ROOT_CERT = 'root-cert.pem';
 export const CERT_CHAIN = 'cert-chain.pem';
+/** The cert-manager style layout Istio also accepts: tls.crt (CA cert, then its chain), tls.key, ca.crt (root). */
+export const TLS_CRT = 'tls.crt';
+export const TLS_KEY = 'tls.key';
+export const CA_CRT = 'ca.crt';
 /** Istio's name for the Secret holding a plug-in CA. */
 export const CACERTS_SECRET_NAME = 'cacerts';
 
@@ -27,10 +32,26 @@ export interface PluginCaFiles {
   caKey: { text: string; source: string };
   rootCert: { text: string; source: string };
   certChain?: { text: string; source: string };
+  /** tls.crt layout: caCert is the signing certificate followed by its chain. */
+  caCertHoldsChain?: boolean;
+}
+
+/** Maps the tls.crt/tls.key/ca.crt layout onto the cacerts inputs. */
+function tlsLayout(get: (key: string) => { text: string; source: string } | undefined, sourceOf: (key: string) => string): PluginCaFiles | undefined {
+  const crt = get(TLS_CRT);
+  if (!crt) return undefined;
+  const key = get(TLS_KEY);
+  const root = get(CA_CRT);
+  for (const [name, value] of [[TLS_KEY, key], [CA_CRT, root]] as const) {
+    if (!value) throw new SailfinError('schema', `missing (with ${TLS_CRT}, a plug-in CA needs ${TLS_KEY} and ${CA_CRT})`, { location: { file: sourceOf(name) } });
+  }
+  if (!key || !root) return undefined;
+  return { caCert: crt, caKey: key, rootCert: root, certChain: crt, caCertHoldsChain: true };
 }
 
 export async function buildPluginCa(files: PluginCaFiles, origin: string, now = new Date()): Promise<CaBundle> {
-  const signingCert = parseSingleCert(files.caCert.text, files.caCert.source);
+  // In the tls.crt layout the signing certificate comes first and its chain follows in the same file.
+  const signingCert = files.caCertHoldsChain ? parseCertBundle(files.caCert.text, files.caCert.source)[0] : parseSingleCert(files.caCert.text, files.caCert.source);
   const signingKey = await importPrivateKeyPem(files.caKey.text, files.caKey.source);
   const roots = parseCertBundle(files.rootCert.text, files.rootCert.source);
   const chain = files.certChain ? parseCertBundle(files.certChain.text, files.certChain.source) : [];
@@ -60,6 +81,12 @@ async function readPart(dir: string, name: string, required: boolean): Promise<{
 }
 
 export async function loadPluginCaFromDir(dir: string, now = new Date()): Promise<CaBundle> {
+  if (!(await readPart(dir, CA_CERT, false))) {
+    const parts = new Map<string, { text: string; source: string } | undefined>();
+    for (const name of [TLS_CRT, TLS_KEY, CA_CRT]) parts.set(name, await readPart(dir, name, false));
+    const files = tlsLayout((k) => parts.get(k), (k) => join(dir, k));
+    if (files) return buildPluginCa(files, dir, now);
+  }
   const [caCert, caKey, rootCert, certChain] = await Promise.all([
     readPart(dir, CA_CERT, true),
     readPart(dir, CA_KEY, true),
@@ -75,9 +102,17 @@ export async function loadPluginCaFromSecret(secret: Resource, now = new Date())
   const decoded = decodeSecret(secret);
   const source = (key: string) => `${name}: ${key}`;
   for (const key of decoded.invalidKeys) {
-    if ([CA_CERT, CA_KEY, ROOT_CERT, CERT_CHAIN].includes(key)) {
+    if ([CA_CERT, CA_KEY, ROOT_CERT, CERT_CHAIN, TLS_CRT, TLS_KEY, CA_CRT].includes(key)) {
       throw new SailfinError('schema', 'data is not valid base64', { location: { file: source(key) } });
     }
+  }
+  const plain = (key: string) => {
+    const value = decoded.data.get(key);
+    return value === undefined ? undefined : { text: value.toString('utf8'), source: source(key) };
+  };
+  if (!decoded.data.has(CA_CERT)) {
+    const files = tlsLayout(plain, source);
+    if (files) return buildPluginCa(files, name, now);
   }
   const part = (key: string, required: boolean) => {
     const value = decoded.data.get(key);

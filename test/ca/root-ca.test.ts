@@ -178,3 +178,35 @@ test('plug-in CAs of other shapes: RSA PKCS#1 keys with two intermediates, and a
     rootOnly.cleanup();
   }
 });
+
+test('the cert-manager style layout (tls.crt with its chain, tls.key, ca.crt) is read as a plug-in CA', async () => {
+  const dir = tempDir();
+  try {
+    makeOpensslPluginCa(dir.path, 'CM Corp', { middle: true });
+    const p = (f: string) => join(dir.path, f);
+    writeFileSync(p('tls.crt'), readFileSync(p('ca-cert.pem'), 'utf8') + readFileSync(p('middle-cert.pem'), 'utf8'));
+    writeFileSync(p('tls.key'), readFileSync(p('ca-key.pem')));
+    writeFileSync(p('ca.crt'), readFileSync(p('root-cert.pem')));
+    const secret = {
+      apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cacerts', namespace: 'istio-system' },
+      data: Object.fromEntries(['tls.crt', 'tls.key', 'ca.crt'].map((k) => [k, readFileSync(p(k)).toString('base64')])),
+    };
+    for (const f of ['ca-cert.pem', 'ca-key.pem', 'root-cert.pem', 'cert-chain.pem']) rmSync(p(f));
+    for (const bundle of [await loadPluginCaFromDir(dir.path), await loadPluginCaFromSecret(secret)]) {
+      assert.equal(bundle.intermediates.length, 1);
+      const ca = new MeshCa(bundle);
+      const server = await issueFor(ca, 'default', 'httpbin');
+      const srv = await startMtlsServer(server);
+      try {
+        const r = await mtlsRequest(srv.port, await issueFor(ca, 'default', 'sleep'));
+        assert.equal(r.ok, true, r.error);
+      } finally {
+        await srv.close();
+      }
+    }
+    rmSync(p('ca.crt'));
+    await rejects(loadPluginCaFromDir(dir.path), /ca\.crt/, /missing/);
+  } finally {
+    dir.cleanup();
+  }
+});
