@@ -30,13 +30,21 @@ export const conflictingGatewaysAnalyzer: Analyzer = {
         servers.push({ gateway: gw, selector, port: server.port.number, hosts });
       }
     }
+    // Only servers for the same workload and port can conflict; group first so large configs stay cheap.
+    const groups = new Map<string, ServerKey[]>();
+    for (const s of servers) {
+      const key = `${s.selector}|${s.port}`;
+      const group = groups.get(key);
+      if (group) group.push(s);
+      else groups.set(key, [s]);
+    }
     const out: AnalysisMessage[] = [];
     const reported = new Set<string>();
     for (const a of servers) {
       const others: string[] = [];
       const overlap = new Set<string>();
-      for (const b of servers) {
-        if (a.gateway === b.gateway || a.selector !== b.selector || a.port !== b.port) continue;
+      for (const b of groups.get(`${a.selector}|${a.port}`) ?? []) {
+        if (a.gateway === b.gateway) continue;
         const shared = a.hosts.filter((h) => b.hosts.some((o) => hostMatches(h, o)));
         if (shared.length === 0) continue;
         const name = `${b.gateway.resource.metadata.namespace}/${b.gateway.resource.metadata.name}`;

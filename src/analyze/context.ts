@@ -6,7 +6,7 @@
 import { isPlainObject } from '../config/documents.js';
 import { meshConfigFrom, type MeshConfig } from '../config/mesh-config.js';
 import type { LoadedResource } from '../config/resource.js';
-import { hostMatches, resolveShortnameToFqdn, serviceFqdn } from '../registry/hostname.js';
+import { hostMatches, isWildcard, resolveShortnameToFqdn, serviceFqdn } from '../registry/hostname.js';
 
 export const DEFAULT_DOMAIN = 'cluster.local';
 
@@ -42,6 +42,12 @@ export class AnalysisContext {
   readonly virtualServices: LoadedResource[] = [];
   readonly destinationRules: LoadedResource[] = [];
   readonly pods: PodInfo[] = [];
+  /** Indexes so lookups stay cheap on large configs (analysis must stay roughly linear in input size). */
+  private readonly podsByLabel = new Map<string, PodInfo[]>();
+  private readonly exactServiceEntryHosts = new Map<string, ServiceEntryHost[]>();
+  private readonly wildcardServiceEntryHosts: ServiceEntryHost[] = [];
+  private readonly rulesByHost = new Map<string, LoadedResource[]>();
+  private readonly wildcardRules: Array<{ host: string; rule: LoadedResource }> = [];
 
   constructor(resources: readonly LoadedResource[], pods: readonly LoadedResource[], domain = DEFAULT_DOMAIN) {
     this.domain = domain;
@@ -49,7 +55,20 @@ export class AnalysisContext {
     for (const loaded of resources) this.index(loaded);
     for (const pod of pods) {
       const meta = pod.resource.metadata;
-      this.pods.push({ loaded: pod, namespace: meta.namespace ?? 'default', labels: meta.labels ?? {} });
+      const info: PodInfo = { loaded: pod, namespace: meta.namespace ?? 'default', labels: meta.labels ?? {} };
+      this.pods.push(info);
+      for (const [k, v] of Object.entries(info.labels)) push(this.podsByLabel, `${k}=${v}`, info);
+    }
+    for (const se of this.serviceEntryHosts) {
+      if (isWildcard(se.host)) this.wildcardServiceEntryHosts.push(se);
+      else push(this.exactServiceEntryHosts, se.host, se);
+    }
+    for (const rule of this.destinationRules) {
+      const host = (rule.resource.spec as Record<string, unknown> | undefined)?.host;
+      if (typeof host !== 'string' || host === '') continue;
+      const fqdn = this.fqdn(host, rule.resource.metadata.namespace ?? 'default');
+      if (isWildcard(fqdn)) this.wildcardRules.push({ host: fqdn, rule });
+      else push(this.rulesByHost, fqdn, rule);
     }
   }
 
@@ -94,8 +113,9 @@ export class AnalysisContext {
 
   /** Whether anything in the registry (a Service, a ServiceEntry host) answers to `fqdn`. */
   hostExists(fqdn: string): boolean {
-    if (this.services.has(fqdn)) return true;
-    return this.serviceEntryHosts.some((se) => hostMatches(se.host, fqdn));
+    if (this.services.has(fqdn) || this.exactServiceEntryHosts.has(fqdn)) return true;
+    if (isWildcard(fqdn)) return this.serviceEntryHosts.some((se) => hostMatches(se.host, fqdn));
+    return this.wildcardServiceEntryHosts.some((se) => hostMatches(se.host, fqdn));
   }
 
   /** Ports of the host, from the Service or the ServiceEntries that define it. */
@@ -103,7 +123,7 @@ export class AnalysisContext {
     const svc = this.services.get(fqdn);
     if (svc) return svc.ports.map((p) => p.port);
     const out = new Set<number>();
-    for (const se of this.serviceEntryHosts) if (se.host === fqdn) for (const p of se.ports) out.add(p);
+    for (const se of this.exactServiceEntryHosts.get(fqdn) ?? []) for (const p of se.ports) out.add(p);
     return [...out];
   }
 
@@ -114,18 +134,27 @@ export class AnalysisContext {
   destinationRulesFor(fqdn: string, clientNamespace: string): LoadedResource[] {
     const serviceNamespace = this.services.get(fqdn)?.namespace;
     const allowed = new Set([clientNamespace, serviceNamespace, this.mesh.rootNamespace]);
-    return this.destinationRules.filter((dr) => {
-      const ns = dr.resource.metadata.namespace ?? 'default';
-      const host = (dr.resource.spec as Record<string, unknown> | undefined)?.host;
-      return allowed.has(ns) && typeof host === 'string' && hostMatches(this.fqdn(host, ns), fqdn);
-    });
+    const candidates = [...(this.rulesByHost.get(fqdn) ?? []), ...this.wildcardRules.filter((w) => hostMatches(w.host, fqdn)).map((w) => w.rule)];
+    return candidates.filter((dr) => allowed.has(dr.resource.metadata.namespace ?? 'default'));
   }
 
   /** Pods in `namespace` (any namespace when undefined) whose labels include all of `selector`. */
   podsMatching(selector: Record<string, string>, namespace?: string): PodInfo[] {
     const entries = Object.entries(selector);
-    return this.pods.filter((p) => (namespace === undefined || p.namespace === namespace) && entries.every(([k, v]) => p.labels[k] === v));
+    // Start from the pods carrying the rarest of the wanted labels instead of scanning every pod.
+    let pool: readonly PodInfo[] = this.pods;
+    for (const [k, v] of entries) {
+      const withLabel = this.podsByLabel.get(`${k}=${v}`) ?? [];
+      if (withLabel.length < pool.length) pool = withLabel;
+    }
+    return pool.filter((p) => (namespace === undefined || p.namespace === namespace) && entries.every(([k, v]) => p.labels[k] === v));
   }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 export function stringRecord(value: unknown): Record<string, string> {

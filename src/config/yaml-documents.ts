@@ -30,6 +30,8 @@ export interface ParsedYaml {
 
 /** Aliases are expanded when converting to JS; cap them so a "billion laughs" file cannot exhaust memory. */
 const MAX_ALIAS_COUNT = 1000;
+/** YAML errors reported per file. */
+const MAX_PROBLEMS = 10;
 
 export function parseYaml(text: string): ParsedYaml {
   const lineCounter = new LineCounter();
@@ -39,11 +41,14 @@ export function parseYaml(text: string): ParsedYaml {
   // `yaml` returns an EmptyStream (no documents) for empty input; iterate either way.
   const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   let index = 0;
+  let dropped = 0;
   for (const doc of parsed) {
     const docIndex = index++;
     if (doc.errors.length > 0) {
       for (const err of doc.errors) {
-        problems.push({ message: firstLine(err.message), line: err.linePos?.[0]?.line ?? lineOf(err.pos[0]), document: docIndex });
+        // One broken bracket can make the parser report an error per following token; the first few say it all.
+        if (problems.length >= MAX_PROBLEMS) dropped++;
+        else problems.push({ message: firstLine(err.message), line: err.linePos?.[0]?.line ?? lineOf(err.pos[0]), document: docIndex });
       }
       continue;
     }
@@ -58,6 +63,7 @@ export function parseYaml(text: string): ParsedYaml {
     const line = node?.range ? lineOf(node.range[0]) : lineOf(doc.range[0]);
     documents.push({ index: docIndex, line, value, node });
   }
+  if (dropped > 0) problems.push({ message: `${dropped} more YAML errors not shown`, document: index - 1 });
   return { documents, problems, lineOf };
 }
 
