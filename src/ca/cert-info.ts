@@ -56,3 +56,32 @@ export function summarizeChain(certChainPem: string, rootsPem: string, now = Dat
     ...(leaf ? { expiresInSeconds: Math.floor((new Date(leaf.validTo).getTime() - now) / 1000) } : {}),
   };
 }
+
+export interface SecretRow {
+  /** SDS name: `default`, `ROOTCA`, or a gateway credential. */
+  name: string;
+  certChainPem?: string;
+  trustedCaPem?: string;
+}
+
+/**
+ * The table `istioctl proxy-config secret` prints: one row per certificate (the chain's leaf, each
+ * root), with whether it is valid now. Column names are Istio's so scripts and habits carry over.
+ */
+export function formatSecretsTable(rows: readonly SecretRow[], now = Date.now()): string {
+  const header = ['RESOURCE NAME', 'TYPE', 'STATUS', 'VALID CERT', 'SERIAL NUMBER', 'NOT AFTER', 'NOT BEFORE'];
+  const lines: string[][] = [header];
+  const row = (name: string, type: string, c: CertSummary) => {
+    const valid = Date.parse(c.notBefore) <= now && now < Date.parse(c.notAfter);
+    lines.push([name, type, 'ACTIVE', String(valid), c.serialNumber.toLowerCase(), c.notAfter, c.notBefore]);
+  };
+  for (const r of rows) {
+    if (r.certChainPem) {
+      const leaf = summarizeChain(r.certChainPem, '', now).chain[0];
+      if (leaf) row(r.name, 'Cert Chain', leaf);
+    }
+    if (r.trustedCaPem) for (const root of summarizeChain('', r.trustedCaPem, now).roots) row(r.name, 'CA', root);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  return lines.map((l) => l.map((cell, i) => (i === l.length - 1 ? cell : cell.padEnd(widths[i]))).join('   ')).join('\n') + '\n';
+}

@@ -39,5 +39,5 @@ export { writeWorkloadBootstrap, startWorkloadIdentity, BOOTSTRAP_TOKEN_FILE, BO
 export { addSdsService, sdsServiceDefinition, SDS_STREAM_METHOD } from './sds-server.js';
 export { feedWorkloadSecrets, type SecretSink } from './proxy-secret-feed.js';
 export { workloadSdsSecrets, workloadProxySecrets, defaultCertificateSecret, rootCaSecret, SDS_DEFAULT_CERT, SDS_ROOT_CA } from './sds-secrets.js';
-export { summarizeChain, summarizeCert, type ChainSummary, type CertSummary } from './cert-info.js';
+export { summarizeChain, summarizeCert, formatSecretsTable, type ChainSummary, type CertSummary, type SecretRow } from './cert-info.js';
 export { spiffeUri, principal, parseWorkloadSpiffeId, spiffeUrisFromSubjectAltName, DEFAULT_TRUST_DOMAIN, type WorkloadIdentity } from './spiffe.js';

@@ -6,9 +6,11 @@ import * as grpc from '@grpc/grpc-js';
 import { startControlPlaneCa, type ControlPlaneCa } from '../../src/ca/control-plane-ca.js';
 import { nextCaOutcome } from '../../src/ca/cacerts-watch.js';
 import { WorkloadCertificates, grpcCertificateSource } from '../../src/ca/workload-certificates.js';
-import { summarizeChain } from '../../src/ca/cert-info.js';
+import { summarizeChain, formatSecretsTable } from '../../src/ca/cert-info.js';
+import { createSelfSignedRoot } from '../../src/ca/root-ca.js';
+import { MeshCa } from '../../src/ca/mesh-ca.js';
 import type { LoadedResource } from '../../src/config/resource.js';
-import { makeOpensslPluginCa, tempDir } from './helpers.js';
+import { issueFor, makeOpensslPluginCa, tempDir } from './helpers.js';
 
 const id = (sa: string) => ({ trustDomain: 'cluster.local', namespace: 'default', serviceAccount: sa });
 
@@ -101,4 +103,16 @@ test('the cacerts Secret in the config store replaces the CA when valid and is r
     good.cleanup();
     other.cleanup();
   }
+});
+
+test('the secrets table reads like istioctl proxy-config secret, with validity judged now', async () => {
+  const ca = new MeshCa(await createSelfSignedRoot());
+  const w = await issueFor(ca, 'default', 'a', { ttlMs: 3600_000 });
+  const table = formatSecretsTable([{ name: 'default', certChainPem: w.certChainPem }, { name: 'ROOTCA', trustedCaPem: w.rootsPem }]);
+  const lines = table.trim().split('\n');
+  assert.match(lines[0], /^RESOURCE NAME\s+TYPE\s+STATUS\s+VALID CERT\s+SERIAL NUMBER\s+NOT AFTER\s+NOT BEFORE$/);
+  assert.match(lines[1], /^default\s+Cert Chain\s+ACTIVE\s+true\s+[0-9a-f]+\s+\d{4}-/);
+  assert.match(lines[2], /^ROOTCA\s+CA\s+ACTIVE\s+true\s+/);
+  const later = formatSecretsTable([{ name: 'default', certChainPem: w.certChainPem }], Date.now() + 2 * 3600_000);
+  assert.match(later.split('\n')[1], /ACTIVE\s+false/);
 });
