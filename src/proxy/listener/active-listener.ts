@@ -43,6 +43,7 @@ export class ActiveListener {
     private readonly ctx: ProxyContext,
     private readonly drainTimeMs: number,
     private readonly handoff: (socket: Socket, from: ActiveListener) => boolean,
+    private readonly lookupDst: (socket: Socket) => { address: string; port: number } | undefined = () => undefined,
   ) {
     this.port = config.address.port;
     // A port-0 listener gets its stats names once bound, from the real port.
@@ -123,6 +124,8 @@ export class ActiveListener {
   /** Takes a connection, either accepted here or handed over by a use_original_dst listener. */
   accept(socket: Socket, originalDst: { address: string; port: number } | undefined): void {
     const gen = this.config;
+    // The original_dst listener filter: chains match on where the client was going (Istio's 15006).
+    if (!originalDst && gen.originalDstFilter) originalDst = this.lookupDst(socket);
     this.stats.cxTotal.inc();
     this.stats.cxActive.inc();
     this.connections.set(socket, gen);

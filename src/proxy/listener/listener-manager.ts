@@ -58,7 +58,7 @@ export class ListenerManager {
         return;
       }
     }
-    const next = new ActiveListener(compiled, this.ctx, this.drainTimeMs, (s, from) => this.handoff(s, from));
+    const next = new ActiveListener(compiled, this.ctx, this.drainTimeMs, (s, from) => this.handoff(s, from), this.lookupDst);
     await next.start();
     next.versionInfo = opts.version ?? '';
     existing?.stop(true);

@@ -180,6 +180,12 @@ test('use_original_dst hands the connection to the listener for the original des
   assert.equal(await exchange(port, 'y', 6), 'pass:y');
   dst = { address: '10.1.2.3', port: 2 };
   assert.equal(await exchange(port, 'z', 1, 1000), '');
+  // The original_dst listener filter alone (inbound 15006): chains match the original destination port.
+  await lm.addOrUpdate(listener('inbound', [tcpChain('a', { destination_port: 9080 }), tcpChain('passthrough')], { listener_filters: [{ name: 'envoy.filters.listener.original_dst' }] }), 'l3');
+  dst = { address: '10.9.9.9', port: 9080 };
+  assert.equal(await exchange(lm.get('inbound')!.port, 'i', 3), 'a:i');
+  dst = undefined;
+  assert.equal(await exchange(lm.get('inbound')!.port, 'j', 6), 'pass:j');
   assert.equal(ctx.stats.counter(`listener.127.0.0.1_${port}.no_filter_chain_match`).value, 1);
 });
 
