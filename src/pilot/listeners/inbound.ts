@@ -12,6 +12,7 @@ import type { WorkloadInstance } from '../model.js';
 import { INBOUND_PASSTHROUGH_CLUSTER, VIRTUAL_INBOUND_LISTENER, clusterName } from '../names.js';
 import { ISTIO_ALPN } from '../clusters/upstream-tls.js';
 import { mtlsModeFor, type MtlsMode } from '../security/peer-authentication.js';
+import { policiesFor, rbacFilters } from '../security/authorization.js';
 import { httpConnectionManager, socketAddress, tcpProxy } from './hcm.js';
 
 export const INBOUND_CAPTURE_PORT = 15006;
@@ -37,7 +38,8 @@ export function inboundMtlsSocket(http: boolean): JsonObject {
   };
 }
 
-function appFilters(inst: WorkloadInstance): JsonObject[] {
+function appFilters(inst: WorkloadInstance, ctx: GenContext): JsonObject[] {
+  const policies = policiesFor(ctx.config.authorizationPolicies, ctx.mesh.rootNamespace, ctx.proxy.namespace, ctx.proxy.labels);
   const cluster = clusterName('inbound', inst.targetPort, '', '');
   const p = inst.servicePort.protocol;
   if (isHttp(p) || isAuto(p)) {
@@ -51,12 +53,12 @@ function appFilters(inst: WorkloadInstance): JsonObject[] {
         },
       ],
     };
-    return [httpConnectionManager({ statPrefix: `inbound_0.0.0.0_${inst.targetPort}`, routeConfig, direction: 'inbound' })];
+    return [httpConnectionManager({ statPrefix: `inbound_0.0.0.0_${inst.targetPort}`, routeConfig, direction: 'inbound', extraFilters: rbacFilters(policies, 'http') })];
   }
-  return [tcpProxy(cluster, cluster)];
+  return [...rbacFilters(policies, 'tcp'), tcpProxy(cluster, cluster)];
 }
 
-function chainsFor(port: number, mode: MtlsMode, filters: JsonObject[], http: boolean, name: string): JsonObject[] {
+function chainsFor(port: number, mode: MtlsMode, filters: JsonObject[], http: boolean, name: string, tcpRbac: JsonObject[]): JsonObject[] {
   const chains: JsonObject[] = [];
   if (mode !== 'DISABLE') {
     chains.push({
@@ -69,7 +71,7 @@ function chainsFor(port: number, mode: MtlsMode, filters: JsonObject[], http: bo
   if (mode !== 'STRICT') chains.push({ name, filter_chain_match: { destination_port: port, transport_protocol: 'raw_buffer' }, filters });
   if (mode !== 'STRICT') {
     // TLS that is not the mesh's (the app's own HTTPS) goes to the app untouched.
-    chains.push({ name, filter_chain_match: { destination_port: port, transport_protocol: 'tls' }, filters: [tcpProxy(clusterName('inbound', port, '', ''), clusterName('inbound', port, '', ''))] });
+    chains.push({ name, filter_chain_match: { destination_port: port, transport_protocol: 'tls' }, filters: [...tcpRbac, tcpProxy(clusterName('inbound', port, '', ''), clusterName('inbound', port, '', ''))] });
   }
   return chains;
 }
@@ -78,15 +80,16 @@ export function buildInboundListener(ctx: GenContext, instances: readonly Worklo
   const chains: JsonObject[] = [];
   const seen = new Set<number>();
   const policies = ctx.config.peerAuthentications;
+  const tcpRbac = rbacFilters(policiesFor(ctx.config.authorizationPolicies, ctx.mesh.rootNamespace, ctx.proxy.namespace, ctx.proxy.labels), 'tcp');
   for (const inst of instances) {
     if (seen.has(inst.targetPort)) continue;
     seen.add(inst.targetPort);
     const mode = mtlsModeFor(policies, ctx.mesh.rootNamespace, ctx.proxy.namespace, ctx.proxy.labels, inst.targetPort);
     const http = isHttp(inst.servicePort.protocol) || isAuto(inst.servicePort.protocol);
-    chains.push(...chainsFor(inst.targetPort, mode, appFilters(inst), http, `0.0.0.0_${inst.targetPort}`));
+    chains.push(...chainsFor(inst.targetPort, mode, appFilters(inst, ctx), http, `0.0.0.0_${inst.targetPort}`, tcpRbac));
   }
   const nsMode = mtlsModeFor(policies, ctx.mesh.rootNamespace, ctx.proxy.namespace, ctx.proxy.labels);
-  const passthrough = [tcpProxy(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)];
+  const passthrough = [...tcpRbac, tcpProxy(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)];
   if (nsMode !== 'DISABLE') {
     chains.push({ name: 'virtualInbound-mtls', filter_chain_match: { transport_protocol: 'tls', application_protocols: ISTIO_ALPN }, transport_socket: inboundMtlsSocket(false), filters: passthrough });
   }
