@@ -10,7 +10,7 @@ import type { ProxyContext } from './context.js';
 import { AdminServer, listenHealth } from './admin/admin-server.js';
 import type { AdminTarget, ServerState } from './admin/admin-target.js';
 import { compileBootstrap, type BootstrapConfig } from './bootstrap/bootstrap.js';
-import { createClusterManager, loadHttp, loadTcp, type ManagedClusters } from './bootstrap/components.js';
+import { createClusterManager, routeCompiler, type ManagedClusters } from './bootstrap/components.js';
 import { RouteRegistry } from './bootstrap/route-registry.js';
 import { locate, type BootstrapSource } from './bootstrap/source.js';
 import { startDynamicConfig, type DynamicConfig } from './bootstrap/dynamic-config.js';
@@ -61,7 +61,6 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
   const base = { node: cfg.node, secrets, stats, log };
   const clusters = createClusterManager(base);
   const ctx: ProxyContext = { ...base, clusters, routes };
-  const [routeCompiler] = await Promise.all([loadHttp(), loadTcp()]);
   routes.bind(ctx, routeCompiler);
 
   const listeners = new ListenerManager(ctx, { drainTimeMs: opts.drainTimeMs, originalDst: opts.originalDst });

@@ -1,37 +1,19 @@
 /**
- * The parts of the proxy built in other folders: the cluster manager, and the HTTP connection
- * manager and route compiler, found by module path so a build without HTTP still runs TCP.
+ * The parts of the proxy built in other folders, in one place: the cluster manager, the network
+ * filters (imported for their registration) and the route compiler.
  */
 import type { ProxyContext } from '../context.js';
 import { ClusterManagerImpl } from '../upstream/cluster-manager.js';
+import '../http/connection-manager.js';
+import '../tcp/tcp-proxy.js';
+import { compileRouteConfiguration } from '../http/route-config.js';
 import type { RouteCompiler } from './route-registry.js';
 
 export type ManagedClusters = ClusterManagerImpl;
-
-async function optionalImport(spec: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    return (await import(spec)) as Record<string, unknown>;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    // Only the module itself being absent means "not in this build"; a broken import inside it is a bug to report.
-    const file = spec.slice(spec.lastIndexOf('/') + 1);
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(file)) return undefined;
-    throw err;
-  }
-}
 
 export function createClusterManager(ctx: Omit<ProxyContext, 'clusters' | 'routes'>): ManagedClusters {
   return new ClusterManagerImpl(ctx);
 }
 
-/** Registers the HTTP connection manager network filter and returns the route compiler, when present. */
-export async function loadHttp(): Promise<RouteCompiler | undefined> {
-  await optionalImport('../http/connection-manager.js');
-  const routes = await optionalImport('../http/route-config.js');
-  return routes?.compileRouteConfiguration as RouteCompiler | undefined;
-}
-
-/** Registers the tcp_proxy network filter. */
-export async function loadTcp(): Promise<void> {
-  await import('../tcp/tcp-proxy.js');
-}
+/** The route compiler RDS tables go through (the HCM registers itself as a network filter on import). */
+export const routeCompiler: RouteCompiler = compileRouteConfiguration;
