@@ -4,14 +4,16 @@
  *
  * Values: `*` every namespace; `.` the object's own namespace; `~` no namespace at all; any other value a
  * namespace name. An empty or missing list means the mesh default (`*` unless configured otherwise).
+ *
+ * The parsed form is a set of namespace names in which `*` stands for "all", with `.` already replaced by
+ * the owner's namespace: the same shape the pilot's `MeshService.exportTo` reads.
  */
 
 export const EXPORT_TO_ANNOTATION = 'networking.istio.io/exportTo';
 
-/** The parsed form: `public` (`*`), or the set of namespaces that may see the object (empty for `~`). */
-export type ExportTo = { readonly public: true } | { readonly public: false; readonly namespaces: ReadonlySet<string> };
+export type ExportTo = ReadonlySet<string>;
 
-export const EXPORT_PUBLIC: ExportTo = Object.freeze({ public: true });
+export const EXPORT_PUBLIC: ExportTo = new Set(['*']);
 
 /**
  * Turns an `exportTo` list into a visibility set for an object living in `ownNamespace`.
@@ -25,13 +27,13 @@ export function parseExportTo(
   const list = values && values.length > 0 ? values : defaultExportTo;
   const namespaces = new Set<string>();
   for (const raw of list) {
-    const v = raw.trim();
+    const v = String(raw).trim();
     if (v === '*') return EXPORT_PUBLIC;
+    // `~` means "hidden from everyone"; Istio rejects `~` combined with other values, so dropping it is safe.
     if (v === '~' || v === '') continue;
     namespaces.add(v === '.' ? ownNamespace : v);
   }
-  // `~` means "hidden from everyone"; Istio rejects `~` combined with other values, so ignoring it is safe.
-  return { public: false, namespaces };
+  return namespaces;
 }
 
 /** The annotation form: a comma-separated list (`"., istio-system"`). */
@@ -44,9 +46,9 @@ export function parseExportToAnnotation(
   return parseExportTo(values, ownNamespace, defaultExportTo);
 }
 
-/** Whether an object with visibility `exportTo` is visible to proxies in `fromNamespace`. */
+/** Whether an object with visibility `exportTo` is visible to proxies (or config) in `fromNamespace`. */
 export function isVisible(exportTo: ExportTo, fromNamespace: string): boolean {
-  return exportTo.public || exportTo.namespaces.has(fromNamespace);
+  return exportTo.has('*') || exportTo.has(fromNamespace);
 }
 
 /**
@@ -64,7 +66,7 @@ export function isExportedTo(
 
 /** A stable, comparable description (`*`, or sorted namespaces joined by `,`; `~` when empty). */
 export function describeExportTo(exportTo: ExportTo): string {
-  if (exportTo.public) return '*';
-  const names = [...exportTo.namespaces].sort();
+  if (exportTo.has('*')) return '*';
+  const names = [...exportTo].sort();
   return names.length === 0 ? '~' : names.join(',');
 }

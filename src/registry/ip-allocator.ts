@@ -1,7 +1,9 @@
 /**
  * Hands out IPv4 addresses from a CIDR to named owners (pods, services). The same owner keeps its address
- * for as long as it exists, whatever else changes; a released address becomes free again. Allocation is
- * lowest-free-first, so the same manifests applied in the same order give the same addresses.
+ * for as long as it exists, whatever else changes; a released address becomes free again. The first
+ * address tried is derived from a hash of the owner's name (then the next ones in turn), so an owner gets
+ * the same address across restarts and whatever order manifests are applied in, unless two owners hash
+ * to the same address, in which case only the later of the pair depends on order.
  *
  * Addresses whose last octet is 0, 1 or 255 are never handed out: .0 and .255 look like network/broadcast
  * addresses to many tools, and .1 is where the local runtime puts bridge gateways.
@@ -47,6 +49,16 @@ export function cidrContains(cidr: Cidr, ip: string): boolean {
   return n !== undefined && n >= cidr.base && n < cidr.base + cidr.size;
 }
 
+/** FNV-1a, 32 bits: cheap, well spread over short names, and the same on every run. */
+function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
 function usable(n: number): boolean {
   const last = n & 255;
   return last !== 0 && last !== 1 && last !== 255;
@@ -56,22 +68,20 @@ export class IpAllocator {
   readonly cidr: Cidr;
   private readonly byOwner = new Map<string, string>();
   private readonly byIp = new Map<string, string>();
-  /** Lowest offset that might be free; everything below it is taken or unusable. */
-  private searchFrom = 0;
-
   constructor(cidr: string) {
     this.cidr = parseCidr(cidr);
   }
 
-  /** The owner's address, allocating the lowest free one the first time. */
+  /** The owner's address, allocating one the first time (see the file comment for which). */
   allocate(owner: string): string {
     const held = this.byOwner.get(owner);
     if (held) return held;
-    for (let off = this.searchFrom; off < this.cidr.size; off++) {
-      const n = this.cidr.base + off;
+    const start = fnv1a32(owner) % this.cidr.size;
+    for (let i = 0; i < this.cidr.size; i++) {
+      const n = this.cidr.base + ((start + i) % this.cidr.size);
+      if (!usable(n)) continue;
       const ip = numberToIpv4(n);
-      if (!usable(n) || this.byIp.has(ip)) continue;
-      this.searchFrom = off + 1;
+      if (this.byIp.has(ip)) continue;
       this.hold(owner, ip);
       return ip;
     }
@@ -95,8 +105,6 @@ export class IpAllocator {
     if (ip === undefined) return;
     this.byOwner.delete(owner);
     this.byIp.delete(ip);
-    const n = ipv4ToNumber(ip);
-    if (n !== undefined && cidrContains(this.cidr, ip)) this.searchFrom = Math.min(this.searchFrom, n - this.cidr.base);
   }
 
   addressOf(owner: string): string | undefined {
