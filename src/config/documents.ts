@@ -76,8 +76,9 @@ function accept(value: unknown, node: Node | null, at: Origin, out: ParsedFile, 
     out.messages.push({
       type: MessageTypes.UnknownKind,
       message: `Unknown kind ${kind} (apiVersion ${apiVersion}); Sailfin does not use it and ignores it`,
-      resource: { kind, name: nameOf(value) ?? '' },
-      location: { file: at.file, line: at.line },
+      resource: { kind, namespace: namespaceOf(value), name: nameOf(value) ?? '' },
+      location: { file: at.file, line: lineOfField('kind') },
+      field: 'kind',
     });
     return;
   }
@@ -85,7 +86,7 @@ function accept(value: unknown, node: Node | null, at: Origin, out: ParsedFile, 
     out.messages.push({
       type: MessageTypes.SchemaValidationError,
       message: `Schema validation error: apiVersion "${apiVersion}" is not served for kind ${kind}; use ${apiVersionsOf(lookup.info).join(' or ')}`,
-      resource: { kind, name: nameOf(value) ?? '' },
+      resource: { kind, namespace: lookup.info.clusterScoped ? undefined : (namespaceOf(value) ?? DEFAULT_NAMESPACE), name: nameOf(value) ?? '' },
       location: { file: at.file, line: lineOfField('apiVersion') },
       field: 'apiVersion',
     });
@@ -119,6 +120,11 @@ function envelopeError(message: string, at: { file: string; line: number }, fiel
     field,
     ...(kind ? { resource: { kind, name: '' } } : {}),
   };
+}
+
+function namespaceOf(value: Record<string, unknown>): string | undefined {
+  const meta = value.metadata;
+  return isPlainObject(meta) && typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
 }
 
 function nameOf(value: Record<string, unknown>): string | undefined {

@@ -80,7 +80,7 @@ describe('sailfin analyze on bad input', () => {
     const file = write('fields.yaml', 'apiVersion: networking.istio.io/v1beta2\nkind: Gateway\nmetadata: {name: g}\n---\napiVersion: v1\nkind: Service\nmetadata: {}\n');
     const run = await analyze(['-f', file], dir);
     assert.equal(run.code, 1);
-    assert.match(run.stdout, /\[IST0106\] \(Gateway g .*fields\.yaml:1 apiVersion\) .*apiVersion "networking\.istio\.io\/v1beta2" is not served for kind Gateway/);
+    assert.match(run.stdout, /\[IST0106\] \(Gateway default\/g .*fields\.yaml:1 apiVersion\) .*apiVersion "networking\.istio\.io\/v1beta2" is not served for kind Gateway/);
     assert.match(run.stdout, /\[IST0106\] .*fields\.yaml:7 metadata\.name\) .*metadata\.name is required/);
     noStackTrace(run.stderr);
   });
