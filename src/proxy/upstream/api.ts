@@ -34,7 +34,10 @@ export interface Host {
 
 /** What the load balancer may look at when choosing a host for one request or connection. */
 export interface LbContext {
-  /** From the route's hash_policy (RING_HASH / MAGLEV); see upstream/hash.ts for the hash function. */
+  /**
+   * From the route's hash_policy (RING_HASH / MAGLEV): an unsigned 32-bit integer (wider values are
+   * reduced modulo 2^32); upstream/hash.ts has hashKey/combineHashes (xxHash64, as Envoy).
+   */
   hash?: number;
   /** Hosts already tried by this request (retry_host_predicate previous_hosts). */
   previousHosts?: readonly Host[];

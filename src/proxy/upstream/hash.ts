@@ -1,8 +1,8 @@
 /**
  * xxHash64, the function Envoy hashes ring entries and request keys with, and the helpers the router
- * uses for hash_policy. A 64-bit result does not fit a JS number, so callers get the top 53 bits:
- * that keeps the order of hashes (which is all a ring lookup needs) and stays a plain number on the
- * request path. Arithmetic is done on 32-bit halves with Math.imul instead of BigInt because this runs
+ * uses for hash_policy. A 64-bit result does not fit a JS number: ring positions and request hashes
+ * use its high 32 bits (LbContext.hash is a 32-bit unsigned integer, so any 32-bit hash the router
+ * computes lands in the same space), and xxHash64() gives the top 53 bits where more are useful. Arithmetic is done on 32-bit halves with Math.imul instead of BigInt because this runs
  * per request for RING_HASH / MAGLEV clusters and BigInt allocates on every operation.
  */
 
@@ -175,19 +175,21 @@ export function xxHash64Hex(key: string | Uint8Array, seed = 0): string {
   return parts[0].toString(16).padStart(8, '0') + parts[1].toString(16).padStart(8, '0');
 }
 
-/** The hash the router computes for one hash_policy value (header, cookie, source IP, query parameter). */
-export function hashKey(key: string): number {
-  return xxHash64(key, 0);
+/** The high 32 bits of xxHash64: ring positions and request hashes live in the same 32-bit space. */
+export function xxHash64Hi(key: string, seed = 0): number {
+  xxHash64(key, seed);
+  return parts[0];
 }
 
 /**
- * Folds a further hash_policy's hash into the running one, as Envoy does (rotate left by one, xor),
- * on the 53-bit value so the result stays an exact integer number.
+ * The hash for one hash_policy value (header, cookie, source IP, query parameter): an unsigned
+ * 32-bit integer, the width LbContext.hash is defined with.
  */
+export function hashKey(key: string): number {
+  return xxHash64Hi(key, 0);
+}
+
+/** Folds a further hash_policy's hash into the running one, as Envoy does: rotate left by one, xor (32-bit). */
 export function combineHashes(acc: number, next: number): number {
-  const rotated = (acc * 2) % 9007199254740992 + Math.floor(acc / 4503599627370496);
-  // xor on 53 bits: split into 21 high bits and 32 low bits.
-  const hi = (Math.floor(rotated / 4294967296) ^ Math.floor(next / 4294967296)) >>> 0;
-  const lo = ((rotated % 4294967296) ^ (next % 4294967296)) >>> 0;
-  return hi * 4294967296 + lo;
+  return (((acc << 1) | (acc >>> 31)) ^ next) >>> 0;
 }

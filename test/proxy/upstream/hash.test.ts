@@ -61,7 +61,8 @@ test('hashKey is stable and spreads; combineHashes mixes order-dependently and s
   const a = hashKey('a');
   const b = hashKey('b');
   const ab = combineHashes(a, b);
-  assert.ok(Number.isSafeInteger(ab) && ab >= 0);
+  assert.ok(Number.isInteger(ab) && ab >= 0 && ab <= 0xffffffff, 'a 32-bit unsigned hash');
+  assert.ok(a <= 0xffffffff && a >= 0);
   assert.notEqual(ab, combineHashes(b, a));
   const buckets = new Array(10).fill(0);
   for (let i = 0; i < 10000; i++) buckets[hashKey(`k${i}`) % 10]++;

@@ -110,6 +110,21 @@ for (const policy of ['RING_HASH', 'MAGLEV']) {
   });
 }
 
+test('a 32-bit hash from any function (the router\'s FNV-1a, say) spreads over the ring and table', () => {
+  const fnv = (s: string): number => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+    return h;
+  };
+  for (const policy of ['RING_HASH', 'MAGLEV']) {
+    const { cm, c } = edsCluster(policy, ips(4));
+    const n = counts(Array.from({ length: 4000 }, (_, i) => c.chooseHost({ hash: fnv(`session-${i}`) })!.addressString));
+    assert.equal(n.size, 4, policy);
+    for (const v of n.values()) assert.ok(v > 600 && v < 1450, `${policy}: ${v}/4000`);
+    cm.close();
+  }
+});
+
 test('ring_hash_lb_config sizes the ring and maglev_lb_config the table', () => {
   const { cm, c } = edsCluster('RING_HASH', ips(3), { ring_hash_lb_config: { minimum_ring_size: 64, maximum_ring_size: 128 } });
   const picks = new Set(Array.from({ length: 500 }, (_, i) => c.chooseHost({ hash: hashKey(`x${i}`) })!.addressString));

@@ -47,9 +47,9 @@ export class MaglevPicker implements HostPicker {
   pick(ctx: LbContext | undefined, attempt: number): HostImpl | null {
     const m = this.table.length;
     if (m === 0) return null;
-    let h = ctx?.hash ?? Math.floor(Math.random() * 9007199254740991);
+    let h = ctx?.hash !== undefined ? ctx.hash >>> 0 : (Math.random() * 4294967296) >>> 0;
     // A retry re-hashes with the attempt number so it lands on an unrelated slot, deterministically.
-    if (attempt > 0) h = h + attempt * 2654435761;
+    if (attempt > 0) h = (h + Math.imul(attempt, 2654435761)) >>> 0;
     return this.table[h % m];
   }
 }

@@ -173,7 +173,7 @@ export class PriorityBalancer {
     if (levels.length === 0) return null;
     let level = levels[0];
     if (levels.length > 1 || level.loadUpTo < 100) {
-      const r = ctx?.hash !== undefined && THREAD_AWARE.has(this.opts.policy) ? ctx.hash % 100 : Math.random() * 100;
+      const r = ctx?.hash !== undefined && THREAD_AWARE.has(this.opts.policy) ? (ctx.hash >>> 0) % 100 : Math.random() * 100;
       let found: Level | undefined;
       for (const l of levels) {
         if (r < l.loadUpTo) {

@@ -5,7 +5,7 @@
  */
 import type { LbContext } from '../api.js';
 import type { HostImpl } from '../host.js';
-import { xxHash64 } from '../hash.js';
+import { xxHash64Hi } from '../hash.js';
 import type { HostPicker } from './picker.js';
 
 export class RingHashPicker implements HostPicker {
@@ -26,7 +26,7 @@ export class RingHashPicker implements HostPicker {
         target += scale * normalized[i];
         let n = 0;
         while (current < target) {
-          entries.push({ hash: xxHash64(`${host.addressString}_${n}`), host });
+          entries.push({ hash: xxHash64Hi(`${host.addressString}_${n}`), host });
           n++;
           current++;
         }
@@ -44,7 +44,8 @@ export class RingHashPicker implements HostPicker {
   pick(ctx: LbContext | undefined, attempt: number): HostImpl | null {
     const n = this.owners.length;
     if (n === 0) return null;
-    const h = ctx?.hash ?? Math.floor(Math.random() * 9007199254740991);
+    // 32-bit positions; a wider hash is reduced modulo 2^32.
+    const h = ctx?.hash !== undefined ? ctx.hash >>> 0 : (Math.random() * 4294967296) >>> 0;
     const hashes = this.hashes;
     let lo = 0;
     let hi = n;
