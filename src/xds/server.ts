@@ -27,6 +27,11 @@ export const PUSH_ORDER: readonly XdsTypeUrl[] = [
   TypeUrl.Secret,
 ];
 const KNOWN_TYPES = new Set<string>(PUSH_ORDER);
+/** A type that must be resent whenever the type it depends on was sent in a push. */
+const DEPENDS_ON: Partial<Record<XdsTypeUrl, XdsTypeUrl>> = {
+  [TypeUrl.ClusterLoadAssignment]: TypeUrl.Cluster,
+  [TypeUrl.RouteConfiguration]: TypeUrl.Listener,
+};
 
 export interface AdsServerOptions {
   generator: XdsGenerator;
@@ -323,9 +328,17 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
         conn.enqueue(async () => {
           const call = this.callOf(conn);
           if (!call) return;
+          const sent = new Set<XdsTypeUrl>();
           for (const type of PUSH_ORDER) {
-            if (push.types && !push.types.has(type)) continue;
-            if (await this.send(conn, call, type, false)) responses++;
+            const dependent = DEPENDS_ON[type];
+            // Envoy re-warms a changed cluster (listener) and waits for its endpoints (routes), even when
+            // those did not change: send them along, as Istio's full pushes do.
+            const follow = dependent !== undefined && sent.has(dependent);
+            if (!follow && push.types && !push.types.has(type)) continue;
+            if (await this.send(conn, call, type, follow)) {
+              sent.add(type);
+              responses++;
+            }
           }
         }),
       ),

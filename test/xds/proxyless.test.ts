@@ -128,10 +128,10 @@ class ProxylessHarness {
   }
 
   /** Wait until at least `n` calls made after line `from` satisfy `pred`. */
-  after(from: number, pred: (l: CallLine) => boolean, n: number, what: string): Promise<void> {
+  after(from: number, pred: (l: CallLine) => boolean, n: number, what: string, ms = 15_000): Promise<void> {
     return waitFor(
       () => this.lines.slice(from).filter(pred).length >= n,
-      8000,
+      ms,
       `${what} (last calls: ${JSON.stringify(this.lines.slice(-2))}; stderr: ${this.stderr.slice(-500)})`,
     );
   }
@@ -140,7 +140,7 @@ class ProxylessHarness {
   settled(pred: (l: CallLine) => boolean, n: number, what: string): Promise<void> {
     return waitFor(
       () => this.lines.length >= n && this.lines.slice(-n).every(pred),
-      8000,
+      15_000,
       `${what} (last calls: ${JSON.stringify(this.lines.slice(-4))}; stderr: ${this.stderr.slice(-500)})`,
     );
   }
@@ -176,7 +176,8 @@ test('a grpc-js-xds client follows Listener/Route/Cluster/EDS from Sailfin, and 
   const after = h.after.bind(h);
 
   // 1. Everything to A.
-  await after(0, (l) => l.backend === 'A', 10, '10 calls answered by A');
+  // Generous: loading grpc-js-xds in a fresh process is slow on a busy machine.
+  await after(0, (l) => l.backend === 'A', 10, '10 calls answered by A', 40_000);
   const conn = ads.connectionFor(h.nodeId)!;
   assert.ok(conn, 'the proxyless client is connected');
   assert.deepEqual(conn.subscribedNames(TypeUrl.Listener), [TARGET_HOST]);
@@ -199,7 +200,7 @@ test('a grpc-js-xds client follows Listener/Route/Cluster/EDS from Sailfin, and 
   );
   ads.push({ reason: 'config' });
   const rds = conn.watches.get(TypeUrl.RouteConfiguration)!;
-  await waitFor(() => rds.ackedVersion === rds.sentVersion, 3000, 'header route ACKed');
+  await waitFor(() => rds.ackedVersion === rds.sentVersion, 10_000, 'header route ACKed');
   // The client applies an ACKed route a moment later; from then on every call follows the header.
   const followsHeader = (l: CallLine): boolean => l.backend === (l.canary ? 'B' : 'A');
   await h.settled(followsHeader, 20, '20 calls in a row follow x-canary');
@@ -207,7 +208,7 @@ test('a grpc-js-xds client follows Listener/Route/Cluster/EDS from Sailfin, and 
   // 4. A route grpc-js-xds refuses (weights summing to 0) is NACKed; traffic keeps the last good routes.
   generator.set(TypeUrl.RouteConfiguration, ROUTE_NAME, routeConfig([weighted(0, 0)]));
   ads.push({ reason: 'config' });
-  await waitFor(() => rds.lastNack !== undefined, 3000, 'NACK from grpc-js-xds');
+  await waitFor(() => rds.lastNack !== undefined, 10_000, 'NACK from grpc-js-xds');
   assert.match(rds.lastNack!.message, /sum of weights is 0/);
   mark = lines.length;
   await after(mark, () => true, 10, 'calls after the NACK');
@@ -217,7 +218,7 @@ test('a grpc-js-xds client follows Listener/Route/Cluster/EDS from Sailfin, and 
   generator.set(TypeUrl.Cluster, 'echo-a', cluster('echo-a', { lb_policy: 'LEAST_REQUEST' }));
   ads.push({ reason: 'config', types: [TypeUrl.Cluster] });
   const cds = conn.watches.get(TypeUrl.Cluster)!;
-  await waitFor(() => cds.lastNack !== undefined, 3000, 'CDS NACK from grpc-js-xds');
+  await waitFor(() => cds.lastNack !== undefined, 10_000, 'CDS NACK from grpc-js-xds');
   assert.match(cds.lastNack!.message, /unsupported lb_policy: LEAST_REQUEST/);
   generator.set(TypeUrl.Cluster, 'echo-a', cluster('echo-a', { lb_policy: 'ROUND_ROBIN' }));
 
@@ -226,7 +227,7 @@ test('a grpc-js-xds client follows Listener/Route/Cluster/EDS from Sailfin, and 
   generator.set(TypeUrl.ClusterLoadAssignment, 'echo-a', cla('echo-a', b.port));
   ads.push({ reason: 'config' });
   const eds = conn.watches.get(TypeUrl.ClusterLoadAssignment)!;
-  await waitFor(() => eds.ackedVersion === eds.sentVersion && rds.ackedVersion === rds.sentVersion, 3000, 'EDS+RDS ACKed');
+  await waitFor(() => eds.ackedVersion === eds.sentVersion && rds.ackedVersion === rds.sentVersion, 10_000, 'EDS+RDS ACKed');
   mark = lines.length;
   await after(mark, (l) => l.backend === 'B', 10, 'echo-a endpoints now answer as B');
 
@@ -250,7 +251,7 @@ test('grpc-js-xds applies Sailfin-served retry policies and per-route fault inje
   await h.start();
 
   // Without a retry policy the flaky backend's failures reach the caller.
-  await h.after(0, (l) => l.error !== null, 3, 'failures from the flaky backend');
+  await h.after(0, (l) => l.error !== null, 3, 'failures from the flaky backend', 40_000);
   assert.ok(h.lines.some((l) => l.error?.startsWith('14 ')));
 
   // Istio-style retry on "unavailable": every call succeeds, the backend sees the extra attempts.

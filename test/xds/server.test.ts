@@ -104,7 +104,7 @@ test('ACK records the version; a NACK is kept with its message, counted, and the
   assert.equal((await fetch(`http://127.0.0.1:${monitoring.port}/ready`)).status, 200);
 });
 
-test('ten rapid pushes coalesce into one response per changed type, in CDS, EDS, LDS order', async (t) => {
+test('ten rapid pushes coalesce into one response per changed type, in CDS, EDS, LDS, RDS order', async (t) => {
   const generator = sampleGenerator();
   const server = await startServer(generator, 100);
   const stream = new RawAdsStream(server.port!, 'proxy-debounce');
@@ -135,14 +135,17 @@ test('ten rapid pushes coalesce into one response per changed type, in CDS, EDS,
     await new Promise((r) => setTimeout(r, 5));
   }
   const got = await stream.drain(400);
+  // RDS did not change but follows the changed listeners (Envoy re-warms listeners and their routes).
   assert.deepEqual(
     got.map((r) => r.type_url),
-    [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener],
+    [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration],
   );
   assert.equal(new Set(got.map((r) => r.version_info)).size, 1, 'one push, one version');
   assert.deepEqual(decoded(got[1]).find((r) => r.cluster_name === 'a'), cla('a', 3009));
-  assert.deepEqual(pushes, [3]);
-  for (const r of got) stream.answer(r, r.type_url === TypeUrl.ClusterLoadAssignment ? ['a', 'b'] : []);
+  assert.deepEqual(pushes, [4]);
+  for (const r of got) {
+    stream.answer(r, r.type_url === TypeUrl.ClusterLoadAssignment ? ['a', 'b'] : r.type_url === TypeUrl.RouteConfiguration ? ['unused'] : []);
+  }
 
   // Nothing changed: a push sends nothing. An endpoint-only push sends only EDS.
   server.push({ reason: 'config' });
@@ -152,6 +155,12 @@ test('ten rapid pushes coalesce into one response per changed type, in CDS, EDS,
   server.push({ reason: 'endpoint', types: [TypeUrl.ClusterLoadAssignment] });
   const eds = await stream.drain(250);
   assert.deepEqual(eds.map((r) => r.type_url), [TypeUrl.ClusterLoadAssignment]);
+  stream.answer(eds[0], ['a', 'b']);
+
+  // A changed cluster brings its (unchanged) endpoints along: Envoy waits for them to finish warming it.
+  server.push({ reason: 'config', types: [TypeUrl.Cluster] });
+  const withEndpoints = await stream.drain(250);
+  assert.deepEqual(withEndpoints.map((r) => r.type_url), [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment]);
 });
 
 test('a push for some proxies reaches only them; a reconnecting proxy gets full state at once', async (t) => {
