@@ -21,6 +21,8 @@ export interface TypeSyncStatus {
   sentVersion: string | null;
   sentNonce: string | null;
   ackedVersion: string | null;
+  /** The version the proxy said it ran when it subscribed on this stream (config carried over a reconnect). */
+  resumedFrom: string | null;
   /** SYNCED (acked what was sent), STALE (sent, not yet answered), NACKED (last answer was a rejection). */
   state: 'SYNCED' | 'STALE' | 'NACKED' | 'NOT_SENT';
   lastNack: { version: string; rejectedNonce: string; message: string; at: string } | null;
@@ -39,6 +41,7 @@ function typeStatus(w: WatchState): TypeSyncStatus {
     sentVersion: w.sentVersion ?? null,
     sentNonce: w.sentNonce ?? null,
     ackedVersion: w.ackedVersion ?? null,
+    resumedFrom: w.resumedFrom ?? null,
     state,
     lastNack: w.lastNack ? { ...w.lastNack, at: w.lastNack.at.toISOString() } : null,
   };

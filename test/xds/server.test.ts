@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { pino } from 'pino';
 import { AdsServer } from '../../src/xds/server.js';
 import { MonitoringServer } from '../../src/xds/monitoring.js';
 import { serveXds } from '../../src/xds/serve.js';
@@ -50,9 +51,12 @@ test('wildcard LDS/CDS get everything; EDS gets only the names asked for, and mo
   assert.deepEqual(await stream.drain(150), []);
 });
 
-test('ACK records the version; a NACK is kept with its message, counted, and the acked version stays', async (t) => {
+test('ACK records the version; a NACK is kept with its message, logged, counted, and the acked version stays', async (t) => {
   const generator = sampleGenerator();
-  const server = await startServer(generator, 20);
+  const logLines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
+  const server = new AdsServer({ generator, host: '127.0.0.1', port: 0, logger, debounce: { quietMs: 20 } });
+  await server.start();
   const monitoring = new MonitoringServer({ ads: server, host: '127.0.0.1', port: 0 });
   await monitoring.start();
   const stream = new RawAdsStream(server.port!, 'proxy-1', { NAMESPACE: 'default', LABELS: { app: 'x' } });
@@ -78,6 +82,13 @@ test('ACK records the version; a NACK is kept with its message, counted, and the
   stream.answer(second, [], 'cluster c: lb_policy RING_HASH is not supported', first.version_info);
   await waitFor(() => nacks.length === 1, 2000, 'NACK event');
   assert.match(nacks[0], /RING_HASH/);
+  const logged = logLines.find((l) => l.msg === 'xds: proxy rejected config (NACK)');
+  assert.ok(logged, 'the NACK is logged');
+  assert.equal(logged.proxy, 'proxy-1');
+  assert.equal(logged.type, 'CDS');
+  assert.equal(logged.rejectedVersion, second.version_info);
+  assert.equal(logged.keeps, first.version_info);
+  assert.match(String(logged.error), /RING_HASH/);
 
   const syncz = (await (await fetch(`http://127.0.0.1:${monitoring.port}/debug/syncz`)).json()) as SyncStatusEntry[];
   assert.equal(syncz.length, 1);
