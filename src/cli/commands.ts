@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import { register as registerAnalyze } from './analyze.js';
+import { register as registerDiscovery } from './discovery.js';
 import { register as registerDown } from './down.js';
 import { register as registerExec } from './exec.js';
 import { register as registerGet } from './get.js';
@@ -15,6 +16,7 @@ export type CommandRegistration = (program: Command) => void;
 
 export const commandRegistrations: CommandRegistration[] = [
   registerAnalyze,
+  registerDiscovery,
   registerDown,
   registerExec,
   registerGet,

@@ -14,8 +14,13 @@ import { DEFAULT_MESH_SETTINGS, type MeshSettings } from '../pilot/context.js';
 import { PilotGenerator, type PilotSnapshot } from '../pilot/generator.js';
 import { IstioConfig } from '../pilot/istio-config.js';
 import type { ServiceView } from '../pilot/model.js';
+import { hasServiceChange } from '../registry/events.js';
+import { ServiceRegistry } from '../registry/service-registry.js';
+import { TypeUrl } from '../xds/protos.js';
 import { serveXds, type XdsServing } from '../xds/serve.js';
 import { ConfigWatcher } from './config-watcher.js';
+import { RegistryView } from './registry-view.js';
+import { WorkloadFeed } from './workload-feed.js';
 
 /** Builds the services view from every loaded object (Deployments already expanded into Pods). */
 export type ServiceViewFactory = (resources: readonly LoadedResource[], mesh: MeshSettings) => ServiceView;
@@ -27,21 +32,31 @@ export interface ControlPlaneOptions {
   monitoringPort?: number;
   watch?: boolean;
   logger: Logger;
-  services: ServiceViewFactory;
+  /** A fixed service view instead of the registry (tests of the generators' wiring). */
+  services?: ServiceViewFactory;
   debounceMs?: number;
 }
 
+const WORKLOAD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet']);
+
 export class ControlPlane {
   readonly store = new ConfigStore();
+  readonly registry = new ServiceRegistry();
+  private readonly feed = new WorkloadFeed(this.store, this.registry);
+  private readonly view = new RegistryView(this.registry);
   private serving: XdsServing | undefined;
   private watcher: ConfigWatcher | undefined;
   private current: PilotSnapshot | undefined;
   private loads = 0;
 
   constructor(private readonly opts: ControlPlaneOptions) {
-    this.store.onChange(() => {
+    this.store.onChange((events) => {
+      const registryEvents = this.feed.apply(events);
       this.current = undefined;
-      this.serving?.ads.push({ reason: 'config' });
+      // A change to workloads that moved only endpoints needs only an EDS push, as in Istio.
+      const onlyWorkloads = events.every((e) => WORKLOAD_KINDS.has(e.resource.resource.kind));
+      if (onlyWorkloads && !hasServiceChange(registryEvents)) this.serving?.ads.push({ reason: 'endpoint', types: [TypeUrl.ClusterLoadAssignment] });
+      else this.serving?.ads.push({ reason: 'config' });
     });
   }
 
@@ -58,9 +73,8 @@ export class ControlPlane {
     if (!this.current) {
       const resources = this.store.list();
       const mesh = this.meshSettings(resources);
-      const expanded = expandWorkloads(resources);
       this.current = {
-        services: this.opts.services(expanded, mesh),
+        services: this.opts.services ? this.opts.services(expandWorkloads(resources), mesh) : this.view,
         config: new IstioConfig(resources, mesh.domain, mesh.rootNamespace),
         mesh,
         secrets: resources.filter((r) => r.resource.kind === 'Secret'),
