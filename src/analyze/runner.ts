@@ -17,6 +17,7 @@ import { destinationSubsetsAnalyzer } from './destination-subsets.js';
 import { destinationRuleHostsAnalyzer } from './destinationrule-hosts.js';
 import { destinationRuleTlsAnalyzer } from './destinationrule-tls.js';
 import { gatewayHostsAnalyzer } from './gateway-hosts.js';
+import { gatewayPortsAnalyzer } from './gateway-ports.js';
 import { gatewayReferencesAnalyzer } from './gateway-references.js';
 import { gatewaySelectorsAnalyzer } from './gateway-selectors.js';
 import { portNamesAnalyzer } from './port-names.js';
@@ -33,6 +34,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   subsetPodsAnalyzer,
   destinationRuleTlsAnalyzer,
   gatewaySelectorsAnalyzer,
+  gatewayPortsAnalyzer,
   conflictingGatewaysAnalyzer,
   portNamesAnalyzer,
 ];

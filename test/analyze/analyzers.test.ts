@@ -13,6 +13,7 @@ import { destinationSubsetsAnalyzer } from '../../src/analyze/destination-subset
 import { destinationRuleHostsAnalyzer } from '../../src/analyze/destinationrule-hosts.js';
 import { destinationRuleTlsAnalyzer } from '../../src/analyze/destinationrule-tls.js';
 import { gatewayHostsAnalyzer } from '../../src/analyze/gateway-hosts.js';
+import { gatewayPortsAnalyzer } from '../../src/analyze/gateway-ports.js';
 import { gatewayReferencesAnalyzer } from '../../src/analyze/gateway-references.js';
 import { gatewaySelectorsAnalyzer } from '../../src/analyze/gateway-selectors.js';
 import { followsPortNamingConvention, portNamesAnalyzer } from '../../src/analyze/port-names.js';
@@ -165,6 +166,27 @@ spec:
     assert.deepEqual(out, ['Error [IST0101] (Gateway shop/egress t.yaml:5 spec.selector) Referenced selector not found: "istio=egressgateway"']);
   });
 
+  it('IST0104 Gateway server port not exposed by the selected workload (service port, target port or container port)', () => {
+    const extra = `apiVersion: v1
+kind: Service
+metadata: {name: ingress, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  ports: [{name: http2, port: 8081, targetPort: 8080}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: more, namespace: shop}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - {port: {number: 8080, name: a, protocol: HTTP}, hosts: [a.example.com]}
+  - {port: {number: 8081, name: b, protocol: HTTP}, hosts: [b.example.com]}
+`;
+    const out = run(gatewayPortsAnalyzer, extra);
+    assert.deepEqual(out, ['Warning [IST0104] (Gateway shop/gw base.yaml:27 spec.servers[0].port.number) The gateway refers to a port that is not exposed on the workload (pod selector istio=ingressgateway; port 80)']);
+  });
+
   it('IST0145 two Gateways for one workload, port and overlapping hosts', () => {
     const out = run(conflictingGatewaysAnalyzer, `apiVersion: networking.istio.io/v1
 kind: Gateway
@@ -214,7 +236,7 @@ spec:
     const loaded = loadTexts([{ file: 't.yaml', text: BASE }]).resources;
     const out = runAnalyzers(loaded, [], { analyzers: [broken, gatewaySelectorsAnalyzer] }).map(formatMessage);
     assert.deepEqual(out, ['Error [SFN0005] analyzer broken failed: bug', 'Error [IST0101] (Gateway shop/gw t.yaml:26 spec.selector) Referenced selector not found: "istio=ingressgateway"']);
-    assert.ok(ANALYZERS.length >= 12);
+    assert.ok(ANALYZERS.length >= 13);
     const all = analyzeResources(loadTexts([{ file: 'a.yaml', text: dr('x', '  subsets: [{name: a}]\n') }]).resources).map(formatMessage);
     assert.match(all[0], /^Error \[IST0106\] \(DestinationRule shop\/x a\.yaml:4 spec\.host\)/);
   });
