@@ -47,6 +47,12 @@ describe('sailfin analyze on broken configs', () => {
     });
   });
 
+  it('reads manifests from standard input with -f -', async () => {
+    const run = await analyze(['-f', '00-platform.yaml', '-f', '-'], fixtures, readFileSync(join(fixtures, 'vs-missing-host.yaml'), 'utf8'));
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, 'Error [IST0101] (VirtualService default/typo <stdin>:9 spec.http[0].route[0].destination.host) Referenced host not found: "reviewz"\n');
+  });
+
   it('exits 0 with the istioctl-style notice when the config is clean', async () => {
     const run = await analyze(['-f', '00-platform.yaml'], fixtures);
     assert.equal(run.code, 0, run.stdout + run.stderr);

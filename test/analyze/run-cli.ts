@@ -14,12 +14,13 @@ export interface CliRun {
   ms: number;
 }
 
-export function analyze(args: readonly string[], cwd: string, timeoutMs = 30_000): Promise<CliRun> {
+export function analyze(args: readonly string[], cwd: string, input?: string, timeoutMs = 30_000): Promise<CliRun> {
   const started = performance.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [sailfin, 'analyze', ...args], { cwd, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [sailfin, 'analyze', ...args], { cwd, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
       resolve({ code, stdout, stderr, ms: performance.now() - started });
     });
+    child.stdin?.end(input ?? '');
   });
 }
