@@ -25,7 +25,7 @@ import { registryOptions, type RegistryOptions } from './options.js';
 import { declaredPodIp, isTerminal, podFromResource } from './pod.js';
 import { recordKey, ServiceRecords } from './service-records.js';
 import { servicesFromEntry } from './service-entry.js';
-import { endpointsSignature, serviceSignature, workloadSignature } from './signatures.js';
+import { hasEndpoints, sameEndpoints, sameWorkload, serviceSignature } from './signatures.js';
 import { injectionLabelsDiffer } from './sidecar-injection.js';
 import { WorkloadIndex } from './workload-index.js';
 import { workloadFromEntry } from './workload-entry.js';
@@ -101,17 +101,14 @@ export class RegistryCore {
           break;
         }
         case 'Pod':
-          setOrDelete(this.podSources, key, ev);
-          dirtyPods.add(key);
+          if (setOrDelete(this.podSources, key, ev)) dirtyPods.add(key);
           break;
         case 'WorkloadEntry':
-          setOrDelete(this.entrySources, key, ev);
-          dirtyEntries.add(key);
+          if (setOrDelete(this.entrySources, key, ev)) dirtyEntries.add(key);
           break;
         case 'Service':
         case 'ServiceEntry':
-          setOrDelete(this.serviceSources, `${r.kind}/${key}`, ev);
-          dirtySources.add(`${r.kind}/${key}`);
+          if (setOrDelete(this.serviceSources, `${r.kind}/${key}`, ev)) dirtySources.add(`${r.kind}/${key}`);
           break;
         case 'ConfigMap':
           if (MeshSettingsTracker.isCandidate(ev)) {
@@ -136,13 +133,12 @@ export class RegistryCore {
       const rec = this.records.get(key);
       if (!rec) continue;
       const selected = rec.service.selector ? this.selectWorkloads(rec.service.namespace, rec.service.selector) : [];
-      rec.endpoints = buildEndpoints(rec.service, [...rec.staticWorkloads, ...selected], {
+      const next = buildEndpoints(rec.service, [...rec.staticWorkloads, ...selected], {
         domainSuffix: this.options.domainSuffix,
         publishNotReadyAddresses: rec.publishNotReadyAddresses,
       });
-      const sig = endpointsSignature(rec.endpoints);
-      if (sig !== rec.endpointSignature) state.changedHosts.add(rec.service.hostname);
-      rec.endpointSignature = sig;
+      if (!sameEndpoints(rec.endpoints, next)) state.changedHosts.add(rec.service.hostname);
+      rec.endpoints = next;
     }
     const events = state.events;
     for (const hostname of [...state.changedHosts].sort()) events.push({ type: 'endpoints-changed', hostname });
@@ -194,7 +190,7 @@ export class RegistryCore {
           podsReadyByDefault: this.options.podsReadyByDefault,
         });
       } else this.podIps.release(key);
-      if (old && next && workloadSignature(old) === workloadSignature(next)) {
+      if (old && next && sameWorkload(old, next)) {
         this.pods.set(key, next);
         continue;
       }
@@ -224,7 +220,7 @@ export class RegistryCore {
             origin: loaded.source,
           })
         : undefined;
-      if (old && next && workloadSignature(old) === workloadSignature(next)) {
+      if (old && next && sameWorkload(old, next)) {
         this.entries.set(key, next);
         continue;
       }
@@ -275,7 +271,7 @@ export class RegistryCore {
         const rec = this.records.remove(key)!;
         if (sourceKey.startsWith('ServiceEntry/')) this.entryIps.release(key);
         state.events.push({ type: 'service-removed', hostname: rec.service.hostname, namespace: rec.service.namespace, previous: rec.service });
-        if ([...rec.endpoints.values()].some((list) => list.length > 0)) state.changedHosts.add(rec.service.hostname);
+        if (hasEndpoints(rec.endpoints)) state.changedHosts.add(rec.service.hostname);
       }
       this.records.setKeysOfSource(sourceKey, keys);
     }
@@ -306,9 +302,15 @@ export class RegistryCore {
   }
 }
 
-function setOrDelete(map: Map<string, LoadedResource>, key: string, ev: ConfigEvent): void {
-  if (ev.type === 'upsert') map.set(key, ev.resource);
-  else map.delete(key);
+/**
+ * Records the event; false when it cannot change anything: the very same loaded object again (the config
+ * store hands out unchanged objects as they were), or a delete of something unknown.
+ */
+function setOrDelete(map: Map<string, LoadedResource>, key: string, ev: ConfigEvent): boolean {
+  if (ev.type === 'delete') return map.delete(key);
+  if (map.get(key) === ev.resource) return false;
+  map.set(key, ev.resource);
+  return true;
 }
 
 /** Deletions (rank 0) first, then objects with a declared address (1), then the rest (2); stable within a rank. */

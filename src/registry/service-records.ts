@@ -18,7 +18,6 @@ export interface ServiceRecord {
   publishNotReadyAddresses: boolean;
   signature: string;
   endpoints: EndpointsByPort;
-  endpointSignature: string;
 }
 
 export function recordKey(namespace: string, hostname: string): string {
@@ -67,8 +66,8 @@ export class ServiceRecords {
     return this.selectingByNamespace.get(namespace) ?? EMPTY;
   }
 
-  create(fields: Omit<ServiceRecord, 'seq' | 'endpoints' | 'endpointSignature'>): ServiceRecord {
-    const rec: ServiceRecord = { ...fields, seq: this.nextSeq++, endpoints: new Map(), endpointSignature: '' };
+  create(fields: Omit<ServiceRecord, 'seq' | 'endpoints'>): ServiceRecord {
+    const rec: ServiceRecord = { ...fields, seq: this.nextSeq++, endpoints: new Map() };
     this.byKey.set(rec.key, rec);
     this.index(rec);
     return rec;

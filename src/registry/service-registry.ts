@@ -1,6 +1,7 @@
 /**
  * The service registry the control plane and the local mesh use: `apply` config batches (registry-core.ts),
  * then ask it for services, endpoints and pods, and resolve the hosts written in routing config.
+ * Its shape satisfies the pilot's `ServiceView` (src/pilot/model.ts), so generators can read it directly.
  */
 import type { ConfigEvent } from '../config/events.js';
 import type { LoadedResource } from '../config/resource.js';
@@ -16,6 +17,8 @@ import type { ServiceRecord } from './service-records.js';
 export interface ServiceInstance {
   readonly service: RegistryService;
   readonly servicePort: RegistryServicePort;
+  /** The port the workload listens on for `servicePort`. */
+  readonly targetPort: number;
   readonly endpoint: RegistryEndpoint;
 }
 
@@ -74,6 +77,14 @@ export class ServiceRegistry extends RegistryCore {
     return this.pods.get(`${namespace}/${name}`);
   }
 
+  /** Labels of the pod (or WorkloadEntry) at `ip`, for `sourceLabels` matches and selectors. */
+  podLabels(ip: string): Labels | undefined {
+    const pod = this.podByIp(ip);
+    if (pod) return pod.labels;
+    for (const w of this.entries.values()) if (w.address === ip) return w.labels;
+    return undefined;
+  }
+
   allPods(): readonly RegistryPod[] {
     return [...this.pods.values()];
   }
@@ -87,7 +98,7 @@ export class ServiceRegistry extends RegistryCore {
       if (namespace !== undefined && rec.service.namespace !== namespace) continue;
       for (const p of rec.service.ports) {
         for (const endpoint of rec.endpoints.get(p.port) ?? []) {
-          if (endpoint.address === ip) out.push({ service: rec.service, servicePort: p, endpoint });
+          if (endpoint.address === ip) out.push({ service: rec.service, servicePort: p, targetPort: endpoint.port, endpoint });
         }
       }
     }

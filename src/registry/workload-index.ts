@@ -9,7 +9,8 @@ import type { Workload } from './model.js';
 export class WorkloadIndex<W extends Workload = Workload> {
   private readonly byKey = new Map<string, W>();
   private readonly byNamespace = new Map<string, Set<string>>();
-  private readonly byLabel = new Map<string, Set<string>>();
+  /** namespace → label key → label value → workload keys (nested, so no key strings are built per lookup). */
+  private readonly byLabel = new Map<string, Map<string, Map<string, Set<string>>>>();
 
   get(key: string): W | undefined {
     return this.byKey.get(key);
@@ -27,7 +28,13 @@ export class WorkloadIndex<W extends Workload = Workload> {
     this.delete(key);
     this.byKey.set(key, w);
     addTo(this.byNamespace, w.namespace, key);
-    for (const k in w.labels) addTo(this.byLabel, labelKey(w.namespace, k, w.labels[k]!), key);
+    let keys = this.byLabel.get(w.namespace);
+    if (!keys) this.byLabel.set(w.namespace, (keys = new Map()));
+    for (const k in w.labels) {
+      let values = keys.get(k);
+      if (!values) keys.set(k, (values = new Map()));
+      addTo(values, w.labels[k]!, key);
+    }
   }
 
   delete(key: string): void {
@@ -35,14 +42,21 @@ export class WorkloadIndex<W extends Workload = Workload> {
     if (!w) return;
     this.byKey.delete(key);
     removeFrom(this.byNamespace, w.namespace, key);
-    for (const k in w.labels) removeFrom(this.byLabel, labelKey(w.namespace, k, w.labels[k]!), key);
+    const keys = this.byLabel.get(w.namespace)!;
+    for (const k in w.labels) {
+      const values = keys.get(k)!;
+      removeFrom(values, w.labels[k]!, key);
+      if (values.size === 0) keys.delete(k);
+    }
+    if (keys.size === 0) this.byLabel.delete(w.namespace);
   }
 
   /** Workloads of `namespace` matching every pair of `selector` (all of the namespace for an empty one). */
   select(namespace: string, selector: Labels): W[] {
     let smallest: Set<string> | undefined;
+    const keys = this.byLabel.get(namespace);
     for (const k in selector) {
-      const set = this.byLabel.get(labelKey(namespace, k, selector[k]!));
+      const set = keys?.get(k)?.get(selector[k]!);
       if (!set) return [];
       if (!smallest || set.size < smallest.size) smallest = set;
     }
@@ -58,10 +72,6 @@ export class WorkloadIndex<W extends Workload = Workload> {
   inNamespace(namespace: string): W[] {
     return [...(this.byNamespace.get(namespace) ?? [])].map((k) => this.byKey.get(k)!);
   }
-}
-
-function labelKey(namespace: string, key: string, value: string): string {
-  return `${namespace}\u0000${key}\u0000${value}`;
 }
 
 function addTo(map: Map<string, Set<string>>, k: string, v: string): void {
