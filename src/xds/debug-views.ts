@@ -11,6 +11,8 @@ export interface SyncStatusEntry {
   proxy: string;
   connectionId: string;
   connectedAt: string;
+  /** 'sotw' (state of the world) or 'delta'. */
+  protocol: string;
   /** Per type short name (CDS, EDS, LDS, RDS, SDS). */
   types: Record<string, TypeSyncStatus>;
 }
@@ -52,7 +54,7 @@ export function syncz(connections: readonly ProxyConnection[]): SyncStatusEntry[
     .map((c) => {
       const types: Record<string, TypeSyncStatus> = {};
       for (const [type, w] of c.watches) types[shortTypeName(type)] = typeStatus(w);
-      return { proxy: c.id, connectionId: c.connectionId, connectedAt: c.connectedAt.toISOString(), types };
+      return { proxy: c.id, connectionId: c.connectionId, connectedAt: c.connectedAt.toISOString(), protocol: c.protocol, types };
     })
     .sort((a, b) => (a.proxy < b.proxy ? -1 : a.proxy > b.proxy ? 1 : 0));
 }

@@ -58,6 +58,13 @@ export class ProxyConnection implements ConnectedProxy {
   readonly scratch = new Map<string | symbol, unknown>();
   readonly watches = new Map<XdsTypeUrl, WatchState>();
   closed = false;
+  /**
+   * Sends one type on this stream in its protocol (state of the world or delta); `force` sends even when
+   * nothing changed. Set by the stream handler; pushes go through it.
+   */
+  sender: ((type: XdsTypeUrl, force: boolean) => Promise<boolean>) | undefined;
+  /** 'sotw' or 'delta', for syncz. */
+  protocol: 'sotw' | 'delta' = 'sotw';
   private queue: Promise<void> = Promise.resolve();
 
   constructor(

@@ -1,8 +1,8 @@
 /**
- * The ADS server (state of the world): one gRPC bidi stream per proxy carries every resource type. It
- * tracks per stream and type what was asked, sent, acknowledged and rejected (xDS's version/nonce
- * protocol), asks the pluggable generator for content, and pushes changes debounced and in
- * make-before-break order (clusters and endpoints before the listeners and routes that use them).
+ * The ADS server: one gRPC bidi stream per proxy carries every resource type. It keeps the connected
+ * proxies, asks the pluggable generator for content, and pushes changes debounced and in
+ * make-before-break order (clusters and endpoints before the listeners and routes that use them). The
+ * per-stream protocol lives in sotw-stream.ts (state of the world) and delta-stream.ts (incremental).
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -10,13 +10,16 @@ import * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { SailfinError, errorMessage } from '../common/errors.js';
 import { adsServiceDefinition, type DiscoveryRequest, type DiscoveryResponse } from './ads-service.js';
-import { toEnvoyJson, type AnyMessage, type EnvoyJson, type JsonObject } from './envoy-json.js';
-import { encodeResource } from './resource-encoder.js';
+import { serveDeltaStream, type DeltaCall } from './delta-stream.js';
+import { toEnvoyJson, type EnvoyJson, type JsonObject } from './envoy-json.js';
 import type { ConnectedProxy, PushRequest, XdsGenerator } from './generator.js';
 import { XdsMetrics } from './metrics.js';
-import { ProxyConnection, isWildcardCapable, normalizeNames, type NackRecord } from './proxy-connection.js';
+import { ProxyConnection, isWildcardCapable, type NackRecord } from './proxy-connection.js';
 import { PushDebouncer, type DebounceOptions, type MergedPush } from './push-debouncer.js';
 import { TypeUrl, shortTypeName, type XdsTypeUrl } from './protos.js';
+import { encodeResource } from './resource-encoder.js';
+import { serveSotwStream } from './sotw-stream.js';
+import type { GeneratedSet, StreamHost } from './stream-host.js';
 
 /** Make-before-break: a listener or route never arrives before the cluster it points at. */
 export const PUSH_ORDER: readonly XdsTypeUrl[] = [
@@ -26,7 +29,7 @@ export const PUSH_ORDER: readonly XdsTypeUrl[] = [
   TypeUrl.RouteConfiguration,
   TypeUrl.Secret,
 ];
-const KNOWN_TYPES = new Set<string>(PUSH_ORDER);
+const KNOWN_TYPES: ReadonlySet<string> = new Set<string>(PUSH_ORDER);
 /** A type that must be resent whenever the type it depends on was sent in a push. */
 const DEPENDS_ON: Partial<Record<XdsTypeUrl, XdsTypeUrl>> = {
   [TypeUrl.ClusterLoadAssignment]: TypeUrl.Cluster,
@@ -54,14 +57,12 @@ export interface AdsServerEvents {
   pushed: [info: { version: string; reasons: string[]; proxies: number; responses: number; ms: number }];
 }
 
-export class AdsServer extends EventEmitter<AdsServerEvents> {
+export class AdsServer extends EventEmitter<AdsServerEvents> implements StreamHost {
   readonly metrics = new XdsMetrics();
+  readonly logger: Logger;
   private readonly grpcServer = new grpc.Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 });
   private readonly connectionsById = new Map<string, ProxyConnection>();
-  /** The stream each connection writes to; pushes start from the connection. */
-  private readonly calls = new WeakMap<ProxyConnection, grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>>();
   private readonly debouncer: PushDebouncer;
-  private readonly logger: Logger;
   private readonly generator: XdsGenerator;
   private readonly versionPrefix = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   private readonly noncePrefix = randomBytes(3).toString('hex');
@@ -78,10 +79,9 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
       (push) => void this.flush(push),
     );
     this.grpcServer.addService(adsServiceDefinition(), {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.onStream(call),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<object, object>) => {
-        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'Sailfin serves state-of-the-world ADS only' });
-      },
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) =>
+        serveSotwStream(this, KNOWN_TYPES, call),
+      DeltaAggregatedResources: (call: DeltaCall) => serveDeltaStream(this, KNOWN_TYPES, call),
     });
   }
 
@@ -140,49 +140,19 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
     return found;
   }
 
-  private nextVersion(): string {
-    return `${this.versionPrefix}/${this.pushCounter}`;
-  }
+  // ───────────── StreamHost: what the protocol handlers call ─────────────
 
-  private onStream(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
-    let conn: ProxyConnection | undefined;
-    const cleanup = (why: string): void => {
-      if (!conn || conn.closed) return;
-      conn.closed = true;
-      this.connectionsById.delete(conn.connectionId);
-      this.metrics.connected = this.connectionsById.size;
-      this.logger.info({ proxy: conn.id, connection: conn.connectionId, why }, 'xds: proxy disconnected');
-      this.emit('disconnect', conn);
-    };
-    call.on('data', (req: DiscoveryRequest) => {
-      if (!conn) {
-        conn = this.accept(call, req);
-        if (!conn) return;
-      }
-      const c = conn;
-      void c.enqueue(() => this.onRequest(c, call, req));
-    });
-    call.on('end', () => {
-      cleanup('stream ended');
-      call.end();
-    });
-    call.on('error', (err) => cleanup(errorMessage(err)));
-    call.on('cancelled', () => cleanup('cancelled'));
-    call.on('close', () => cleanup('closed'));
-  }
-
-  /** The first request of a stream must say who is asking. */
-  private accept(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>, req: DiscoveryRequest): ProxyConnection | undefined {
+  accept(rawNode: object | null | undefined, refuse: (details: string) => void): ProxyConnection | undefined {
     let node: EnvoyJson;
     try {
-      node = req.node ? toEnvoyJson('envoy.config.core.v3.Node', req.node) : {};
+      node = rawNode ? toEnvoyJson('envoy.config.core.v3.Node', rawNode) : {};
     } catch (err) {
       node = {};
       this.logger.warn({ err: errorMessage(err) }, 'xds: cannot read node');
     }
     const id = typeof node.id === 'string' ? node.id : '';
     if (!id) {
-      call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: 'the first DiscoveryRequest must carry node.id' });
+      refuse('the first DiscoveryRequest must carry node.id');
       return undefined;
     }
     const metadata = (node.metadata && typeof node.metadata === 'object' && !Array.isArray(node.metadata) ? node.metadata : {}) as JsonObject;
@@ -191,143 +161,99 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
     this.metrics.connected = this.connectionsById.size;
     this.logger.info({ proxy: id, connection: conn.connectionId }, 'xds: proxy connected');
     this.emit('connect', conn);
-    this.calls.set(conn, call);
     return conn;
   }
 
-  private async onRequest(
-    conn: ProxyConnection,
-    call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>,
-    req: DiscoveryRequest,
-  ): Promise<void> {
-    const typeUrl = req.type_url ?? '';
-    if (!KNOWN_TYPES.has(typeUrl)) {
-      this.logger.debug({ proxy: conn.id, typeUrl }, 'xds: ignoring subscription to a type Sailfin does not serve');
-      return;
-    }
-    const type = typeUrl as XdsTypeUrl;
-    const names = normalizeNames(req.resource_names ?? []);
-    const nonce = req.response_nonce ?? '';
-    const watch = conn.watches.get(type);
-
-    if (!watch) {
-      // A new subscription, or a proxy that reconnected (it presents the version it runs): send full state.
-      conn.watches.set(type, { typeUrl: type, names, sentResources: new Map(), resumedFrom: req.version_info || undefined });
-      if (req.version_info) this.logger.info({ proxy: conn.id, type: shortTypeName(type), version: req.version_info }, 'xds: resubscribed');
-      await this.send(conn, call, type, true);
-      return;
-    }
-    if (nonce !== (watch.sentNonce ?? '')) {
-      // An answer to a response that was superseded: the proxy will answer the newer one too.
-      this.logger.debug({ proxy: conn.id, type: shortTypeName(type), nonce }, 'xds: stale nonce ignored');
-      return;
-    }
-    if (req.error_detail && (req.error_detail.message || req.error_detail.code)) {
-      const nack: NackRecord = {
-        version: req.version_info ?? '',
-        rejectedNonce: nonce,
-        message: req.error_detail.message ?? `code ${req.error_detail.code}`,
-        at: new Date(),
-      };
-      watch.lastNack = nack;
-      this.metrics.countReject(type);
-      this.logger.warn(
-        { proxy: conn.id, type: shortTypeName(type), rejectedVersion: watch.sentVersion, keeps: nack.version, error: nack.message },
-        'xds: proxy rejected config (NACK)',
-      );
-      this.emit('nack', conn, type, nack);
-    } else {
-      watch.ackedVersion = req.version_info ?? '';
-      watch.ackedAt = new Date();
-      this.emit('ack', conn, type, watch.ackedVersion);
-    }
-    if (!sameNames(names, watch.names)) {
-      watch.names = names;
-      watch.nameSet = undefined;
-      await this.send(conn, call, type, true);
-    }
+  release(conn: ProxyConnection, why: string): void {
+    conn.closed = true;
+    if (!this.connectionsById.has(conn.connectionId)) return;
+    this.connectionsById.delete(conn.connectionId);
+    this.metrics.connected = this.connectionsById.size;
+    this.logger.info({ proxy: conn.id, connection: conn.connectionId, why }, 'xds: proxy disconnected');
+    this.emit('disconnect', conn);
   }
 
-  /**
-   * Generate and write one type for one proxy. Unless `force`, an unchanged result is not sent: a push
-   * re-evaluates every affected type but only differences travel.
-   */
-  private async send(
-    conn: ProxyConnection,
-    call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>,
-    type: XdsTypeUrl,
-    force: boolean,
-  ): Promise<boolean> {
+  async generate(conn: ProxyConnection, type: XdsTypeUrl): Promise<GeneratedSet | undefined> {
     const watch = conn.watches.get(type);
-    if (!watch || conn.closed) return false;
+    if (!watch) return undefined;
     const wildcard = watch.names.length === 0 && isWildcardCapable(type);
-    if (!wildcard && watch.names.length === 0) return false;
     let generated;
     try {
       generated = await this.generator.generate(conn, type, watch.names);
     } catch (err) {
       this.metrics.generateErrors.inc(shortTypeName(type).toLowerCase());
       this.logger.error({ proxy: conn.id, type: shortTypeName(type), err: errorMessage(err) }, 'xds: generator failed; nothing sent');
-      return false;
+      return undefined;
     }
     const wanted = wildcard ? undefined : (watch.nameSet ??= new Set(watch.names));
-    const previous = watch.sentHashes;
-    const resources: AnyMessage[] = [];
-    const sent = new Map<string, EnvoyJson>();
-    const hashes = new Map<string, string>();
-    // Order is the generator's: xDS does not care, and comparing by name below needs no sort.
-    let changed = force || previous === undefined;
+    const out: GeneratedSet = new Map();
+    // Order is the generator's: xDS does not care, and changes are found by name.
     for (const { name, resource } of generated) {
       if (wanted && !wanted.has(name)) continue;
-      if (hashes.has(name)) {
+      if (out.has(name)) {
         this.logger.error({ proxy: conn.id, type: shortTypeName(type), name }, 'xds: generator returned a name twice; the first is kept');
         continue;
       }
-      let encoded;
       try {
-        encoded = encodeResource(type, resource);
+        out.set(name, { resource, encoded: encodeResource(type, resource) });
       } catch (err) {
         this.metrics.generateErrors.inc(shortTypeName(type).toLowerCase());
         this.logger.error({ proxy: conn.id, type: shortTypeName(type), name, err: errorMessage(err) }, 'xds: generated resource does not encode; left out');
-        continue;
       }
-      resources.push(encoded.any);
-      sent.set(name, resource);
-      hashes.set(name, encoded.hash);
-      if (!changed && previous!.get(name) !== encoded.hash) changed = true;
     }
-    if (!changed && hashes.size === previous!.size) return false;
-    const response: DiscoveryResponse = {
-      version_info: this.nextVersion(),
-      resources,
-      type_url: type,
-      nonce: `${this.noncePrefix}-${(++this.nonceCounter).toString(36)}`,
-      control_plane: { identifier: this.options.controlPlaneId ?? 'sailfin' },
-    };
-    if (conn.closed) return false;
-    call.write(response);
-    watch.sentVersion = response.version_info;
-    watch.sentNonce = response.nonce;
-    watch.sentAt = new Date();
-    watch.sentResources = sent;
-    watch.sentHashes = hashes;
-    this.metrics.countPush(type);
-    this.logger.debug({ proxy: conn.id, type: shortTypeName(type), version: response.version_info, resources: resources.length }, 'xds: sent');
-    return true;
+    return out;
   }
+
+  version(): string {
+    return `${this.versionPrefix}/${this.pushCounter}`;
+  }
+
+  nonce(): string {
+    return `${this.noncePrefix}-${(++this.nonceCounter).toString(36)}`;
+  }
+
+  controlPlaneId(): string {
+    return this.options.controlPlaneId ?? 'sailfin';
+  }
+
+  recordSent(conn: ProxyConnection, type: XdsTypeUrl, resources: number): void {
+    this.metrics.countPush(type);
+    this.logger.debug({ proxy: conn.id, type: shortTypeName(type), version: this.version(), resources }, 'xds: sent');
+  }
+
+  recordAck(conn: ProxyConnection, type: XdsTypeUrl, version: string): void {
+    const watch = conn.watches.get(type);
+    if (!watch) return;
+    watch.ackedVersion = version;
+    watch.ackedAt = new Date();
+    this.emit('ack', conn, type, version);
+  }
+
+  recordNack(conn: ProxyConnection, type: XdsTypeUrl, nack: NackRecord, rejectedVersion: string | undefined): void {
+    const watch = conn.watches.get(type);
+    if (watch) watch.lastNack = nack;
+    this.metrics.countReject(type);
+    this.logger.warn(
+      { proxy: conn.id, type: shortTypeName(type), rejectedVersion, keeps: nack.version, error: nack.message },
+      'xds: proxy rejected config (NACK)',
+    );
+    this.emit('nack', conn, type, nack);
+  }
+
+  // ───────────── pushes ─────────────
 
   private async flush(push: MergedPush): Promise<void> {
     const started = Date.now();
     this.pushCounter++;
-    const version = this.nextVersion();
+    const version = this.version();
     for (const reason of push.reasons) this.metrics.pushTriggers.inc(reason);
     const targets = this.connections().filter((c) => !push.proxies || push.proxies(c));
     let responses = 0;
     await Promise.all(
       targets.map((conn) =>
         conn.enqueue(async () => {
-          const call = this.callOf(conn);
-          if (!call) return;
+          const sender = conn.sender;
+          if (!sender) return;
           const sent = new Set<XdsTypeUrl>();
           for (const type of PUSH_ORDER) {
             const dependent = DEPENDS_ON[type];
@@ -335,7 +261,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
             // those did not change: send them along, as Istio's full pushes do.
             const follow = dependent !== undefined && sent.has(dependent);
             if (!follow && push.types && !push.types.has(type)) continue;
-            if (await this.send(conn, call, type, follow)) {
+            if (await sender(type, follow)) {
               sent.add(type);
               responses++;
             }
@@ -347,12 +273,4 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
     this.logger.debug({ version, reasons: push.reasons, proxies: targets.length, responses }, 'xds: push done');
     this.emit('pushed', { version, reasons: push.reasons, proxies: targets.length, responses, ms: this.metrics.lastPushMs });
   }
-
-  private callOf(conn: ProxyConnection): grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse> | undefined {
-    return this.calls.get(conn);
-  }
-}
-
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((n, i) => n === b[i]);
 }

@@ -1,0 +1,116 @@
+/**
+ * State-of-the-world ADS on one stream: every response carries all resources of its type the proxy
+ * subscribed to; the proxy answers each with an ACK or a NACK that names the response's nonce.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { errorMessage } from '../common/errors.js';
+import type { DiscoveryRequest, DiscoveryResponse } from './ads-service.js';
+import type { AnyMessage, EnvoyJson } from './envoy-json.js';
+import { isWildcardCapable, normalizeNames, type ProxyConnection } from './proxy-connection.js';
+import { shortTypeName, type XdsTypeUrl } from './protos.js';
+import type { StreamHost } from './stream-host.js';
+
+type SotwCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+
+export function serveSotwStream(host: StreamHost, known: ReadonlySet<string>, call: SotwCall): void {
+  let conn: ProxyConnection | undefined;
+  const cleanup = (why: string): void => {
+    if (conn) host.release(conn, why);
+  };
+  call.on('data', (req: DiscoveryRequest) => {
+    if (!conn) {
+      conn = host.accept(req.node, (details) => call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details }));
+      if (!conn) return;
+      const c = conn;
+      c.sender = (type, force) => send(host, c, call, type, force);
+    }
+    const c = conn;
+    void c.enqueue(() => onRequest(host, known, c, call, req));
+  });
+  call.on('end', () => {
+    cleanup('stream ended');
+    call.end();
+  });
+  call.on('error', (err) => cleanup(errorMessage(err)));
+  call.on('cancelled', () => cleanup('cancelled'));
+  call.on('close', () => cleanup('closed'));
+}
+
+async function onRequest(host: StreamHost, known: ReadonlySet<string>, conn: ProxyConnection, call: SotwCall, req: DiscoveryRequest): Promise<void> {
+  const typeUrl = req.type_url ?? '';
+  if (!known.has(typeUrl)) {
+    host.logger.debug({ proxy: conn.id, typeUrl }, 'xds: ignoring subscription to a type Sailfin does not serve');
+    return;
+  }
+  const type = typeUrl as XdsTypeUrl;
+  const names = normalizeNames(req.resource_names ?? []);
+  const nonce = req.response_nonce ?? '';
+  const watch = conn.watches.get(type);
+
+  if (!watch) {
+    // A new subscription, or a proxy that reconnected (it presents the version it runs): send full state.
+    conn.watches.set(type, { typeUrl: type, names, sentResources: new Map(), resumedFrom: req.version_info || undefined });
+    if (req.version_info) host.logger.info({ proxy: conn.id, type: shortTypeName(type), version: req.version_info }, 'xds: resubscribed');
+    await send(host, conn, call, type, true);
+    return;
+  }
+  if (nonce !== (watch.sentNonce ?? '')) {
+    // An answer to a response that was superseded: the proxy will answer the newer one too.
+    host.logger.debug({ proxy: conn.id, type: shortTypeName(type), nonce }, 'xds: stale nonce ignored');
+    return;
+  }
+  if (req.error_detail && (req.error_detail.message || req.error_detail.code)) {
+    const message = req.error_detail.message || `code ${req.error_detail.code}`;
+    host.recordNack(conn, type, { version: req.version_info ?? '', rejectedNonce: nonce, message, at: new Date() }, watch.sentVersion);
+  } else {
+    host.recordAck(conn, type, req.version_info ?? '');
+  }
+  if (!sameNames(names, watch.names)) {
+    watch.names = names;
+    watch.nameSet = undefined;
+    await send(host, conn, call, type, true);
+  }
+}
+
+/**
+ * Generate and write one type. Unless `force`, an unchanged result is not sent: a push re-evaluates every
+ * affected type but only differences travel.
+ */
+async function send(host: StreamHost, conn: ProxyConnection, call: SotwCall, type: XdsTypeUrl, force: boolean): Promise<boolean> {
+  const watch = conn.watches.get(type);
+  if (!watch || conn.closed) return false;
+  if (watch.names.length === 0 && !isWildcardCapable(type)) return false;
+  const generated = await host.generate(conn, type);
+  if (!generated) return false;
+  const previous = watch.sentHashes;
+  let changed = force || previous === undefined || previous.size !== generated.size;
+  const resources: AnyMessage[] = [];
+  const sent = new Map<string, EnvoyJson>();
+  const hashes = new Map<string, string>();
+  for (const [name, { resource, encoded }] of generated) {
+    resources.push(encoded.any);
+    sent.set(name, resource);
+    hashes.set(name, encoded.hash);
+    if (!changed && previous!.get(name) !== encoded.hash) changed = true;
+  }
+  if (!changed || conn.closed) return false;
+  const response: DiscoveryResponse = {
+    version_info: host.version(),
+    resources,
+    type_url: type,
+    nonce: host.nonce(),
+    control_plane: { identifier: host.controlPlaneId() },
+  };
+  call.write(response);
+  watch.sentVersion = response.version_info;
+  watch.sentNonce = response.nonce;
+  watch.sentAt = new Date();
+  watch.sentResources = sent;
+  watch.sentHashes = hashes;
+  host.recordSent(conn, type, resources.length);
+  return true;
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
+}

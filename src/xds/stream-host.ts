@@ -1,0 +1,29 @@
+/**
+ * What a protocol variant (state of the world, delta) needs from the ADS server: registering the
+ * stream's proxy, generating and encoding resources, versions and nonces, and recording ACKs and NACKs
+ * the same way for /debug/syncz, /metrics, logs and events.
+ */
+import type { Logger } from 'pino';
+import type { EnvoyJson } from './envoy-json.js';
+import type { EncodedResource } from './resource-encoder.js';
+import type { NackRecord, ProxyConnection } from './proxy-connection.js';
+import type { XdsTypeUrl } from './protos.js';
+
+/** One type's resources for one proxy, by name, encoded. */
+export type GeneratedSet = Map<string, { resource: EnvoyJson; encoded: EncodedResource }>;
+
+export interface StreamHost {
+  readonly logger: Logger;
+  /** Register the proxy named by a stream's first request; undefined (and the stream refused) without node.id. */
+  accept(node: object | null | undefined, refuse: (details: string) => void): ProxyConnection | undefined;
+  release(conn: ProxyConnection, why: string): void;
+  /** The proxy's resources of `type` for its subscription; undefined when the generator failed (logged). */
+  generate(conn: ProxyConnection, type: XdsTypeUrl): Promise<GeneratedSet | undefined>;
+  /** The current push's version. */
+  version(): string;
+  nonce(): string;
+  controlPlaneId(): string;
+  recordSent(conn: ProxyConnection, type: XdsTypeUrl, resources: number): void;
+  recordAck(conn: ProxyConnection, type: XdsTypeUrl, version: string): void;
+  recordNack(conn: ProxyConnection, type: XdsTypeUrl, nack: NackRecord, rejectedVersion: string | undefined): void;
+}
