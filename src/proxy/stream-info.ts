@@ -72,8 +72,13 @@ export interface StreamInfo {
   filterState?: Record<string, unknown>;
 }
 
-/** Header access by lower-case name; a plain object of header values satisfies it via `headerValue`. */
-export type HeaderLookup = Readonly<Record<string, string | readonly string[] | undefined>>;
+/**
+ * Header access by lower-case name: the codec's header list (anything with `get`, and `getJoined` for
+ * repeated headers), or a plain object of header values.
+ */
+export type HeaderLookup =
+  | { get(name: string): string | undefined; getJoined?(name: string): string | undefined }
+  | Readonly<Record<string, string | readonly string[] | undefined>>;
 
 export function newStreamInfo(): StreamInfo {
   return { startTime: Date.now(), startHr: process.hrtime.bigint(), responseFlags: [], bytesReceived: 0, bytesSent: 0 };

@@ -6,6 +6,7 @@ import type { ProxyContext } from '../context.js';
 import { ClusterManagerImpl } from '../upstream/cluster-manager.js';
 import '../http/connection-manager.js';
 import '../tcp/tcp-proxy.js';
+import '../stats/istio-stats-filter.js';
 import { compileRouteConfiguration } from '../http/route-config.js';
 import type { RouteCompiler } from './route-registry.js';
 

@@ -33,7 +33,11 @@ function durationMs(info: StreamInfo): number {
 
 function header(h: HeaderLookup | undefined, name: string): string | undefined {
   if (!h) return undefined;
-  const v = h[name];
+  if (typeof h.get === 'function') {
+    const list = h as { get(n: string): string | undefined; getJoined?(n: string): string | undefined };
+    return list.getJoined ? list.getJoined(name) : list.get(name);
+  }
+  const v = (h as Readonly<Record<string, string | readonly string[] | undefined>>)[name];
   if (v === undefined) return undefined;
   return typeof v === 'string' ? v : v.join(',');
 }

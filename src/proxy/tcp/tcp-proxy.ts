@@ -13,7 +13,8 @@ import { logAll } from '../stats/access-log.js';
 import { addFlag, newStreamInfo, type StreamInfo } from '../stream-info.js';
 import type { Cluster, ConnectResult, Host } from '../upstream/api.js';
 import { TCP_PROXY_TYPE, compileTcpProxy, type TcpProxyConfig } from './tcp-proxy-config.js';
-import { tcpTelemetry } from './tcp-telemetry.js';
+import { tcpClosed, tcpOpened } from './tcp-telemetry.js';
+import { tcpTelemetryEnabled } from '../stats/istio-stats-filter.js';
 
 class TcpProxySession {
   private readonly info: StreamInfo;
@@ -22,12 +23,14 @@ class TcpProxySession {
   private attempts = 0;
   private readonly tried: Host[] = [];
   private done = false;
+  private readonly telemetry: boolean;
 
   constructor(
     private readonly cfg: TcpProxyConfig,
     private readonly ctx: ProxyContext,
     private readonly conn: DownstreamConnection,
   ) {
+    this.telemetry = tcpTelemetryEnabled(conn);
     const info = (this.info = newStreamInfo());
     info.downstreamLocalAddress = formatAddress(conn.localAddress, conn.localPort);
     info.downstreamRemoteAddress = formatAddress(conn.remoteAddress, conn.remotePort);
@@ -98,7 +101,7 @@ class TcpProxySession {
     this.host = host;
     info.upstreamLocalAddress = result.localAddress;
     info.upstreamPeerUri = result.peerUri;
-    tcpTelemetry(this.ctx).opened(info);
+    if (this.telemetry) tcpOpened(this.ctx, info);
     const down = conn.socket;
     if (conn.initialData && conn.initialData.length > 0) {
       info.bytesReceived += conn.initialData.length;
@@ -138,7 +141,7 @@ class TcpProxySession {
     info.durationMs = Math.round(Number(process.hrtime.bigint() - info.startHr) / 1e6);
     this.conn.socket.destroy();
     this.upstream?.destroy();
-    if (this.upstream) tcpTelemetry(this.ctx).closed(info);
+    if (this.upstream && this.telemetry) tcpClosed(this.ctx, info);
     logAll(this.cfg.accessLogs, info);
     void this.host;
   }

@@ -1,0 +1,122 @@
+/**
+ * Istio's `istio.stats` filter (`type.googleapis.com/stats.PluginConfig`, bare or in a TypedStruct):
+ * as an HTTP filter it records istio_requests_total, istio_request_duration_milliseconds,
+ * istio_request_bytes and istio_response_bytes when the response headers go out; as a network filter
+ * in front of tcp_proxy it turns on the istio_tcp_* metrics for the connection.
+ *
+ * The HTTP filter sees a stream when its response headers are written, so the duration is the time to
+ * the response headers and the sizes come from content-length (chunked bodies count as 0).
+ */
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { assertKnownFields, configError, isObject, join, optString, type JsonObject } from '../config/fields.js';
+import type { ProxyContext } from '../context.js';
+import { registerNetworkFilter, type DownstreamConnection, type NetworkFilter } from '../listener/connection.js';
+import type { ActiveStream } from '../http/active-stream.js';
+import { registerHttpFilter } from '../http/filter-registry.js';
+import { FilterStatus, type HttpFilter } from '../http/http-filter.js';
+import type { HeaderList } from '../http/headers.js';
+import type { Counter, Histogram } from './store.js';
+import { istioLabels } from './istio-labels.js';
+
+export const STATS_PLUGIN_TYPE = 'type.googleapis.com/stats.PluginConfig';
+const TYPED_STRUCTS = ['type.googleapis.com/udpa.type.v1.TypedStruct', 'type.googleapis.com/xds.type.v3.TypedStruct'];
+
+/** Envoy/Istio's default buckets for request durations (ms) and sizes (bytes). */
+const DURATION_BUCKETS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
+const SIZE_BUCKETS = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
+
+const PLUGIN_FIELDS = ['@type', 'disable_host_header_fallback', 'tcp_reporting_duration', 'metrics', 'definitions', 'reporter', 'rotation_interval', 'graceful_deletion_interval'];
+
+function pluginConfig(typed: JsonObject, path: string): JsonObject {
+  const t = typed['@type'];
+  if (typeof t === 'string' && TYPED_STRUCTS.includes(t)) {
+    assertKnownFields(typed, ['@type', 'type_url', 'value'], path);
+    const inner = optString(typed, 'type_url', path);
+    if (inner !== STATS_PLUGIN_TYPE) throw configError(join(path, 'type_url'), `a TypedStruct of ${JSON.stringify(inner)} is not supported (only ${STATS_PLUGIN_TYPE})`);
+    const value = isObject(typed.value) ? typed.value : {};
+    assertKnownFields(value, PLUGIN_FIELDS, join(path, 'value'));
+    return value;
+  }
+  assertKnownFields(typed, PLUGIN_FIELDS, path);
+  return typed;
+}
+
+interface Series {
+  requests: Counter;
+  duration: Histogram;
+  requestBytes: Histogram;
+  responseBytes: Histogram;
+}
+
+function contentLength(h: HeaderList | undefined): number {
+  const v = h?.get('content-length');
+  const n = v === undefined ? 0 : Number(v);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+class IstioStatsHttpFilter implements HttpFilter {
+  /** Label sets repeat (same cluster, code, flags), so series are cached by a short key. */
+  private readonly series = new Map<string, Series>();
+
+  constructor(
+    readonly name: string,
+    private readonly ctx: ProxyContext,
+  ) {}
+
+  decodeHeaders(_stream: ActiveStream): FilterStatus {
+    return FilterStatus.Continue;
+  }
+
+  encodeHeaders(stream: ActiveStream, status: number, headers: HeaderList): void {
+    const info = stream.info;
+    const grpc = stream.grpc ? (headers.get('grpc-status') ?? '-') : '-';
+    const protocol = stream.grpc ? 'grpc' : 'http';
+    const key = `${status}|${info.upstreamCluster}|${info.authority}|${info.responseFlags.join(',')}|${info.downstreamPeerUri}|${info.upstreamPeerUri}|${grpc}|${protocol}`;
+    let s = this.series.get(key);
+    if (!s) {
+      const labels = istioLabels(this.ctx.node, info, { request_protocol: protocol, response_code: String(status), grpc_response_status: grpc === '-' ? '' : grpc });
+      const st = this.ctx.stats;
+      s = {
+        requests: st.counter('istio_requests_total', labels),
+        duration: st.histogram('istio_request_duration_milliseconds', labels, DURATION_BUCKETS),
+        requestBytes: st.histogram('istio_request_bytes', labels, SIZE_BUCKETS),
+        responseBytes: st.histogram('istio_response_bytes', labels, SIZE_BUCKETS),
+      };
+      // Bounded: a pathological mix of labels should not grow memory without end.
+      if (this.series.size < 10_000) this.series.set(key, s);
+    }
+    s.requests.inc();
+    s.duration.record(Number(process.hrtime.bigint() - info.startHr) / 1e6);
+    s.requestBytes.record(Math.max(info.bytesReceived, contentLength(stream.headers)));
+    s.responseBytes.record(contentLength(headers));
+  }
+}
+
+/** Sockets whose chain has the istio.stats network filter (tcp_proxy reports istio_tcp_* for them). */
+const tcpReported = new WeakSet<Socket | TLSSocket>();
+
+export function tcpTelemetryEnabled(conn: DownstreamConnection): boolean {
+  return tcpReported.has(conn.socket);
+}
+
+class IstioStatsNetworkFilter implements NetworkFilter {
+  onNewConnection(conn: DownstreamConnection): boolean {
+    tcpReported.add(conn.socket);
+    return true;
+  }
+}
+
+function registerAll(typeUrl: string): void {
+  registerHttpFilter(typeUrl, (json, ctx, path, name) => {
+    pluginConfig(json, path);
+    return new IstioStatsHttpFilter(name, ctx);
+  });
+  registerNetworkFilter(typeUrl, (json, _ctx, path) => {
+    pluginConfig(json, path);
+    return new IstioStatsNetworkFilter();
+  });
+}
+
+registerAll(STATS_PLUGIN_TYPE);
+for (const t of TYPED_STRUCTS) registerAll(t);
