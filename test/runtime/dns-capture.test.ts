@@ -33,7 +33,7 @@ describe('DNS capture in a pod namespace', { skip: netnsSkipReason(true) }, () =
 
   before(async () => {
     state = await NetworkState.open(join(dir, 'state'));
-    teardown.fn(() => void state.teardown());
+    teardown.fn(() => state.teardown());
     state.add({ kind: 'netns', name: ns });
     sh('ip', 'netns', 'add', ns);
     sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');

@@ -36,14 +36,15 @@ export function tag(): string {
 
 /** Commands to run at the end, newest first, each allowed to fail (the thing may already be gone). */
 export class Teardown {
-  private readonly steps: Array<() => void> = [];
+  private readonly steps: Array<() => unknown> = [];
   private readonly children: ChildProcess[] = [];
 
   cmd(...argv: string[]): void {
     this.steps.push(() => void spawnSync(argv[0], argv.slice(1), { stdio: 'ignore', timeout: 10_000 }));
   }
 
-  fn(step: () => void): void {
+  /** A step; a returned promise is awaited before the next step. */
+  fn(step: () => unknown): void {
     this.steps.push(step);
   }
 
@@ -52,11 +53,11 @@ export class Teardown {
     return c;
   }
 
-  run(): void {
+  async run(): Promise<void> {
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     for (const step of this.steps.reverse()) {
       try {
-        step();
+        await step();
       } catch {
         // keep tidying the rest
       }

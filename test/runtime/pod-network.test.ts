@@ -32,7 +32,7 @@ describe('pod networks on the mesh bridge', { skip: netnsSkipReason() }, () => {
     const t = tag();
     const stateDir = join(dir, 'state-a');
     const state = await NetworkState.open(stateDir);
-    teardown.fn(() => void cleanupLeftovers(stateDir, { force: true }));
+    teardown.fn(() => cleanupLeftovers(stateDir, { force: true }));
     const bridge = await createBridge(state, { name: `sft${t}`, podCidr: `10.251.${parseInt(t.slice(0, 2), 16)}.0/24` });
     const a = await createPodNetwork(state, bridge, 'default/client-0', { namePrefix: `sf-t${t}` });
     const b = await createPodNetwork(state, bridge, 'default/server-0', { namePrefix: `sf-t${t}` });
@@ -63,7 +63,7 @@ describe('pod networks on the mesh bridge', { skip: netnsSkipReason() }, () => {
   test('what a killed run left (bridge, namespaces, links, /etc/netns, processes) is removed by the next run', async () => {
     const t = tag();
     const stateDir = join(dir, 'state-b');
-    teardown.fn(() => void cleanupLeftovers(stateDir, { force: true }));
+    teardown.fn(() => cleanupLeftovers(stateDir, { force: true }));
     const mod = (name: string) => JSON.stringify(pathToFileURL(join(distRoot, 'src', 'runtime', name)).href);
     const script = join(dir, 'killed-run.mjs');
     writeFileSync(

@@ -27,7 +27,7 @@ describe('container supervisor', () => {
   const teardown = new Teardown();
   after(async () => {
     await Promise.all(running.map((s) => s.stop()));
-    teardown.run();
+    await teardown.run();
     removeDir(dir);
   });
 
