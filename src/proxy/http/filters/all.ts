@@ -2,3 +2,4 @@
 import './cors.js';
 import './fault.js';
 import './router.js';
+import '../../rbac/register.js';
