@@ -34,6 +34,11 @@ export interface AdsClientOptions {
   events: XdsClientEvents;
   logger?: Logger;
   backoff?: Partial<BackoffOptions>;
+  /**
+   * How long listeners that arrive before any cluster response are held (default 5 s). A server that never
+   * answers CDS (its generator failing, say) must not keep the proxy without listeners forever.
+   */
+  listenerHoldMs?: number;
 }
 
 export interface SubscriptionStatus {
@@ -70,6 +75,7 @@ export class AdsClient {
   private sentNode = false;
   private clustersSeenOnStream = false;
   private heldListeners: DiscoveryResponse | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -115,6 +121,8 @@ export class AdsClient {
     this.closed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
     this.streamGeneration++;
     this.call?.cancel();
     this.call = undefined;
@@ -140,6 +148,8 @@ export class AdsClient {
     this.sentNode = false;
     this.clustersSeenOnStream = false;
     this.heldListeners = undefined;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
     for (const sub of this.subs.values()) sub.lastNonce = '';
     const lost = (reason: string): void => {
       if (generation !== this.streamGeneration) return;
@@ -188,16 +198,26 @@ export class AdsClient {
     if (type === TypeUrl.Listener && !this.clustersSeenOnStream) {
       // Listeners refer to clusters: apply them only once this stream's clusters are in place.
       this.heldListeners = res;
+      this.holdTimer ??= setTimeout(() => {
+        this.holdTimer = undefined;
+        this.logger.warn('xds-client: no cluster response yet; applying the held listeners anyway');
+        this.enqueue(() => this.releaseListeners(generation));
+      }, this.options.listenerHoldMs ?? 5000);
       return;
     }
     await this.apply(sub, res);
-    if (type === TypeUrl.Cluster) {
-      this.clustersSeenOnStream = true;
-      const held = this.heldListeners;
-      this.heldListeners = undefined;
-      const listenerSub = this.subs.get(TypeUrl.Listener);
-      if (held && listenerSub && generation === this.streamGeneration) await this.apply(listenerSub, held);
-    }
+    if (type === TypeUrl.Cluster) await this.releaseListeners(generation);
+  }
+
+  private async releaseListeners(generation: number): Promise<void> {
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    if (generation !== this.streamGeneration) return;
+    this.clustersSeenOnStream = true;
+    const held = this.heldListeners;
+    this.heldListeners = undefined;
+    const listenerSub = this.subs.get(TypeUrl.Listener);
+    if (held && listenerSub) await this.apply(listenerSub, held);
   }
 
   private async apply(sub: SubscriptionStatus, res: DiscoveryResponse): Promise<void> {

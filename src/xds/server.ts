@@ -131,11 +131,19 @@ export class AdsServer extends EventEmitter<AdsServerEvents> implements StreamHo
     return [...this.connectionsById.values()];
   }
 
-  /** The newest stream of a node id (a proxy that reconnected may briefly have two). */
+  /**
+   * The newest stream of a proxy (one that reconnected may briefly have two), by its full node id or, as
+   * istioctl names proxies, by the `pod.namespace` part of an Istio node id (`sidecar~IP~pod.ns~domain`).
+   */
   connectionFor(proxyId: string): ProxyConnection | undefined {
     let found: ProxyConnection | undefined;
     for (const conn of this.connectionsById.values()) {
       if (conn.id === proxyId && (!found || conn.connectedAt >= found.connectedAt)) found = conn;
+    }
+    if (found) return found;
+    for (const conn of this.connectionsById.values()) {
+      const parts = conn.id.split('~');
+      if (parts.length === 4 && parts[2] === proxyId && (!found || conn.connectedAt >= found.connectedAt)) found = conn;
     }
     return found;
   }

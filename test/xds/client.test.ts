@@ -96,8 +96,8 @@ test('client applies clusters, endpoints and listeners, ACKs them, and NACKs wha
   assert.equal(client.status().find((s) => s.typeUrl === TypeUrl.Cluster)!.lastError, undefined);
 });
 
-test('client holds listeners that arrive before clusters until the clusters are applied', async (t) => {
-  // A server that answers listeners first, to see the client put clusters first anyway.
+/** A server that answers listeners first (and clusters 100 ms later, or never), to see what the client does. */
+async function listenersFirstServer(sendClusters: boolean): Promise<{ grpcServer: grpc.Server; port: number }> {
   const grpcServer = new grpc.Server();
   grpcServer.addService(adsServiceDefinition(), {
     StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => {
@@ -106,6 +106,7 @@ test('client holds listeners that arrive before clusters until the clusters are 
         seen.add(req.type_url!);
         if (req.response_nonce || !seen.has(TypeUrl.Listener) || !seen.has(TypeUrl.Cluster)) return;
         call.write({ version_info: '1', nonce: 'l', type_url: TypeUrl.Listener, resources: [fromEnvoyJson(TypeUrl.Listener, tcpListener('l1', 1, 'a'))] });
+        if (!sendClusters) return;
         setTimeout(() => call.write({ version_info: '1', nonce: 'c', type_url: TypeUrl.Cluster, resources: [fromEnvoyJson(TypeUrl.Cluster, cluster('a'))] }), 100);
       });
       call.on('end', () => call.end());
@@ -116,6 +117,11 @@ test('client holds listeners that arrive before clusters until the clusters are 
   const port = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
+  return { grpcServer, port };
+}
+
+test('client holds listeners that arrive before clusters until the clusters are applied', async (t) => {
+  const { grpcServer, port } = await listenersFirstServer(true);
   const proxy = new RecordingProxy();
   const client = startClient(port, proxy);
   t.after(() => {
@@ -124,6 +130,22 @@ test('client holds listeners that arrive before clusters until the clusters are 
   });
   await waitFor(() => proxy.applied.includes('LDS'), 3000, 'listeners applied');
   assert.deepEqual(proxy.applied.slice(0, 2), ['CDS', 'LDS']);
+});
+
+test('client applies held listeners after a while when the server never answers for clusters', async (t) => {
+  const { grpcServer, port } = await listenersFirstServer(false);
+  const proxy = new RecordingProxy();
+  const client = new AdsClient({ target: `127.0.0.1:${port}`, node: { id: 'p' }, events: proxy, logger: silent, listenerHoldMs: 300 });
+  proxy.client = client;
+  client.start();
+  t.after(() => {
+    client.close();
+    grpcServer.forceShutdown();
+  });
+  const started = Date.now();
+  await waitFor(() => proxy.applied.includes('LDS'), 3000, 'listeners applied without clusters');
+  assert.ok(Date.now() - started >= 250, 'held first');
+  assert.deepEqual(proxy.applied, ['LDS']);
 });
 
 test('client keeps its config while the control plane is down and resumes with backoff when it returns', async (t) => {

@@ -255,5 +255,14 @@ test('serveXds starts ADS and monitoring together; /ready follows the extra read
   stream.send({ type_url: TypeUrl.Cluster, resource_names: [] });
   assert.deepEqual(namesOf(await stream.next()), ['a', 'b']);
   assert.equal((await fetch(`http://127.0.0.1:${serving.monitoringPort}/debug/config_dump`)).status, 400);
+  // istioctl-style "pod.namespace" finds an Istio node id.
+  const sidecar = new RawAdsStream(serving.adsPort, 'sidecar~10.1.0.7~reviews-v1-abc.default~default.svc.cluster.local');
+  t.after(() => sidecar.close());
+  sidecar.send({ type_url: TypeUrl.Cluster, resource_names: [] });
+  await sidecar.next();
+  const dump = await fetch(`http://127.0.0.1:${serving.monitoringPort}/debug/config_dump?proxyID=reviews-v1-abc.default`);
+  assert.equal(dump.status, 200);
+  const body = (await dump.json()) as any;
+  assert.equal(body.configs[0].bootstrap.node.id, 'sidecar~10.1.0.7~reviews-v1-abc.default~default.svc.cluster.local');
   assert.equal((await fetch(`http://127.0.0.1:${serving.monitoringPort}/nope`)).status, 404);
 });
