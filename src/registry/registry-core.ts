@@ -243,7 +243,7 @@ export class RegistryCore {
       if (!loaded) this.serviceIps.release(sourceKey);
       const keys: string[] = [];
       for (const b of built) {
-        const key = recordKey(b.service.namespace, b.service.hostname);
+        const key = recordKey(b.service);
         const existing = this.records.get(key);
         if (existing && existing.sourceKey !== sourceKey) {
           this.warn(`${sourceKey}: host ${b.service.hostname} is already defined by ${existing.sourceKey} in namespace ${b.service.namespace}; ignored`);
@@ -269,7 +269,7 @@ export class RegistryCore {
       for (const key of this.records.keysOfSource(sourceKey)) {
         if (keys.includes(key)) continue;
         const rec = this.records.remove(key)!;
-        if (sourceKey.startsWith('ServiceEntry/')) this.entryIps.release(key);
+        if (sourceKey.startsWith('ServiceEntry/')) this.entryIps.release(`${rec.service.namespace}/${rec.service.hostname}`);
         state.events.push({ type: 'service-removed', hostname: rec.service.hostname, namespace: rec.service.namespace, previous: rec.service });
         if (hasEndpoints(rec.endpoints)) state.changedHosts.add(rec.service.hostname);
       }
@@ -285,7 +285,7 @@ export class RegistryCore {
       return servicesFromEntry(loaded, {
         defaultExportTo: this.options.defaultServiceExportTo,
         trustDomain: this.mesh.current.trustDomain,
-        autoAddress: (ns, host) => (this.options.autoAllocateServiceEntryAddresses ? this.entryIps.allocate(recordKey(ns, host)) : undefined),
+        autoAddress: (ns, host) => (this.options.autoAllocateServiceEntryAddresses ? this.entryIps.allocate(`${ns}/${host}`) : undefined),
       }).map((r) => ({ ...r, publishNotReadyAddresses: false }));
     }
     const request = clusterIpRequest(loaded);

@@ -1,13 +1,13 @@
 /**
  * The registry's services, each with its computed endpoints, indexed the ways the registry is asked:
- * by (namespace, hostname) — the key —, by hostname, by defining object, by VIP, and (for services
+ * by (source, namespace, hostname) — the key —, by hostname, by defining object, by VIP, and (for services
  * with a selector) by namespace, which is how a changed pod finds the services that may select it.
  */
 import type { EndpointsByPort } from './endpoint-builder.js';
 import type { RegistryService, Workload } from './model.js';
 
 export interface ServiceRecord {
-  /** `namespace/hostname`. */
+  /** `source:namespace/hostname` (see recordKey). */
   readonly key: string;
   /** `Kind/namespace/name` of the Service or ServiceEntry defining it. */
   readonly sourceKey: string;
@@ -20,8 +20,13 @@ export interface ServiceRecord {
   endpoints: EndpointsByPort;
 }
 
-export function recordKey(namespace: string, hostname: string): string {
-  return `${namespace}/${hostname}`;
+/**
+ * Kubernetes services and ServiceEntries are separate registries in Istio: a ServiceEntry naming a
+ * Kubernetes service's host in the same namespace sits beside it (and decorates it), so the source is
+ * part of the key.
+ */
+export function recordKey(service: Pick<RegistryService, 'source' | 'namespace' | 'hostname'>): string {
+  return `${service.source}:${service.namespace}/${service.hostname}`;
 }
 
 export class ServiceRecords {

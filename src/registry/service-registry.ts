@@ -11,7 +11,7 @@ import { matchesSelector, type Labels } from './labels.js';
 import type { RegistryEndpoint, RegistryPod, RegistryService, RegistryServicePort } from './model.js';
 import type { RegistryOptions } from './options.js';
 import { RegistryCore } from './registry-core.js';
-import type { ServiceRecord } from './service-records.js';
+import { recordKey, type ServiceRecord } from './service-records.js';
 
 /** A service port a workload serves: what its inbound listener is built from. */
 export interface ServiceInstance {
@@ -55,11 +55,17 @@ export class ServiceRegistry extends RegistryCore {
     return list.filter((e) => matchesSelector(e.labels, subsetLabels));
   }
 
-  /** Identities the service's workloads run as (plus any declared on the service), sorted. */
+  /**
+   * Identities the service's workloads run as, plus any declared on it, sorted. A ServiceEntry naming the
+   * same host as a Kubernetes service decorates it (Istio's rule): its `subjectAltNames` are added.
+   */
   serviceAccounts(hostname: string, fromNamespace?: string): readonly string[] {
     const rec = this.pick(hostname, fromNamespace);
     if (!rec) return [];
     const out = new Set(rec.service.serviceAccounts);
+    if (rec.service.source === 'kubernetes') {
+      for (const other of this.records.named(hostname)) if (other.service.source === 'serviceentry') for (const sa of other.service.serviceAccounts) out.add(sa);
+    }
     for (const list of rec.endpoints.values()) for (const e of list) if (e.serviceAccount) out.add(e.serviceAccount);
     return [...out].sort();
   }
@@ -121,7 +127,7 @@ export class ServiceRegistry extends RegistryCore {
     return resolveHost(host, configNamespace, this.options.domainSuffix, {
       servicesNamed: (h) => this.servicesNamed(h),
       allServices: () => this.services(),
-      endpointsOf: (svc) => [...(this.records.get(`${svc.namespace}/${svc.hostname}`)?.endpoints.values() ?? [])].flat(),
+      endpointsOf: (svc) => [...(this.records.get(recordKey(svc))?.endpoints.values() ?? [])].flat(),
     });
   }
 

@@ -124,6 +124,15 @@ describe('registry: ServiceEntry and WorkloadEntry', () => {
     assert.equal(r.service('web.default.svc.cluster.local')?.source, 'kubernetes');
   });
 
+  it('adds the subjectAltNames of a ServiceEntry decorating a Kubernetes service to its identities', () => {
+    const r = buildRegistry([
+      service('web', { selector: { app: 'web' }, ports: [{ port: 80 }] }),
+      pod('w', { labels: { app: 'web' }, sa: 'web' }),
+      serviceEntry('deco', { hosts: ['web.default.svc.cluster.local'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], subjectAltNames: ['spiffe://other/ns/x/sa/y'] }),
+    ]);
+    assert.deepEqual(r.serviceAccounts('web.default.svc.cluster.local'), ['spiffe://cluster.local/ns/default/sa/web', 'spiffe://other/ns/x/sa/y']);
+  });
+
   it('allocates VIPs to address-less hosts only when auto-allocation is on', () => {
     const se = serviceEntry('x', { hosts: ['x.example.com', '*.wild.com'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], resolution: 'DNS' });
     assert.deepEqual(buildRegistry([se]).service('x.example.com')!.addresses, []);
