@@ -108,6 +108,10 @@ export class AdminServer {
     send(res, state === 'LIVE' ? 200 : 503, TEXT_TYPE, state === 'LIVE' ? '\n' : `${state}\n`);
   }
 
+  prometheus(res: ServerResponse): void {
+    send(res, 200, 'text/plain; version=0.0.4', renderPrometheus(this.target.stats, this.target.clusterNames()));
+  }
+
   handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://admin');
     const route = this.routes[url.pathname];
@@ -139,10 +143,15 @@ export class AdminServer {
   }
 }
 
-/** Istio's health port (15021): only /healthz/ready. */
+/**
+ * Istio's status ports in one: /healthz/ready (15021) and the merged /stats/prometheus (15020), the
+ * only admin paths that may be exposed beyond loopback.
+ */
 export async function listenHealth(admin: AdminServer, address: string, port: number): Promise<{ port: number; close(): void }> {
   const server = createServer((req, res) => {
-    if ((req.url ?? '').split('?')[0] === '/healthz/ready') admin.healthz(res);
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/healthz/ready') admin.healthz(res);
+    else if (path === '/stats/prometheus') admin.prometheus(res);
     else send(res, 404, TEXT_TYPE, 'not found\n');
   });
   await new Promise<void>((resolve, reject) => {

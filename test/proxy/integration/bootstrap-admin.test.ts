@@ -80,6 +80,8 @@ test('admin endpoints: listeners with real ports, config_dump shape, stats, prom
   assert.equal(info.state, 'LIVE');
   assert.equal(info.node.id, 'sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local');
   assert.equal((await httpGet(p.healthPort!, '/healthz/ready')).status, 200);
+  assert.match((await httpGet(p.healthPort!, '/stats/prometheus')).body, /envoy_listener_downstream_cx_total/);
+  assert.equal((await httpGet(p.healthPort!, '/config_dump')).status, 404);
   assert.equal((await httpGet(p.adminPort, '/quitquitquit')).status, 405);
   assert.equal((await httpGet(p.adminPort, '/drain_listeners', { method: 'POST' })).status, 200);
   assert.equal((await httpGet(p.adminPort, '/ready')).status, 503);

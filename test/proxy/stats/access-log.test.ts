@@ -78,6 +78,22 @@ test('json_format keeps numbers numeric and nulls missing values; text_format_so
   }
 });
 
+test('REQ/RESP read header lists with get() and plain objects, with fallbacks', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'al-'));
+  try {
+    const path = join(dir, 'a.log');
+    const [log] = compileAccessLogs([{ typed_config: { '@type': FILE, path, log_format: { text_format: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %REQ(X-B3-TRACEID)% %RESP(CONTENT-TYPE)% %REQ(X-MISSING)%\n' } } }], undefined, 'x');
+    const info = sampleInfo();
+    const list = new Map([['x-envoy-original-path', '/orig'], ['x-b3-traceid', 'abc']]);
+    info.requestHeaders = { get: (n: string) => list.get(n) };
+    info.responseHeaders = { 'content-type': ['text/plain', 'charset=utf-8'] };
+    log.log(info);
+    assert.equal(await readSoon(path), '/orig abc text/plain,charset=utf-8 -\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('response_flag_filter only logs matching streams', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'al-'));
   try {
