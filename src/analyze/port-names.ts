@@ -12,6 +12,13 @@ const PROTOCOL_PREFIXES = new Set(['http', 'http2', 'https', 'http_proxy', 'grpc
 /** Namespaces Istio's analyzer leaves alone: platform services are not the user's to rename. */
 const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
 
+/** Istio's own Services (gateways, istiod) carry `istio: <component>`; their port names are Istio's choice. */
+const ISTIO_COMPONENTS = new Set(['pilot', 'istiod', 'ingressgateway', 'egressgateway', 'eastwestgateway']);
+
+function isIstioComponent(labels: Record<string, string> | undefined): boolean {
+  return labels?.release === 'istio' || ISTIO_COMPONENTS.has(labels?.istio ?? '');
+}
+
 export function followsPortNamingConvention(name: string): boolean {
   const lower = name.toLowerCase();
   if (lower.startsWith('grpc-web')) return true;
@@ -25,7 +32,7 @@ export const portNamesAnalyzer: Analyzer = {
   analyze(ctx) {
     const out: AnalysisMessage[] = [];
     for (const svc of ctx.services.values()) {
-      if (SYSTEM_NAMESPACES.has(svc.namespace)) continue;
+      if (SYSTEM_NAMESPACES.has(svc.namespace) || isIstioComponent(svc.loaded.resource.metadata.labels)) continue;
       const spec = isPlainObject(svc.loaded.resource.spec) ? svc.loaded.resource.spec : {};
       (Array.isArray(spec.ports) ? spec.ports : []).forEach((port, i) => {
         if (!isPlainObject(port) || (typeof port.appProtocol === 'string' && port.appProtocol !== '')) return;

@@ -224,6 +224,11 @@ spec:
   - {name: web, port: 80, targetPort: 8080}
   - {name: custom, port: 81, appProtocol: http}
   - {port: 82}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gw, namespace: shop, labels: {istio: ingressgateway}}
+spec: {ports: [{name: status-port, port: 15021}]}
 `);
     assert.deepEqual(out, [
       'Info [IST0118] (Service shop/s t.yaml:6 spec.ports[0].name) Port name web (port: 80, targetPort: 8080) doesn\'t follow the naming convention of Istio port.',

@@ -21,6 +21,7 @@ export function analyze(args: readonly string[], cwd: string, input?: string, ti
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
       resolve({ code, stdout, stderr, ms: performance.now() - started });
     });
+    child.stdin?.on('error', () => {}); // the command may exit without reading its input; the result says why
     child.stdin?.end(input ?? '');
   });
 }
