@@ -13,6 +13,7 @@ import { INBOUND_PASSTHROUGH_CLUSTER, VIRTUAL_INBOUND_LISTENER, clusterName } fr
 import { ISTIO_ALPN } from '../clusters/upstream-tls.js';
 import { mtlsModeFor, type MtlsMode } from '../security/peer-authentication.js';
 import { policiesFor, rbacFilters } from '../security/authorization.js';
+import { jwtAuthnFilter, requestAuthenticationsFor } from '../security/request-authentication.js';
 import { httpConnectionManager, socketAddress, tcpProxy } from './hcm.js';
 
 export const INBOUND_CAPTURE_PORT = 15006;
@@ -38,6 +39,12 @@ export function inboundMtlsSocket(http: boolean): JsonObject {
   };
 }
 
+/** RequestAuthentication's jwt_authn goes before RBAC so that policies can read request.auth.*. */
+function jwtFilters(ctx: GenContext): JsonObject[] {
+  const jwt = jwtAuthnFilter(requestAuthenticationsFor(ctx.config.requestAuthentications, ctx.mesh.rootNamespace, ctx.proxy.namespace, ctx.proxy.labels));
+  return jwt ? [jwt] : [];
+}
+
 function appFilters(inst: WorkloadInstance, ctx: GenContext): JsonObject[] {
   const policies = policiesFor(ctx.config.authorizationPolicies, ctx.mesh.rootNamespace, ctx.proxy.namespace, ctx.proxy.labels);
   const cluster = clusterName('inbound', inst.targetPort, '', '');
@@ -53,7 +60,7 @@ function appFilters(inst: WorkloadInstance, ctx: GenContext): JsonObject[] {
         },
       ],
     };
-    return [httpConnectionManager({ statPrefix: `inbound_0.0.0.0_${inst.targetPort}`, routeConfig, direction: 'inbound', extraFilters: rbacFilters(policies, 'http') })];
+    return [httpConnectionManager({ statPrefix: `inbound_0.0.0.0_${inst.targetPort}`, routeConfig, direction: 'inbound', extraFilters: [...jwtFilters(ctx), ...rbacFilters(policies, 'http')] })];
   }
   return [...rbacFilters(policies, 'tcp'), tcpProxy(cluster, cluster)];
 }
