@@ -46,13 +46,15 @@ describe('applied in a network namespace', { skip: netnsSkipReason(true) }, () =
     // Another program's rule, which cleanup must keep.
     sh('ip', 'netns', 'exec', ns, 'iptables', '-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '9', '-j', 'RETURN');
     await exec('ip', ['netns', 'exec', ns, sailfin, 'iptables', ...ISTIO_FLAGS]);
-    await exec('ip', ['netns', 'exec', ns, sailfin, 'iptables', ...ISTIO_FLAGS]);
+    await exec('ip', ['netns', 'exec', ns, sailfin, 'iptables', ...ISTIO_FLAGS, '--ipv6', '--redirect-dns', '--capture-all-dns']);
+    assert.match(sh('ip', 'netns', 'exec', ns, 'ip6tables-save', '-t', 'nat'), /-A ISTIO_OUTPUT -d ::1\/128 -j RETURN/);
     const applied = sh('ip', 'netns', 'exec', ns, 'iptables-save', '-t', 'nat');
     assert.match(applied, /-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 15001/);
     assert.equal(applied.match(/-A PREROUTING -p tcp -j ISTIO_INBOUND/g)?.length, 1, 'a second run replaces, not duplicates');
 
-    const { stdout } = await exec(sailfin, ['iptables', '--netns', ns, '--cleanup']);
-    assert.match(stdout, /removed/);
+    const { stdout } = await exec(sailfin, ['iptables', '--netns', ns, '--cleanup', '--ipv6']);
+    assert.match(stdout, /IPv4: removed[\s\S]*IPv6: removed/);
+    assert.doesNotMatch(sh('ip', 'netns', 'exec', ns, 'ip6tables-save'), /ISTIO_/);
     const left = sh('ip', 'netns', 'exec', ns, 'iptables-save', '-t', 'nat');
     assert.doesNotMatch(left, /ISTIO_/);
     assert.match(left, /-A OUTPUT -p tcp -m tcp --dport 9 -j RETURN/);
