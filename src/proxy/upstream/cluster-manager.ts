@@ -89,8 +89,10 @@ export class ClusterManagerImpl implements ClusterManager {
     for (const { cluster } of this.clusters.values()) {
       if (cluster.cfg.type === 'EDS' && cluster.cfg.edsServiceName === serviceName) {
         cluster.setEndpoints(la.endpoints, la.overprovisioningFactor);
-        cluster.stats.update_success.inc();
-        if (la.endpoints.length === 0) cluster.stats.update_empty.inc();
+        if (cluster.used) {
+          cluster.stats.update_success.inc();
+          if (la.endpoints.length === 0) cluster.stats.update_empty.inc();
+        }
       }
     }
   }

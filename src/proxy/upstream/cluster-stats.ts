@@ -1,102 +1,263 @@
 /**
- * The per-cluster stats of api.ts ClusterStats, looked up in the store once per cluster object so
- * the request path only bumps fields. A cluster replaced by a new version gets the same stat objects
- * (the store is keyed by name), so counters carry on and in-flight work on the old version still
- * decrements the gauges everyone reads.
+ * The per-cluster stats of api.ts ClusterStats, registered in the store lazily: the core set (request,
+ * connection, overflow and response-class counts, membership) when the cluster first carries traffic,
+ * the rest (outlier, TLS, connection histograms) when first bumped. A sidecar with a 1,000-service
+ * config would otherwise hold ~50 stat objects per cluster that most never use (Istio's default stats
+ * matcher hides them anyway). Either way each stat is looked up once per
+ * cluster object, so the request path only bumps fields. A replaced cluster gets the same stat
+ * objects (the store is keyed by name), so counters carry on and in-flight work on the old version
+ * still decrements the gauges everyone reads.
  */
 import type { ClusterStats } from './api.js';
 import type { Counter, Gauge, Histogram, StatsStore } from '../stats/store.js';
 
-export class ClusterStatsImpl implements ClusterStats {
-  readonly upstream_rq_total: Counter;
-  readonly upstream_rq_active: Gauge;
-  readonly upstream_rq_pending_total: Counter;
-  readonly upstream_rq_pending_active: Gauge;
-  readonly upstream_rq_pending_overflow: Counter;
-  readonly upstream_rq_timeout: Counter;
-  readonly upstream_rq_retry: Counter;
-  readonly upstream_rq_retry_success: Counter;
-  readonly upstream_rq_retry_overflow: Counter;
-  readonly upstream_rq_per_try_timeout: Counter;
-  readonly upstream_cx_total: Counter;
-  readonly upstream_cx_active: Gauge;
-  readonly upstream_cx_connect_fail: Counter;
-  readonly upstream_cx_connect_timeout: Counter;
-  readonly upstream_cx_overflow: Counter;
-  readonly upstream_cx_destroy: Counter;
-  readonly upstream_rq_2xx: Counter;
-  readonly upstream_rq_3xx: Counter;
-  readonly upstream_rq_4xx: Counter;
-  readonly upstream_rq_5xx: Counter;
-  readonly upstream_cx_none_healthy: Counter;
-  readonly upstream_rq_time: Histogram;
-  // Beyond the contract: membership, outlier and TLS stats this module bumps itself.
-  readonly membership_total: Gauge;
-  readonly membership_healthy: Gauge;
-  readonly membership_change: Counter;
-  readonly update_success: Counter;
-  readonly update_rejected: Counter;
-  readonly update_empty: Counter;
-  readonly ejections_active: Gauge;
-  readonly ejections_total: Counter;
-  readonly ejections_enforced_total: Counter;
-  readonly ejections_overflow: Counter;
-  readonly ejections_consecutive_5xx: Counter;
-  readonly ejections_enforced_consecutive_5xx: Counter;
-  readonly ejections_detected_consecutive_5xx: Counter;
-  readonly ejections_enforced_consecutive_gateway_failure: Counter;
-  readonly ejections_detected_consecutive_gateway_failure: Counter;
-  readonly upstream_cx_connect_ms: Histogram;
-  readonly upstream_cx_length_ms: Histogram;
-  readonly ssl_handshake: Counter;
-  readonly ssl_connection_error: Counter;
-  readonly ssl_fail_verify_san: Counter;
+/** The stats a cluster shows as soon as it is used. */
+const CORE = [
+  'upstream_rq_total',
+  'upstream_rq_pending_total',
+  'upstream_rq_pending_overflow',
+  'upstream_rq_timeout',
+  'upstream_rq_retry',
+  'upstream_rq_retry_overflow',
+  'upstream_cx_total',
+  'upstream_cx_connect_fail',
+  'upstream_cx_overflow',
+  'upstream_cx_none_healthy',
+  'upstream_rq_active',
+  'upstream_rq_pending_active',
+  'upstream_cx_active',
+  'membership_total',
+  'membership_healthy',
+  'upstream_rq_retry_success',
+  'upstream_rq_per_try_timeout',
+  'upstream_cx_connect_timeout',
+  'upstream_cx_destroy',
+  'upstream_rq_2xx',
+  'upstream_rq_3xx',
+  'upstream_rq_4xx',
+  'upstream_rq_5xx',
+  'upstream_rq_time',
+] as const;
 
-  constructor(private readonly store: StatsStore, readonly prefix: string) {
-    const c = (n: string): Counter => store.counter(prefix + n);
-    const g = (n: string): Gauge => store.gauge(prefix + n);
-    this.upstream_rq_total = c('upstream_rq_total');
-    this.upstream_rq_active = g('upstream_rq_active');
-    this.upstream_rq_pending_total = c('upstream_rq_pending_total');
-    this.upstream_rq_pending_active = g('upstream_rq_pending_active');
-    this.upstream_rq_pending_overflow = c('upstream_rq_pending_overflow');
-    this.upstream_rq_timeout = c('upstream_rq_timeout');
-    this.upstream_rq_retry = c('upstream_rq_retry');
-    this.upstream_rq_retry_success = c('upstream_rq_retry_success');
-    this.upstream_rq_retry_overflow = c('upstream_rq_retry_overflow');
-    this.upstream_rq_per_try_timeout = c('upstream_rq_per_try_timeout');
-    this.upstream_cx_total = c('upstream_cx_total');
-    this.upstream_cx_active = g('upstream_cx_active');
-    this.upstream_cx_connect_fail = c('upstream_cx_connect_fail');
-    this.upstream_cx_connect_timeout = c('upstream_cx_connect_timeout');
-    this.upstream_cx_overflow = c('upstream_cx_overflow');
-    this.upstream_cx_destroy = c('upstream_cx_destroy');
-    this.upstream_rq_2xx = c('upstream_rq_2xx');
-    this.upstream_rq_3xx = c('upstream_rq_3xx');
-    this.upstream_rq_4xx = c('upstream_rq_4xx');
-    this.upstream_rq_5xx = c('upstream_rq_5xx');
-    this.upstream_cx_none_healthy = c('upstream_cx_none_healthy');
-    this.upstream_rq_time = store.histogram(prefix + 'upstream_rq_time');
-    this.membership_total = g('membership_total');
-    this.membership_healthy = g('membership_healthy');
-    this.membership_change = c('membership_change');
-    this.update_success = c('update_success');
-    this.update_rejected = c('update_rejected');
-    this.update_empty = c('update_empty');
-    this.ejections_active = g('outlier_detection.ejections_active');
-    this.ejections_total = c('outlier_detection.ejections_total');
-    this.ejections_enforced_total = c('outlier_detection.ejections_enforced_total');
-    this.ejections_overflow = c('outlier_detection.ejections_overflow');
-    this.ejections_consecutive_5xx = c('outlier_detection.ejections_consecutive_5xx');
-    this.ejections_enforced_consecutive_5xx = c('outlier_detection.ejections_enforced_consecutive_5xx');
-    this.ejections_detected_consecutive_5xx = c('outlier_detection.ejections_detected_consecutive_5xx');
-    this.ejections_enforced_consecutive_gateway_failure = c('outlier_detection.ejections_enforced_consecutive_gateway_failure');
-    this.ejections_detected_consecutive_gateway_failure = c('outlier_detection.ejections_detected_consecutive_gateway_failure');
-    this.upstream_cx_connect_ms = store.histogram(prefix + 'upstream_cx_connect_ms');
-    this.upstream_cx_length_ms = store.histogram(prefix + 'upstream_cx_length_ms');
-    this.ssl_handshake = c('ssl.handshake');
-    this.ssl_connection_error = c('ssl.connection_error');
-    this.ssl_fail_verify_san = c('ssl.fail_verify_san');
+export class ClusterStatsImpl implements ClusterStats {
+  private _upstream_rq_total?: Counter;
+  private _upstream_rq_pending_total?: Counter;
+  private _upstream_rq_pending_overflow?: Counter;
+  private _upstream_rq_timeout?: Counter;
+  private _upstream_rq_retry?: Counter;
+  private _upstream_rq_retry_overflow?: Counter;
+  private _upstream_cx_total?: Counter;
+  private _upstream_cx_connect_fail?: Counter;
+  private _upstream_cx_overflow?: Counter;
+  private _upstream_cx_none_healthy?: Counter;
+  private _upstream_rq_active?: Gauge;
+  private _upstream_rq_pending_active?: Gauge;
+  private _upstream_cx_active?: Gauge;
+  private _membership_total?: Gauge;
+  private _membership_healthy?: Gauge;
+  private _upstream_rq_retry_success?: Counter;
+  private _upstream_rq_per_try_timeout?: Counter;
+  private _upstream_cx_connect_timeout?: Counter;
+  private _upstream_cx_destroy?: Counter;
+  private _upstream_rq_2xx?: Counter;
+  private _upstream_rq_3xx?: Counter;
+  private _upstream_rq_4xx?: Counter;
+  private _upstream_rq_5xx?: Counter;
+  private _upstream_rq_time?: Histogram;
+  private _membership_change?: Counter;
+  private _update_success?: Counter;
+  private _update_empty?: Counter;
+  private _ejections_active?: Gauge;
+  private _ejections_total?: Counter;
+  private _ejections_enforced_total?: Counter;
+  private _ejections_overflow?: Counter;
+  private _ejections_consecutive_5xx?: Counter;
+  private _ejections_enforced_consecutive_5xx?: Counter;
+  private _ejections_detected_consecutive_5xx?: Counter;
+  private _ejections_enforced_consecutive_gateway_failure?: Counter;
+  private _ejections_detected_consecutive_gateway_failure?: Counter;
+  private _upstream_cx_connect_ms?: Histogram;
+  private _upstream_cx_length_ms?: Histogram;
+  private _ssl_handshake?: Counter;
+  private _ssl_connection_error?: Counter;
+  private _ssl_fail_verify_san?: Counter;
+
+  private materialized = false;
+
+  constructor(private readonly store: StatsStore, readonly prefix: string) {}
+
+  /**
+   * Registers the stats every used cluster shows (zeros included), once, when the cluster first
+   * carries traffic; idle clusters of a large mesh then cost no stat objects at all.
+   */
+  materialize(): void {
+    if (this.materialized) return;
+    this.materialized = true;
+    for (const name of CORE) (this as unknown as Record<string, unknown>)[name];
+  }
+
+  get upstream_rq_retry_success(): Counter {
+    return (this._upstream_rq_retry_success ??= this.store.counter(this.prefix + 'upstream_rq_retry_success'));
+  }
+
+  get upstream_rq_per_try_timeout(): Counter {
+    return (this._upstream_rq_per_try_timeout ??= this.store.counter(this.prefix + 'upstream_rq_per_try_timeout'));
+  }
+
+  get upstream_cx_connect_timeout(): Counter {
+    return (this._upstream_cx_connect_timeout ??= this.store.counter(this.prefix + 'upstream_cx_connect_timeout'));
+  }
+
+  get upstream_cx_destroy(): Counter {
+    return (this._upstream_cx_destroy ??= this.store.counter(this.prefix + 'upstream_cx_destroy'));
+  }
+
+  get upstream_rq_2xx(): Counter {
+    return (this._upstream_rq_2xx ??= this.store.counter(this.prefix + 'upstream_rq_2xx'));
+  }
+
+  get upstream_rq_3xx(): Counter {
+    return (this._upstream_rq_3xx ??= this.store.counter(this.prefix + 'upstream_rq_3xx'));
+  }
+
+  get upstream_rq_4xx(): Counter {
+    return (this._upstream_rq_4xx ??= this.store.counter(this.prefix + 'upstream_rq_4xx'));
+  }
+
+  get upstream_rq_5xx(): Counter {
+    return (this._upstream_rq_5xx ??= this.store.counter(this.prefix + 'upstream_rq_5xx'));
+  }
+
+  get upstream_rq_time(): Histogram {
+    return (this._upstream_rq_time ??= this.store.histogram(this.prefix + 'upstream_rq_time'));
+  }
+
+  get membership_change(): Counter {
+    return (this._membership_change ??= this.store.counter(this.prefix + 'membership_change'));
+  }
+
+  get update_success(): Counter {
+    return (this._update_success ??= this.store.counter(this.prefix + 'update_success'));
+  }
+
+  get update_empty(): Counter {
+    return (this._update_empty ??= this.store.counter(this.prefix + 'update_empty'));
+  }
+
+  get ejections_active(): Gauge {
+    return (this._ejections_active ??= this.store.gauge(this.prefix + 'outlier_detection.ejections_active'));
+  }
+
+  get ejections_total(): Counter {
+    return (this._ejections_total ??= this.store.counter(this.prefix + 'outlier_detection.ejections_total'));
+  }
+
+  get ejections_enforced_total(): Counter {
+    return (this._ejections_enforced_total ??= this.store.counter(this.prefix + 'outlier_detection.ejections_enforced_total'));
+  }
+
+  get ejections_overflow(): Counter {
+    return (this._ejections_overflow ??= this.store.counter(this.prefix + 'outlier_detection.ejections_overflow'));
+  }
+
+  get ejections_consecutive_5xx(): Counter {
+    return (this._ejections_consecutive_5xx ??= this.store.counter(this.prefix + 'outlier_detection.ejections_consecutive_5xx'));
+  }
+
+  get ejections_enforced_consecutive_5xx(): Counter {
+    return (this._ejections_enforced_consecutive_5xx ??= this.store.counter(this.prefix + 'outlier_detection.ejections_enforced_consecutive_5xx'));
+  }
+
+  get ejections_detected_consecutive_5xx(): Counter {
+    return (this._ejections_detected_consecutive_5xx ??= this.store.counter(this.prefix + 'outlier_detection.ejections_detected_consecutive_5xx'));
+  }
+
+  get ejections_enforced_consecutive_gateway_failure(): Counter {
+    return (this._ejections_enforced_consecutive_gateway_failure ??= this.store.counter(this.prefix + 'outlier_detection.ejections_enforced_consecutive_gateway_failure'));
+  }
+
+  get ejections_detected_consecutive_gateway_failure(): Counter {
+    return (this._ejections_detected_consecutive_gateway_failure ??= this.store.counter(this.prefix + 'outlier_detection.ejections_detected_consecutive_gateway_failure'));
+  }
+
+  get upstream_cx_connect_ms(): Histogram {
+    return (this._upstream_cx_connect_ms ??= this.store.histogram(this.prefix + 'upstream_cx_connect_ms'));
+  }
+
+  get upstream_cx_length_ms(): Histogram {
+    return (this._upstream_cx_length_ms ??= this.store.histogram(this.prefix + 'upstream_cx_length_ms'));
+  }
+
+  get ssl_handshake(): Counter {
+    return (this._ssl_handshake ??= this.store.counter(this.prefix + 'ssl.handshake'));
+  }
+
+  get ssl_connection_error(): Counter {
+    return (this._ssl_connection_error ??= this.store.counter(this.prefix + 'ssl.connection_error'));
+  }
+
+  get ssl_fail_verify_san(): Counter {
+    return (this._ssl_fail_verify_san ??= this.store.counter(this.prefix + 'ssl.fail_verify_san'));
+  }
+
+  get upstream_rq_total(): Counter {
+    return (this._upstream_rq_total ??= this.store.counter(this.prefix + 'upstream_rq_total'));
+  }
+
+  get upstream_rq_pending_total(): Counter {
+    return (this._upstream_rq_pending_total ??= this.store.counter(this.prefix + 'upstream_rq_pending_total'));
+  }
+
+  get upstream_rq_pending_overflow(): Counter {
+    return (this._upstream_rq_pending_overflow ??= this.store.counter(this.prefix + 'upstream_rq_pending_overflow'));
+  }
+
+  get upstream_rq_timeout(): Counter {
+    return (this._upstream_rq_timeout ??= this.store.counter(this.prefix + 'upstream_rq_timeout'));
+  }
+
+  get upstream_rq_retry(): Counter {
+    return (this._upstream_rq_retry ??= this.store.counter(this.prefix + 'upstream_rq_retry'));
+  }
+
+  get upstream_rq_retry_overflow(): Counter {
+    return (this._upstream_rq_retry_overflow ??= this.store.counter(this.prefix + 'upstream_rq_retry_overflow'));
+  }
+
+  get upstream_cx_total(): Counter {
+    return (this._upstream_cx_total ??= this.store.counter(this.prefix + 'upstream_cx_total'));
+  }
+
+  get upstream_cx_connect_fail(): Counter {
+    return (this._upstream_cx_connect_fail ??= this.store.counter(this.prefix + 'upstream_cx_connect_fail'));
+  }
+
+  get upstream_cx_overflow(): Counter {
+    return (this._upstream_cx_overflow ??= this.store.counter(this.prefix + 'upstream_cx_overflow'));
+  }
+
+  get upstream_cx_none_healthy(): Counter {
+    return (this._upstream_cx_none_healthy ??= this.store.counter(this.prefix + 'upstream_cx_none_healthy'));
+  }
+
+  get upstream_rq_active(): Gauge {
+    return (this._upstream_rq_active ??= this.store.gauge(this.prefix + 'upstream_rq_active'));
+  }
+
+  get upstream_rq_pending_active(): Gauge {
+    return (this._upstream_rq_pending_active ??= this.store.gauge(this.prefix + 'upstream_rq_pending_active'));
+  }
+
+  get upstream_cx_active(): Gauge {
+    return (this._upstream_cx_active ??= this.store.gauge(this.prefix + 'upstream_cx_active'));
+  }
+
+  get membership_total(): Gauge {
+    return (this._membership_total ??= this.store.gauge(this.prefix + 'membership_total'));
+  }
+
+  get membership_healthy(): Gauge {
+    return (this._membership_healthy ??= this.store.gauge(this.prefix + 'membership_healthy'));
   }
 
   other(suffix: string): Counter {

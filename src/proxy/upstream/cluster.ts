@@ -40,18 +40,25 @@ export class ClusterImpl implements Cluster {
   private readonly outlier?: OutlierDetector;
   private readonly dns?: DnsDiscovery;
   private readonly originalDst?: OriginalDstHosts;
-  /** transports[i] for transport_socket_matches[i]; the last entry is the cluster's own transport_socket. */
-  private readonly transports: (UpstreamTls | undefined)[];
+  /**
+   * transports[i] for transport_socket_matches[i]; the last entry is the cluster's own transport_socket.
+   * Built on first use (null until then) so idle clusters hold no TLS state or secret watches.
+   */
+  private readonly transports: (UpstreamTls | undefined | null)[];
+  private readonly secrets?: SecretProvider;
   readonly createdAt = new Date();
   /** False for bootstrap (static_resources) clusters, as Envoy's /clusters added_via_api. */
   addedViaApi = true;
   closed = false;
+  /** Set on the first chooseHost/connect: stats are registered (and membership stats kept) from then on. */
+  used = false;
 
   constructor(readonly cfg: ClusterConfig, deps: ClusterDeps) {
     this.info = cfg.info;
     this.stats = new ClusterStatsImpl(deps.stats, `cluster.${cfg.statName}.`);
     this.resources = new ResourceManagerImpl(cfg.breakers, deps.stats, `cluster.${cfg.statName}.`);
-    this.transports = [...cfg.transportMatches.map((m) => m.socket), cfg.transport].map((t) => (t.kind === 'tls' ? new UpstreamTls(t, deps.secrets) : undefined));
+    this.secrets = deps.secrets;
+    this.transports = new Array(cfg.transportMatches.length + 1).fill(null);
     if (cfg.outlier) this.outlier = new OutlierDetector(cfg.outlier, this.stats, () => this.hosts, () => this.rebuild());
     switch (cfg.type) {
       case 'STATIC':
@@ -103,11 +110,17 @@ export class ClusterImpl implements Cluster {
     }
     const removed = this.hosts.filter((h) => next.get(hostKey(h.address, h.port)) !== h);
     if (removed.length) this.outlier?.hostsRemoved(removed);
-    if (changed || removed.length) this.stats.membership_change.inc();
+    if ((changed || removed.length) && this.used) this.stats.membership_change.inc();
     this.byKey = next;
     this.hosts = hosts;
     this.overprovisioningFactor = overprovisioningFactor;
     this.rebuild();
+  }
+
+  private markUsed(): void {
+    this.used = true;
+    this.stats.materialize();
+    this.updateMembershipStats();
   }
 
   /** Rebuild the balancer after membership or health changed. */
@@ -127,6 +140,7 @@ export class ClusterImpl implements Cluster {
   }
 
   private updateMembershipStats(): void {
+    if (!this.used) return;
     this.stats.membership_total.set(this.hosts.length);
     let healthy = 0;
     for (const h of this.hosts) if (h.healthy()) healthy++;
@@ -134,6 +148,7 @@ export class ClusterImpl implements Cluster {
   }
 
   chooseHost(ctx: LbContext): HostImpl | null {
+    if (!this.used) this.markUsed();
     if (this.originalDst) {
       const h = this.originalDst.choose(ctx);
       if (!h) this.stats.upstream_cx_none_healthy.inc();
@@ -154,6 +169,7 @@ export class ClusterImpl implements Cluster {
   }
 
   connect(host: HostImpl, alpn: readonly string[] | undefined, cb: (err: Error | null, result?: ConnectResult) => void): void {
+    if (!this.used) this.markUsed();
     openConnection(
       {
         host,
@@ -172,7 +188,13 @@ export class ClusterImpl implements Cluster {
   /** The transport socket for this host: the first transport_socket_matches entry its metadata satisfies. */
   transportFor(host: HostImpl): UpstreamTls | undefined {
     if (host.transportIndex < 0) host.transportIndex = this.matchTransport(host);
-    return this.transports[host.transportIndex];
+    const i = host.transportIndex;
+    let t = this.transports[i];
+    if (t === null) {
+      const cfg = i < this.cfg.transportMatches.length ? this.cfg.transportMatches[i].socket : this.cfg.transport;
+      t = this.transports[i] = cfg.kind === 'tls' ? new UpstreamTls(cfg, this.secrets) : undefined;
+    }
+    return t;
   }
 
   private matchTransport(host: HostImpl): number {

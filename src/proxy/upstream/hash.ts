@@ -13,11 +13,14 @@ const P3_HI = 0x165667b1, P3_LO = 0x9e3779f9;
 const P4_HI = 0x85ebca77, P4_LO = 0xc2b2ae63;
 const P5_HI = 0x27d4eb2f, P5_LO = 0x165667c5;
 
-/** A mutable 64-bit register as two unsigned 32-bit halves; module-level scratch avoids allocation. */
-let rHi = 0;
-let rLo = 0;
+/**
+ * The result register of mul/add/rotl: two unsigned 32-bit halves in a typed array. Module-level
+ * `let` numbers above 2^31 would be boxed on every store (a heap allocation per operation); typed
+ * array slots are not.
+ */
+const R = new Uint32Array(2);
 
-/** (aHi,aLo) * (bHi,bLo) mod 2^64 into rHi/rLo. */
+/** (aHi,aLo) * (bHi,bLo) mod 2^64 into R[0]/R[1]. */
 function mul(aHi: number, aLo: number, bHi: number, bLo: number): void {
   const a0 = aLo & 0xffff, a1 = aLo >>> 16, a2 = aHi & 0xffff, a3 = aHi >>> 16;
   const b0 = bLo & 0xffff, b1 = bLo >>> 16, b2 = bHi & 0xffff, b3 = bHi >>> 16;
@@ -33,14 +36,14 @@ function mul(aHi: number, aLo: number, bHi: number, bLo: number): void {
   c2 = (c2 & 0xffff) + a2 * b0;
   c3 += c2 >>> 16;
   c3 += a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0;
-  rLo = (((c1 & 0xffff) << 16) | (c0 & 0xffff)) >>> 0;
-  rHi = (((c3 & 0xffff) << 16) | (c2 & 0xffff)) >>> 0;
+  R[1] = (((c1 & 0xffff) << 16) | (c0 & 0xffff)) >>> 0;
+  R[0] = (((c3 & 0xffff) << 16) | (c2 & 0xffff)) >>> 0;
 }
 
 function add(aHi: number, aLo: number, bHi: number, bLo: number): void {
   const lo = aLo + bLo;
-  rLo = lo >>> 0;
-  rHi = (aHi + bHi + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+  R[1] = lo >>> 0;
+  R[0] = (aHi + bHi + (lo > 0xffffffff ? 1 : 0)) >>> 0;
 }
 
 function rotl(hi: number, lo: number, n: number): void {
@@ -51,20 +54,20 @@ function rotl(hi: number, lo: number, n: number): void {
     n -= 32;
   }
   if (n === 0) {
-    rHi = hi >>> 0;
-    rLo = lo >>> 0;
+    R[0] = hi >>> 0;
+    R[1] = lo >>> 0;
     return;
   }
-  rHi = ((hi << n) | (lo >>> (32 - n))) >>> 0;
-  rLo = ((lo << n) | (hi >>> (32 - n))) >>> 0;
+  R[0] = ((hi << n) | (lo >>> (32 - n))) >>> 0;
+  R[1] = ((lo << n) | (hi >>> (32 - n))) >>> 0;
 }
 
-/** acc = rotl(acc + input * P2, 31) * P1 → rHi/rLo. */
+/** acc = rotl(acc + input * P2, 31) * P1 → R[0]/R[1]. */
 function round(accHi: number, accLo: number, inHi: number, inLo: number): void {
   mul(inHi, inLo, P2_HI, P2_LO);
-  add(accHi, accLo, rHi, rLo);
-  rotl(rHi, rLo, 31);
-  mul(rHi, rLo, P1_HI, P1_LO);
+  add(accHi, accLo, R[0], R[1]);
+  rotl(R[0], R[1], 31);
+  mul(R[0], R[1], P1_HI, P1_LO);
 }
 
 function read32(b: Uint8Array, i: number): number {
@@ -80,59 +83,59 @@ export function xxHash64Parts(data: Uint8Array, len: number, seed: number, out: 
   let hHi: number, hLo: number;
   const sHi = 0, sLo = seed >>> 0;
   if (len >= 32) {
-    add(sHi, sLo, P1_HI, P1_LO); add(rHi, rLo, P2_HI, P2_LO);
-    let v1Hi = rHi, v1Lo = rLo;
+    add(sHi, sLo, P1_HI, P1_LO); add(R[0], R[1], P2_HI, P2_LO);
+    let v1Hi = R[0], v1Lo = R[1];
     add(sHi, sLo, P2_HI, P2_LO);
-    let v2Hi = rHi, v2Lo = rLo;
+    let v2Hi = R[0], v2Lo = R[1];
     let v3Hi = sHi, v3Lo = sLo;
     // seed - P1 = seed + (2^64 - P1)
     add(sHi, sLo, ~P1_HI >>> 0, -P1_LO >>> 0); // P1_LO is non-zero, so no borrow into the high half
-    let v4Hi = rHi, v4Lo = rLo;
+    let v4Hi = R[0], v4Lo = R[1];
     const limit = len - 32;
     do {
-      round(v1Hi, v1Lo, read32(data, p + 4), read32(data, p)); v1Hi = rHi; v1Lo = rLo; p += 8;
-      round(v2Hi, v2Lo, read32(data, p + 4), read32(data, p)); v2Hi = rHi; v2Lo = rLo; p += 8;
-      round(v3Hi, v3Lo, read32(data, p + 4), read32(data, p)); v3Hi = rHi; v3Lo = rLo; p += 8;
-      round(v4Hi, v4Lo, read32(data, p + 4), read32(data, p)); v4Hi = rHi; v4Lo = rLo; p += 8;
+      round(v1Hi, v1Lo, read32(data, p + 4), read32(data, p)); v1Hi = R[0]; v1Lo = R[1]; p += 8;
+      round(v2Hi, v2Lo, read32(data, p + 4), read32(data, p)); v2Hi = R[0]; v2Lo = R[1]; p += 8;
+      round(v3Hi, v3Lo, read32(data, p + 4), read32(data, p)); v3Hi = R[0]; v3Lo = R[1]; p += 8;
+      round(v4Hi, v4Lo, read32(data, p + 4), read32(data, p)); v4Hi = R[0]; v4Lo = R[1]; p += 8;
     } while (p <= limit);
-    rotl(v1Hi, v1Lo, 1); hHi = rHi; hLo = rLo;
-    rotl(v2Hi, v2Lo, 7); add(hHi, hLo, rHi, rLo); hHi = rHi; hLo = rLo;
-    rotl(v3Hi, v3Lo, 12); add(hHi, hLo, rHi, rLo); hHi = rHi; hLo = rLo;
-    rotl(v4Hi, v4Lo, 18); add(hHi, hLo, rHi, rLo); hHi = rHi; hLo = rLo;
+    rotl(v1Hi, v1Lo, 1); hHi = R[0]; hLo = R[1];
+    rotl(v2Hi, v2Lo, 7); add(hHi, hLo, R[0], R[1]); hHi = R[0]; hLo = R[1];
+    rotl(v3Hi, v3Lo, 12); add(hHi, hLo, R[0], R[1]); hHi = R[0]; hLo = R[1];
+    rotl(v4Hi, v4Lo, 18); add(hHi, hLo, R[0], R[1]); hHi = R[0]; hLo = R[1];
     const vs = [v1Hi, v1Lo, v2Hi, v2Lo, v3Hi, v3Lo, v4Hi, v4Lo];
     for (let i = 0; i < 8; i += 2) {
       round(0, 0, vs[i], vs[i + 1]);
-      hHi = (hHi ^ rHi) >>> 0; hLo = (hLo ^ rLo) >>> 0;
-      mul(hHi, hLo, P1_HI, P1_LO); add(rHi, rLo, P4_HI, P4_LO); hHi = rHi; hLo = rLo;
+      hHi = (hHi ^ R[0]) >>> 0; hLo = (hLo ^ R[1]) >>> 0;
+      mul(hHi, hLo, P1_HI, P1_LO); add(R[0], R[1], P4_HI, P4_LO); hHi = R[0]; hLo = R[1];
     }
   } else {
-    add(sHi, sLo, P5_HI, P5_LO); hHi = rHi; hLo = rLo;
+    add(sHi, sLo, P5_HI, P5_LO); hHi = R[0]; hLo = R[1];
   }
-  add(hHi, hLo, 0, len); hHi = rHi; hLo = rLo;
+  add(hHi, hLo, 0, len); hHi = R[0]; hLo = R[1];
   while (p + 8 <= len) {
     round(0, 0, read32(data, p + 4), read32(data, p));
-    hHi = (hHi ^ rHi) >>> 0; hLo = (hLo ^ rLo) >>> 0;
-    rotl(hHi, hLo, 27); mul(rHi, rLo, P1_HI, P1_LO); add(rHi, rLo, P4_HI, P4_LO); hHi = rHi; hLo = rLo;
+    hHi = (hHi ^ R[0]) >>> 0; hLo = (hLo ^ R[1]) >>> 0;
+    rotl(hHi, hLo, 27); mul(R[0], R[1], P1_HI, P1_LO); add(R[0], R[1], P4_HI, P4_LO); hHi = R[0]; hLo = R[1];
     p += 8;
   }
   if (p + 4 <= len) {
     mul(0, read32(data, p), P1_HI, P1_LO);
-    hHi = (hHi ^ rHi) >>> 0; hLo = (hLo ^ rLo) >>> 0;
-    rotl(hHi, hLo, 23); mul(rHi, rLo, P2_HI, P2_LO); add(rHi, rLo, P3_HI, P3_LO); hHi = rHi; hLo = rLo;
+    hHi = (hHi ^ R[0]) >>> 0; hLo = (hLo ^ R[1]) >>> 0;
+    rotl(hHi, hLo, 23); mul(R[0], R[1], P2_HI, P2_LO); add(R[0], R[1], P3_HI, P3_LO); hHi = R[0]; hLo = R[1];
     p += 4;
   }
   while (p < len) {
     mul(0, data[p], P5_HI, P5_LO);
-    hHi = (hHi ^ rHi) >>> 0; hLo = (hLo ^ rLo) >>> 0;
-    rotl(hHi, hLo, 11); mul(rHi, rLo, P1_HI, P1_LO); hHi = rHi; hLo = rLo;
+    hHi = (hHi ^ R[0]) >>> 0; hLo = (hLo ^ R[1]) >>> 0;
+    rotl(hHi, hLo, 11); mul(R[0], R[1], P1_HI, P1_LO); hHi = R[0]; hLo = R[1];
     p++;
   }
   // Avalanche: h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32.
   hLo = (hLo ^ (hHi >>> 1)) >>> 0;
-  mul(hHi, hLo, P2_HI, P2_LO); hHi = rHi; hLo = rLo;
+  mul(hHi, hLo, P2_HI, P2_LO); hHi = R[0]; hLo = R[1];
   hLo = (hLo ^ ((hLo >>> 29) | (hHi << 3))) >>> 0;
   hHi = (hHi ^ (hHi >>> 29)) >>> 0;
-  mul(hHi, hLo, P3_HI, P3_LO); hHi = rHi; hLo = rLo;
+  mul(hHi, hLo, P3_HI, P3_LO); hHi = R[0]; hLo = R[1];
   hLo = (hLo ^ hHi) >>> 0;
   out[0] = hHi;
   out[1] = hLo;

@@ -9,13 +9,15 @@ import type { Gauge, StatsStore } from '../stats/store.js';
 
 export class ResourceImpl implements Resource {
   active = 0;
+  private openGauge?: Gauge;
+  private remainingGauge?: Gauge;
+
   constructor(
     readonly max: number,
-    private readonly open: Gauge,
-    private readonly remaining: Gauge | undefined,
-  ) {
-    if (remaining) remaining.set(max);
-  }
+    private readonly stats: StatsStore,
+    private readonly name: string,
+    private readonly remainingName: string | undefined,
+  ) {}
 
   canCreate(): boolean {
     return this.active < this.max;
@@ -32,8 +34,9 @@ export class ResourceImpl implements Resource {
   }
 
   private update(): void {
-    this.open.value = this.active >= this.max ? 1 : 0;
-    if (this.remaining) this.remaining.value = this.max > this.active ? this.max - this.active : 0;
+    // Gauges are registered on first use: most clusters of a large mesh never carry traffic.
+    (this.openGauge ??= this.stats.gauge(this.name)).value = this.active >= this.max ? 1 : 0;
+    if (this.remainingName) (this.remainingGauge ??= this.stats.gauge(this.remainingName)).value = this.max > this.active ? this.max - this.active : 0;
   }
 }
 
@@ -45,10 +48,10 @@ export class ResourceManagerImpl implements ResourceManager {
 
   constructor(t: BreakerThresholds, stats: StatsStore, prefix: string) {
     const p = `${prefix}circuit_breakers.default.`;
-    const remaining = (name: string): Gauge | undefined => (t.trackRemaining ? stats.gauge(p + name) : undefined);
-    this.connections = new ResourceImpl(t.maxConnections, stats.gauge(p + 'cx_open'), remaining('remaining_cx'));
-    this.pendingRequests = new ResourceImpl(t.maxPendingRequests, stats.gauge(p + 'rq_pending_open'), remaining('remaining_pending'));
-    this.requests = new ResourceImpl(t.maxRequests, stats.gauge(p + 'rq_open'), remaining('remaining_rq'));
-    this.retries = new ResourceImpl(t.maxRetries, stats.gauge(p + 'rq_retry_open'), remaining('remaining_retries'));
+    const remaining = (name: string): string | undefined => (t.trackRemaining ? p + name : undefined);
+    this.connections = new ResourceImpl(t.maxConnections, stats, p + 'cx_open', remaining('remaining_cx'));
+    this.pendingRequests = new ResourceImpl(t.maxPendingRequests, stats, p + 'rq_pending_open', remaining('remaining_pending'));
+    this.requests = new ResourceImpl(t.maxRequests, stats, p + 'rq_open', remaining('remaining_rq'));
+    this.retries = new ResourceImpl(t.maxRetries, stats, p + 'rq_retry_open', remaining('remaining_retries'));
   }
 }

@@ -86,3 +86,19 @@ test('dump() and the /clusters renderers show clusters and hosts the way Envoy d
   assert.deepEqual(pickMany(cm.get('eds-one')!, 2), ['10.0.0.9:9080', '10.0.0.9:9080']);
   cm.close();
 });
+
+test('an idle cluster registers no stats; once used it shows its core stats, zeros included', () => {
+  const { cm, stats } = newManager();
+  const c = cm.addOrUpdate(staticCluster('idle', [8080], { circuit_breakers: { thresholds: [{ track_remaining: true }] } }), 'c');
+  const names = () => [...stats.counters.keys(), ...stats.gauges.keys(), ...stats.histograms.keys()].filter((k) => k.startsWith('cluster.idle.'));
+  assert.deepEqual(names(), []);
+  c.chooseHost({});
+  const after = names();
+  for (const n of ['upstream_rq_total', 'upstream_rq_pending_overflow', 'upstream_cx_active', 'upstream_rq_5xx', 'membership_total', 'upstream_rq_time']) {
+    assert.ok(after.includes(`cluster.idle.${n}`), `${n} registered`);
+  }
+  assert.equal(stats.counter('cluster.idle.upstream_rq_pending_overflow').value, 0);
+  c.resources.requests.inc();
+  assert.equal(stats.gauge('cluster.idle.circuit_breakers.default.remaining_rq').value, 1023);
+  cm.close();
+});
