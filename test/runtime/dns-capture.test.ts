@@ -83,6 +83,23 @@ console.log('ready');
     assert.notEqual(getent('nope').code, 0);
   });
 
+  test('queries over TCP (resolv.conf use-vc) are captured to the proxy as well', () => {
+    writeResolvConf(state, ns, {
+      nameservers: [`${subnet}.53`],
+      search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'],
+      options: ['timeout:1', 'attempts:1', 'use-vc'],
+    });
+    try {
+      assert.match(getent('reviews').out, /^10\.96\.0\.10\s/m);
+    } finally {
+      writeResolvConf(state, ns, {
+        nameservers: [`${subnet}.53`],
+        search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'],
+        options: ['timeout:1', 'attempts:1'],
+      });
+    }
+  });
+
   test("the proxy UID's own queries are not captured (they would loop back to itself)", () => {
     // As UID 1337 the query goes to the real (absent) nameserver and times out: no answer.
     assert.notEqual(getent('reviews.default.svc.cluster.local.', 1337).code, 0);
