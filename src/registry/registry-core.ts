@@ -14,7 +14,7 @@
  */
 import type { ConfigEvent } from '../config/events.js';
 import type { LoadedResource } from '../config/resource.js';
-import { buildEndpoints } from './endpoint-builder.js';
+import { buildEndpoints, type EndpointsByPort } from './endpoint-builder.js';
 import type { RegistryEvent, RegistryListener } from './events.js';
 import { IpAllocator } from './ip-allocator.js';
 import { clusterIpRequest, serviceFromKube } from './kube-service.js';
@@ -31,6 +31,7 @@ import { WorkloadIndex } from './workload-index.js';
 import { workloadFromEntry } from './workload-entry.js';
 
 const MAX_WARNINGS = 200;
+const EMPTY_ENDPOINTS: EndpointsByPort = new Map();
 
 interface BatchState {
   readonly events: RegistryEvent[];
@@ -46,6 +47,8 @@ export class RegistryCore {
   protected readonly pods = new WorkloadIndex<RegistryPod>();
   protected readonly entries = new WorkloadIndex<Workload>();
   protected readonly podsByIp = new Map<string, string>();
+  /** Endpoint address → keys of the services it is an endpoint of (the inbound side of a workload). */
+  protected readonly recordsByEndpointAddress = new Map<string, Set<string>>();
   protected readonly mesh: MeshSettingsTracker;
   private readonly namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
   private readonly podSources = new Map<string, LoadedResource>();
@@ -138,11 +141,12 @@ export class RegistryCore {
         publishNotReadyAddresses: rec.publishNotReadyAddresses,
       });
       if (!sameEndpoints(rec.endpoints, next)) state.changedHosts.add(rec.service.hostname);
+      this.indexEndpointAddresses(key, rec.endpoints, next);
       rec.endpoints = next;
     }
     const events = state.events;
     for (const hostname of [...state.changedHosts].sort()) events.push({ type: 'endpoints-changed', hostname });
-    if (events.some((e) => e.type !== 'endpoints-changed')) this.servicesCache = undefined;
+    if (dirtySources.size > 0) this.servicesCache = undefined;
     if (events.length > 0) for (const l of this.listeners) l(events);
     return events;
   }
@@ -150,6 +154,21 @@ export class RegistryCore {
   protected selectWorkloads(namespace: string, selector: Readonly<Record<string, string>>): Workload[] {
     const pods: Workload[] = this.pods.select(namespace, selector).filter((p) => !isTerminal(p));
     return this.entries.size === 0 ? pods : pods.concat(this.entries.select(namespace, selector));
+  }
+
+  /** Keeps `recordsByEndpointAddress` in step when a record's endpoints go from `before` to `after`. */
+  private indexEndpointAddresses(key: string, before: EndpointsByPort, after: EndpointsByPort): void {
+    for (const list of before.values()) for (const e of list) this.recordsByEndpointAddress.get(e.address)?.delete(key);
+    for (const list of after.values()) {
+      for (const e of list) {
+        let set = this.recordsByEndpointAddress.get(e.address);
+        if (!set) this.recordsByEndpointAddress.set(e.address, (set = new Set()));
+        set.add(key);
+      }
+    }
+    for (const list of before.values()) {
+      for (const e of list) if (this.recordsByEndpointAddress.get(e.address)?.size === 0) this.recordsByEndpointAddress.delete(e.address);
+    }
   }
 
   private warn(message: string): void {
@@ -250,21 +269,22 @@ export class RegistryCore {
           continue;
         }
         keys.push(key);
-        const signature = serviceSignature(b.service, b.staticWorkloads, b.publishNotReadyAddresses);
+        // Static endpoints and publishNotReadyAddresses only shape endpoints: they are compared there,
+        // so that an endpoint-only edit of a ServiceEntry yields endpoint events only.
+        const signature = serviceSignature(b.service);
+        state.dirtyRecords.add(key);
         if (!existing) {
           this.records.create({ key, sourceKey, ...b, signature });
           state.events.push({ type: 'service-added', hostname: b.service.hostname, namespace: b.service.namespace, service: b.service });
-          state.dirtyRecords.add(key);
           continue;
         }
         const previous = existing.service;
         this.records.replace(existing, b.service);
-        if (existing.signature === signature) continue;
-        existing.signature = signature;
         existing.staticWorkloads = b.staticWorkloads;
         existing.publishNotReadyAddresses = b.publishNotReadyAddresses;
+        if (existing.signature === signature) continue;
+        existing.signature = signature;
         state.events.push({ type: 'service-updated', hostname: b.service.hostname, namespace: b.service.namespace, service: b.service, previous });
-        state.dirtyRecords.add(key);
       }
       for (const key of this.records.keysOfSource(sourceKey)) {
         if (keys.includes(key)) continue;
@@ -272,6 +292,7 @@ export class RegistryCore {
         if (sourceKey.startsWith('ServiceEntry/')) this.entryIps.release(`${rec.service.namespace}/${rec.service.hostname}`);
         state.events.push({ type: 'service-removed', hostname: rec.service.hostname, namespace: rec.service.namespace, previous: rec.service });
         if (hasEndpoints(rec.endpoints)) state.changedHosts.add(rec.service.hostname);
+        this.indexEndpointAddresses(rec.key, rec.endpoints, EMPTY_ENDPOINTS);
       }
       this.records.setKeysOfSource(sourceKey, keys);
     }

@@ -97,11 +97,9 @@ export class ServiceRegistry extends RegistryCore {
 
   /** The service ports the workload at `ip` serves, across every service selecting it. */
   instancesOf(ip: string): readonly ServiceInstance[] {
-    const pod = this.podByIp(ip);
-    const namespace = pod?.namespace;
     const out: ServiceInstance[] = [];
-    for (const rec of this.records.values()) {
-      if (namespace !== undefined && rec.service.namespace !== namespace) continue;
+    for (const key of this.recordsByEndpointAddress.get(ip) ?? []) {
+      const rec = this.records.get(key)!;
       for (const p of rec.service.ports) {
         for (const endpoint of rec.endpoints.get(p.port) ?? []) {
           if (endpoint.address === ip) out.push({ service: rec.service, servicePort: p, targetPort: endpoint.port, endpoint });

@@ -14,26 +14,7 @@ export function labelsSignature(labels: Readonly<Record<string, string>>): strin
     .join(',');
 }
 
-export function workloadSignature(w: Workload): string {
-  const pod = w.kind === 'Pod' ? (w as RegistryPod) : undefined;
-  return JSON.stringify([
-    w.kind,
-    w.namespace,
-    w.name,
-    w.address,
-    labelsSignature(w.labels),
-    w.identity ?? '',
-    w.ready,
-    w.locality,
-    w.network,
-    w.weight,
-    w.tlsMode,
-    [...w.namedPorts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-    pod ? [pod.hostname ?? '', pod.subdomain ?? '', pod.phase, pod.sidecar] : [],
-  ]);
-}
-
-/** `workloadSignature(a) === workloadSignature(b)`, without building the strings (the common, unchanged case). */
+/** Whether two builds of a workload are the same for every consumer (its origin aside). */
 export function sameWorkload(a: Workload, b: Workload): boolean {
   if (
     a.kind !== b.kind ||
@@ -73,8 +54,8 @@ function sameLabelMap(a: Readonly<Record<string, string>>, b: Readonly<Record<st
   return n === 0;
 }
 
-/** Everything about a service except where it was read from; static endpoints and flags included. */
-export function serviceSignature(s: RegistryService, staticWorkloads: readonly Workload[], publishNotReadyAddresses: boolean): string {
+/** Everything about a service a proxy sees, except its endpoints and where it was read from. */
+export function serviceSignature(s: RegistryService): string {
   return JSON.stringify([
     s.hostname,
     s.namespace,
@@ -90,8 +71,6 @@ export function serviceSignature(s: RegistryService, staticWorkloads: readonly W
     s.source,
     s.selector ? labelsSignature(s.selector) : null,
     labelsSignature(s.labels),
-    staticWorkloads.map(workloadSignature),
-    publishNotReadyAddresses,
   ]);
 }
 

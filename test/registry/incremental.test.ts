@@ -97,6 +97,23 @@ describe('registry: incremental events', () => {
     assert.deepEqual(brief(r.apply(del(se))), ['service-removed vm.mesh', 'endpoints-changed vm.mesh']);
   });
 
+  it('a ServiceEntry edit touching only its endpoints yields endpoint events only', () => {
+    const r = new ServiceRegistry();
+    const spec = (address: string) => ({ hosts: ['db.ext'], resolution: 'STATIC', ports: [{ number: 5432, name: 'tcp', protocol: 'TCP' }], endpoints: [{ address }] });
+    r.apply(up(serviceEntry('db', spec('192.0.2.1'))));
+    assert.deepEqual(brief(r.apply(up(serviceEntry('db', spec('192.0.2.2'))))), ['endpoints-changed db.ext']);
+    assert.deepEqual(r.endpoints('db.ext', 5432).map((e) => e.address), ['192.0.2.2']);
+    assert.deepEqual(r.instancesOf('192.0.2.1'), []);
+    assert.equal(r.instancesOf('192.0.2.2')[0]?.service.hostname, 'db.ext');
+  });
+
+  it('publishNotReadyAddresses flipping is an endpoint change only', () => {
+    const r = new ServiceRegistry();
+    r.apply(up(reviews(), pod('r1', { labels: { app: 'reviews' }, ready: false })));
+    assert.deepEqual(brief(r.apply(up(reviews({ publishNotReadyAddresses: true })))), [`endpoints-changed ${HOST}`]);
+    assert.equal(r.endpoints(HOST, 9080)[0]!.ready, true);
+  });
+
   it('a ServiceEntry losing a host removes just that service', () => {
     const r = new ServiceRegistry();
     const spec = (hosts: string[]) => ({ hosts, ports: [{ number: 80, name: 'http', protocol: 'HTTP' }] });
