@@ -47,6 +47,27 @@ function codec<T>(messageName: string): { serialize: (value: T) => Buffer; deser
   };
 }
 
+/**
+ * A DiscoveryResponse may carry its `resources` already in wire form (each a complete field-2 entry) under
+ * this key: the same resource sent to hundreds of proxies is then encoded once, and each response is its
+ * few header fields followed by those bytes (protobuf allows fields in any order).
+ */
+export const PRE_ENCODED_RESOURCES = Symbol('preEncodedResources');
+
+function responseCodec(): ReturnType<typeof codec<DiscoveryResponse>> {
+  const type = lookupMessageType(RESPONSE);
+  const plain = codec<DiscoveryResponse>(RESPONSE);
+  return {
+    serialize: (value: DiscoveryResponse) => {
+      const pre = (value as { [PRE_ENCODED_RESOURCES]?: Uint8Array[] })[PRE_ENCODED_RESOURCES];
+      if (!pre) return plain.serialize(value);
+      const head = type.encode({ ...value, resources: [] }).finish();
+      return Buffer.concat([head, ...pre]);
+    },
+    deserialize: plain.deserialize,
+  };
+}
+
 export interface AdsCodecs {
   request: ReturnType<typeof codec<DiscoveryRequest>>;
   response: ReturnType<typeof codec<DiscoveryResponse>>;
@@ -56,7 +77,7 @@ let codecs: AdsCodecs | undefined;
 
 /** Serializers for DiscoveryRequest/Response; loads the protos on first use. */
 export function adsCodecs(): AdsCodecs {
-  codecs ??= { request: codec<DiscoveryRequest>(REQUEST), response: codec<DiscoveryResponse>(RESPONSE) };
+  codecs ??= { request: codec<DiscoveryRequest>(REQUEST), response: responseCodec() };
   return codecs;
 }
 

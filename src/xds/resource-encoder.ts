@@ -5,12 +5,25 @@
  * proxies; a new object is encoded anew. Returned objects must therefore never be mutated after use.
  */
 import { createHash } from 'node:crypto';
+import protobuf from 'protobufjs';
 import { fromEnvoyJson, type AnyMessage, type EnvoyJson } from './envoy-json.js';
+import { lookupMessageType } from './protos.js';
 
 export interface EncodedResource {
   any: AnyMessage;
   /** sha256 of the encoded bytes, to fingerprint a whole response cheaply. */
   hash: string;
+  /** The Any as a complete `resources` (field 2) entry of a DiscoveryResponse; built on first use. */
+  responseField?: Uint8Array;
+}
+
+/** `encoded` as a ready-to-append DiscoveryResponse.resources entry (see PRE_ENCODED_RESOURCES). */
+export function responseField(encoded: EncodedResource): Uint8Array {
+  if (!encoded.responseField) {
+    const anyBytes = lookupMessageType('google.protobuf.Any').encode(encoded.any as object).finish();
+    encoded.responseField = protobuf.Writer.create().uint32((2 << 3) | 2).bytes(anyBytes).finish();
+  }
+  return encoded.responseField;
 }
 
 const cache = new WeakMap<EnvoyJson, Map<string, EncodedResource>>();

@@ -4,7 +4,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { errorMessage } from '../common/errors.js';
-import type { DiscoveryRequest, DiscoveryResponse } from './ads-service.js';
+import { PRE_ENCODED_RESOURCES, type DiscoveryRequest, type DiscoveryResponse } from './ads-service.js';
+import { responseField } from './resource-encoder.js';
 import type { AnyMessage, EnvoyJson } from './envoy-json.js';
 import { isWildcardCapable, normalizeNames, type ProxyConnection } from './proxy-connection.js';
 import { shortTypeName, type XdsTypeUrl } from './protos.js';
@@ -85,21 +86,24 @@ async function send(host: StreamHost, conn: ProxyConnection, call: SotwCall, typ
   const previous = watch.sentHashes;
   let changed = force || previous === undefined || previous.size !== generated.size;
   const resources: AnyMessage[] = [];
+  const wire: Uint8Array[] = [];
   const sent = new Map<string, EnvoyJson>();
   const hashes = new Map<string, string>();
   for (const [name, { resource, encoded }] of generated) {
     resources.push(encoded.any);
+    wire.push(responseField(encoded));
     sent.set(name, resource);
     hashes.set(name, encoded.hash);
     if (!changed && previous!.get(name) !== encoded.hash) changed = true;
   }
   if (!changed || conn.closed) return false;
-  const response: DiscoveryResponse = {
+  const response: DiscoveryResponse & { [PRE_ENCODED_RESOURCES]: Uint8Array[] } = {
     version_info: host.version(),
     resources,
     type_url: type,
     nonce: host.nonce(),
     control_plane: { identifier: host.controlPlaneId() },
+    [PRE_ENCODED_RESOURCES]: wire,
   };
   call.write(response);
   watch.sentVersion = response.version_info;
