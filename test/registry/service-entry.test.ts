@@ -133,6 +133,17 @@ describe('registry: ServiceEntry and WorkloadEntry', () => {
     assert.deepEqual(r.serviceAccounts('web.default.svc.cluster.local'), ['spiffe://cluster.local/ns/default/sa/web', 'spiffe://other/ns/x/sa/y']);
   });
 
+  it('keeps the first of two ServiceEntries declaring one host in one namespace, with a warning', () => {
+    const port = [{ number: 80, name: 'http', protocol: 'HTTP' }];
+    const r = buildRegistry([
+      serviceEntry('first', { hosts: ['dup.example.com'], ports: port }),
+      serviceEntry('second', { hosts: ['dup.example.com', 'other.example.com'], ports: port }),
+    ]);
+    assert.equal(r.service('dup.example.com')?.name, 'first');
+    assert.equal(r.service('other.example.com')?.name, 'second');
+    assert.match(r.warnings().join('\n'), /ServiceEntry\/default\/second: host dup\.example\.com is already defined by ServiceEntry\/default\/first/);
+  });
+
   it('allocates VIPs to address-less hosts only when auto-allocation is on', () => {
     const se = serviceEntry('x', { hosts: ['x.example.com', '*.wild.com'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], resolution: 'DNS' });
     assert.deepEqual(buildRegistry([se]).service('x.example.com')!.addresses, []);
