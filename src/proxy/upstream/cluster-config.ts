@@ -3,6 +3,7 @@
  * Every field read here is listed in docs/envoy-subset/upstream.md; any other field is an error
  * naming its path, so a config Sailfin cannot honour is rejected instead of half-applied.
  */
+import { isIP } from 'node:net';
 import type { ClusterInfo } from './api.js';
 import { type CompiledLoadAssignment, compileLoadAssignment, compileMetadata } from './load-assignment.js';
 import { type TransportSocketConfig, compileTransportSocket } from './tls-config.js';
@@ -178,6 +179,7 @@ export function compileClusterConfig(json: Json, path: string): ClusterConfig {
   if ((type === 'STRICT_DNS' || type === 'LOGICAL_DNS' || type === 'STATIC') && !cfg.loadAssignment) {
     throw configError(join(path, 'load_assignment'), `required field is missing (type ${type} needs its endpoints)`);
   }
+  if (type === 'STATIC' && cfg.loadAssignment) requireIpAddresses(cfg.loadAssignment.json, join(path, 'load_assignment'));
   if (type === 'LOGICAL_DNS' && cfg.loadAssignment) {
     const n = cfg.loadAssignment.endpoints.length;
     if (n !== 1) throw configError(join(path, 'load_assignment'), `LOGICAL_DNS needs exactly one endpoint (got ${n})`);
@@ -411,6 +413,19 @@ function compileConnectionOptions(json: JsonObject | undefined, path: string, cf
   optNumber(ka, 'keepalive_probes', p, { min: 0, integer: true });
   optNumber(ka, 'keepalive_interval', p, { min: 0, integer: true });
   cfg.keepalive = { timeSeconds: optNumber(ka, 'keepalive_time', p, { min: 0, integer: true }) };
+}
+
+/** STATIC clusters are never resolved: a name there is a mistake, reported where it is (as Envoy does). */
+function requireIpAddresses(la: JsonObject, path: string): void {
+  optArray(la, 'endpoints', path).forEach((group, gi) => {
+    optArray(group as JsonObject, 'lb_endpoints', '').forEach((lbe, i) => {
+      const sa = ((lbe as JsonObject).endpoint as JsonObject).address as JsonObject;
+      const address = (sa.socket_address as JsonObject).address as string;
+      if (!isIP(address)) {
+        throw configError(`${path}.endpoints[${gi}].lb_endpoints[${i}].endpoint.address.socket_address.address`, `"${address}" is not an IP address (STATIC clusters need IPs; use STRICT_DNS or LOGICAL_DNS for names)`);
+      }
+    });
+  });
 }
 
 function isPrime(n: number): boolean {

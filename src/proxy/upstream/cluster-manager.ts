@@ -10,7 +10,7 @@ import { ClusterImpl } from './cluster.js';
 import { compileClusterConfig } from './cluster-config.js';
 import { type CompiledLoadAssignment, compileLoadAssignment } from './load-assignment.js';
 import { type ClusterStatusJson, clusterConfigDump, clusterStatusJson, renderClustersText } from './cluster-dump.js';
-import type { Json, JsonObject } from '../config/fields.js';
+import { type Json, type JsonObject, isObject } from '../config/fields.js';
 import type { SecretProvider } from '../tls/api.js';
 import type { StatsStore } from '../stats/store.js';
 import type { ProxyContext } from '../context.js';
@@ -27,11 +27,14 @@ interface Entry {
   static: boolean;
   versionInfo?: string;
   lastUpdated: Date;
+  /** The JSON it was built from, to recognise an unchanged resend. */
+  text: string;
 }
 
 export class ClusterManagerImpl implements ClusterManager {
   private readonly clusters = new Map<string, Entry>();
   private readonly assignments = new Map<string, CompiledLoadAssignment>();
+  private readonly assignmentText = new Map<string, string>();
   private readonly deps: ClusterManagerDeps;
 
   /** Takes the stats store and secret provider (a ProxyContext without clusters/routes is fine). */
@@ -52,6 +55,15 @@ export class ClusterManagerImpl implements ClusterManager {
    * `path`) when the config is bad; the existing cluster is then left untouched.
    */
   addOrUpdate(json: Json, path: string, opts: { static?: boolean; versionInfo?: string } = {}): ClusterImpl {
+    // State-of-the-world CDS resends every cluster on every push; like Envoy, an unchanged cluster is
+    // kept as it is (hosts, outlier state, connection pools keyed by it), only its version moves on.
+    const text = JSON.stringify(json);
+    const name = isObject(json) && typeof json.name === 'string' ? json.name : undefined;
+    const same = name !== undefined ? this.clusters.get(name) : undefined;
+    if (same && same.text === text && same.static === (opts.static ?? false)) {
+      same.versionInfo = opts.versionInfo;
+      return same.cluster;
+    }
     const cfg = compileClusterConfig(json, path);
     const old = this.clusters.get(cfg.name);
     const cluster = new ClusterImpl(cfg, {
@@ -64,7 +76,7 @@ export class ClusterManagerImpl implements ClusterManager {
       const la = this.assignments.get(cfg.edsServiceName);
       if (la) cluster.setEndpoints(la.endpoints, la.overprovisioningFactor);
     }
-    this.clusters.set(cfg.name, { cluster, static: opts.static ?? false, versionInfo: opts.versionInfo, lastUpdated: new Date() });
+    this.clusters.set(cfg.name, { cluster, static: opts.static ?? false, versionInfo: opts.versionInfo, lastUpdated: new Date(), text });
     // The old object keeps working for requests that hold it; only its timers and watches stop.
     old?.cluster.close();
     return cluster;
@@ -84,8 +96,11 @@ export class ClusterManagerImpl implements ClusterManager {
    * cluster name when none is set). Throws SailfinError on bad config, keeping the previous endpoints.
    */
   updateEndpoints(serviceName: string, claJson: Json, path = 'ClusterLoadAssignment'): void {
+    const text = JSON.stringify(claJson);
+    if (this.assignmentText.get(serviceName) === text) return; // an unchanged resend: nothing to rebuild
     const la = compileLoadAssignment(claJson, path);
     this.assignments.set(serviceName, la);
+    this.assignmentText.set(serviceName, text);
     for (const { cluster } of this.clusters.values()) {
       if (cluster.cfg.type === 'EDS' && cluster.cfg.edsServiceName === serviceName) {
         cluster.setEndpoints(la.endpoints, la.overprovisioningFactor);
@@ -100,6 +115,7 @@ export class ClusterManagerImpl implements ClusterManager {
   /** EDS removed the assignment: its clusters have no hosts until a new one comes. */
   removeEndpoints(serviceName: string): void {
     this.assignments.delete(serviceName);
+    this.assignmentText.delete(serviceName);
     for (const { cluster } of this.clusters.values()) {
       if (cluster.cfg.type === 'EDS' && cluster.cfg.edsServiceName === serviceName) cluster.setEndpoints([], 140);
     }

@@ -102,3 +102,23 @@ test('an idle cluster registers no stats; once used it shows its core stats, zer
   assert.equal(stats.gauge('cluster.idle.circuit_breakers.default.remaining_rq').value, 1023);
   cm.close();
 });
+
+test('an unchanged cluster or assignment resent by CDS/EDS keeps the same objects (hosts, ejections, pools)', () => {
+  const { cm } = newManager();
+  const json = { name: 'svc', type: 'EDS', outlier_detection: { consecutive_5xx: 1, max_ejection_percent: 100 } };
+  const c = cm.addOrUpdate(json, 'c', { versionInfo: '1' });
+  const cla = { endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 80 } } } }] }] };
+  cm.updateEndpoints('svc', cla);
+  const host = c.hosts[0];
+  c.reportResult(host, { kind: 'http', status: 503 });
+  assert.equal(host.ejected, true);
+  assert.equal(cm.addOrUpdate(JSON.parse(JSON.stringify(json)), 'c', { versionInfo: '2' }), c);
+  cm.updateEndpoints('svc', JSON.parse(JSON.stringify(cla)));
+  assert.equal(c.hosts[0], host);
+  assert.equal(host.ejected, true);
+  assert.equal((cm.configDump().dynamic_active_clusters as { version_info: string }[])[0].version_info, '2');
+  const changed = cm.addOrUpdate({ ...json, connect_timeout: '2s' }, 'c');
+  assert.notEqual(changed, c);
+  assert.equal(changed.hosts.length, 1, 'a changed cluster starts with the EDS endpoints it had');
+  cm.close();
+});

@@ -81,6 +81,10 @@ test('bad or unsupported cluster fields are errors that name their path', () => 
       `expected an error at ${field}`,
     );
   }
+  assert.throws(
+    () => cm.addOrUpdate({ name: 's', load_assignment: { endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'db.example.com', port_value: 5432 } } } }] }] } }, 'c'),
+    (e: unknown) => e instanceof SailfinError && e.field === 'c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address' && /STRICT_DNS/.test(e.message),
+  );
   assert.throws(() => cm.addOrUpdate({ type: 'EDS' }, 'c'), (e: unknown) => e instanceof SailfinError && e.field === 'c.name');
   assert.throws(() => cm.addOrUpdate({ name: 'x', type: 'STATIC' }, 'c'), (e: unknown) => e instanceof SailfinError && e.field === 'c.load_assignment');
   assert.deepEqual(cm.names(), []);
