@@ -117,7 +117,8 @@ test('ACK records the version; a NACK is kept with its message, logged, counted,
 
 test('ten rapid pushes coalesce into one response per changed type, in CDS, EDS, LDS, RDS order', async (t) => {
   const generator = sampleGenerator();
-  const server = await startServer(generator, 100);
+  // A long quiet period so a busy machine's late timers cannot split the burst.
+  const server = await startServer(generator, 250);
   const stream = new RawAdsStream(server.port!, 'proxy-debounce');
   t.after(async () => {
     stream.close();
@@ -145,7 +146,8 @@ test('ten rapid pushes coalesce into one response per changed type, in CDS, EDS,
     server.push({ reason: 'config' });
     await new Promise((r) => setTimeout(r, 5));
   }
-  const got = await stream.drain(400);
+  await waitFor(() => pushes.length > 0, 5000, 'the debounced push');
+  const got = await stream.drain(300);
   // RDS did not change but follows the changed listeners (Envoy re-warms listeners and their routes).
   assert.deepEqual(
     got.map((r) => r.type_url),
@@ -160,16 +162,19 @@ test('ten rapid pushes coalesce into one response per changed type, in CDS, EDS,
 
   // Nothing changed: a push sends nothing. An endpoint-only push sends only EDS.
   server.push({ reason: 'config' });
+  server.flushPending();
   assert.deepEqual(await stream.drain(250), []);
   generator.set(TypeUrl.ClusterLoadAssignment, 'b', cla('b', 4000));
   generator.set(TypeUrl.Cluster, 'b', cluster('b', { connect_timeout: '9s' }));
   server.push({ reason: 'endpoint', types: [TypeUrl.ClusterLoadAssignment] });
+  server.flushPending();
   const eds = await stream.drain(250);
   assert.deepEqual(eds.map((r) => r.type_url), [TypeUrl.ClusterLoadAssignment]);
   stream.answer(eds[0], ['a', 'b']);
 
   // A changed cluster brings its (unchanged) endpoints along: Envoy waits for them to finish warming it.
   server.push({ reason: 'config', types: [TypeUrl.Cluster] });
+  server.flushPending();
   const withEndpoints = await stream.drain(250);
   assert.deepEqual(withEndpoints.map((r) => r.type_url), [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment]);
 });
