@@ -177,6 +177,7 @@ export class ClusterImpl implements Cluster {
         keepaliveSeconds: this.cfg.keepalive ? this.cfg.keepalive.timeSeconds ?? 7200 : undefined,
         tls: this.transportFor(host),
         alpn,
+        protocol: this.info.upstreamProtocol,
         stats: this.stats,
         connections: this.resources.connections,
         report: (h, r) => this.reportResult(h, r),

@@ -29,6 +29,8 @@ export interface ConnectOptions {
   keepaliveSeconds?: number;
   tls?: UpstreamTls;
   alpn: readonly string[] | undefined;
+  /** The cluster's configured upstream protocol, so an HTTP/1.1 cluster never negotiates h2. */
+  protocol?: 'http1' | 'http2' | 'use_downstream';
   stats: ClusterStatsImpl;
   connections: ResourceImpl;
   report: (host: HostImpl, result: OutlierResult) => void;
@@ -71,7 +73,7 @@ export function openConnection(o: ConnectOptions, cb: (err: Error | null, result
   stats.upstream_cx_active.inc();
 
   if (o.tls && secureContext) {
-    const alpn = o.tls.alpnFor(o.alpn);
+    const alpn = o.tls.alpnFor(o.alpn, o.protocol);
     socket = tlsConnect({
       host: host.address,
       port: host.port,

@@ -85,11 +85,18 @@ export class UpstreamTls {
   /**
    * ALPN to offer. A caller that knows its protocol (the HTTP pool: ['h2'] or ['http/1.1']) replaces
    * the HTTP entries of the configured list, keeping Istio's own markers (istio, istio-peer-exchange)
-   * so the server sidecar still sees a sidecar client.
+   * so the server sidecar still sees a sidecar client. A caller that names none gets the configured
+   * list without the HTTP protocol the cluster does not speak: an HTTP/1.1 cluster must not let the
+   * server pick h2 (Istio offers h2 and http/1.1 on every HTTP cluster).
    */
-  alpnFor(callerAlpn: readonly string[] | undefined): string[] | undefined {
+  alpnFor(callerAlpn: readonly string[] | undefined, clusterProtocol?: 'http1' | 'http2' | 'use_downstream'): string[] | undefined {
     const configured = this.cfg.alpn;
-    if (!callerAlpn || callerAlpn.length === 0) return configured.length ? configured : undefined;
+    if (!callerAlpn || callerAlpn.length === 0) {
+      let list = configured;
+      if (clusterProtocol === 'http1') list = configured.filter((p) => p !== 'h2');
+      else if (clusterProtocol === 'http2') list = configured.filter((p) => p !== 'http/1.1' && p !== 'http/1.0');
+      return list.length ? list : undefined;
+    }
     if (configured.length === 0) return [...callerAlpn];
     return [...configured.filter((p) => !HTTP_ALPN.has(p)), ...callerAlpn];
   }

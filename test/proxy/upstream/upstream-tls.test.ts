@@ -78,7 +78,7 @@ test('TLS with SNI, trusted CA, URI SAN match and ALPN h2: connects and reports 
       tls_certificates: [{ certificate_chain: { inline_string: clientPair.cert }, private_key: { inline_string: clientPair.key } }],
       validation_context: { trusted_ca: { inline_string: pki.caPem }, match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { exact: SERVER_ID } }] },
     },
-  });
+  }, { http2_protocol_options: {} });
   assert.equal(c.info.tls, true);
   const res = await connectAsync(c, c.chooseHost({})!);
   assert.equal(res.alpn, 'h2');
@@ -87,6 +87,19 @@ test('TLS with SNI, trusted CA, URI SAN match and ALPN h2: connects and reports 
   assert.equal(lastClient.sni, 'server.example.com');
   assert.equal(lastClient.clientUri, CLIENT_ID, 'the client certificate was presented');
   assert.equal(stats.counter('cluster.svc.ssl.handshake').value, 1);
+  cm.close();
+});
+
+test('an HTTP/1.1 cluster never lets the server choose h2 when the caller names no protocol', async () => {
+  const cm = new ClusterManagerImpl({ stats: new StatsStore() });
+  const h1 = tlsCluster(cm, { common_tls_context: { alpn_protocols: ['istio-peer-exchange', 'h2', 'http/1.1'] } });
+  const r1 = await connectAsync(h1, h1.chooseHost({})!);
+  assert.equal(r1.alpn, 'http/1.1');
+  r1.socket.destroy();
+  const h2 = tlsCluster(cm, { common_tls_context: { alpn_protocols: ['h2', 'http/1.1'] } }, { http2_protocol_options: {} });
+  const r2 = await connectAsync(h2, h2.chooseHost({})!);
+  assert.equal(r2.alpn, 'h2');
+  r2.socket.destroy();
   cm.close();
 });
 
