@@ -38,6 +38,7 @@ export const MessageTypes = {
   UnknownKind: type('SFN0003', 'UnknownKind', 'Warning'),
   DuplicateResource: type('SFN0004', 'DuplicateResource', 'Error'),
   AnalyzerFailure: type('SFN0005', 'AnalyzerFailure', 'Error'),
+  UnknownField: type('SFN0006', 'UnknownField', 'Warning'),
 } as const satisfies Record<string, MessageType>;
 
 export interface ResourceRef {

@@ -9,9 +9,10 @@ import { checkKubeObject } from './kube-rules.js';
 import { MessageTypes, type AnalysisMessage } from './messages.js';
 import { resourceKey, type LoadedResource } from './resource.js';
 import { validateIstioSchema } from './schema.js';
+import { unknownFieldWarnings } from './unknown-fields.js';
 
 export function validateObject(loaded: LoadedResource): AnalysisMessage[] {
-  const messages = [...checkKubeObject(loaded), ...checkIstioObject(loaded), ...validateIstioSchema(loaded)];
+  const messages = [...checkKubeObject(loaded), ...checkIstioObject(loaded), ...validateIstioSchema(loaded), ...unknownFieldWarnings(loaded)];
   // The rules and the schema often see the same mistake (a weight of 1.5); say it once per field.
   const seen = new Set<string>();
   return messages.filter((m) => {

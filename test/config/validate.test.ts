@@ -98,6 +98,21 @@ spec:
     assert.match(joined, /DestinationRule default\/d .*spec\.subsets\[1\]\.name\) .*duplicate subset name "v1"/);
   });
 
+  it('warns about fields the schema does not know, suggesting the likely one', () => {
+    const out = check(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: d}
+spec:
+  host: a
+  subsets: [{name: v1, label: {version: v1}}]
+  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}, retryBudget: {percent: {value: 20}}, frobnicate: true}
+`);
+    assert.deepEqual(out, [
+      'Warning [SFN0006] (DestinationRule default/d x.yaml:6 spec.subsets[0].label) unknown field "label" is ignored; did you mean "labels"?',
+      'Warning [SFN0006] (DestinationRule default/d x.yaml:7 spec.trafficPolicy.frobnicate) unknown field "frobnicate" is ignored (known fields here: connectionPool, loadBalancer, outlierDetection, portLevelSettings, tls, tunnel)',
+    ]);
+  });
+
   it('accepts valid objects silently', () => {
     assert.deepEqual(check(VS(`  hosts: [reviews]
   http:
