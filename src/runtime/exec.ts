@@ -5,7 +5,32 @@
  * needs to see.
  */
 import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { SailfinError } from '../common/errors.js';
+
+const resolved = new Map<string, string>();
+
+/**
+ * The absolute path of a system tool (`ip`, `setpriv`), looked up once on this process's PATH plus the
+ * sbin directories. Pod processes are spawned with the *container's* environment, whose PATH may
+ * lack /usr/sbin; resolving here keeps `ip netns exec` working whatever the manifest sets.
+ */
+export function systemTool(name: string): string {
+  const known = resolved.get(name);
+  if (known) return known;
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'].filter(Boolean);
+  for (const dir of dirs) {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      resolved.set(name, join(dir, name));
+      return join(dir, name);
+    } catch {
+      // next directory
+    }
+  }
+  return name; // let spawn report ENOENT with the plain name
+}
 
 export interface RunOptions {
   /** Run inside this network namespace (`ip netns exec NAME …`). */
@@ -26,7 +51,7 @@ export interface RunResult {
 
 /** The argv that runs `argv` in `netns` (or `argv` itself without one). */
 export function inNetns(netns: string | undefined, argv: string[]): string[] {
-  return netns ? ['ip', 'netns', 'exec', netns, ...argv] : argv;
+  return netns ? [systemTool('ip'), 'netns', 'exec', netns, ...argv] : argv;
 }
 
 export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {

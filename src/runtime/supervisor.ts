@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { inNetns } from './exec.js';
+import { inNetns, systemTool } from './exec.js';
 import { processStartTime, type NetworkState } from './network-state.js';
 import { ProbeLoop, type ProbeResult, type ProbeSpec } from './probe.js';
 
@@ -150,7 +150,7 @@ export class ContainerSupervisor {
   private userPrefix(): string[] {
     const { uid, gid } = this.opts;
     if (uid === undefined) return [];
-    return ['setpriv', `--reuid=${uid}`, `--regid=${gid ?? uid}`, '--clear-groups'];
+    return [systemTool('setpriv'), `--reuid=${uid}`, `--regid=${gid ?? uid}`, '--clear-groups'];
   }
 
   private launch(): void {

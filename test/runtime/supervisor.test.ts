@@ -146,7 +146,8 @@ describe('container supervisor', () => {
         { netns: ns, uid: 0 },
       );
       await until('ready in the namespace', () => s.getStatus().ready);
-      const id = supervise({ name: 'whoami', command: ['id', '-u'] }, { netns: ns, uid: 1337, restartPolicy: 'Never' });
+      // The container's PATH lacks /usr/sbin (where `ip` lives): entering the namespace must not depend on it.
+      const id = supervise({ name: 'whoami', command: ['id', '-u'], env: { PATH: '/usr/bin:/bin' } }, { netns: ns, uid: 1337, restartPolicy: 'Never' });
       await until('whoami done', () => id.getStatus().state === 'Completed');
       assert.equal(readFileSync(id.logFile, 'utf8').trim(), '1337');
       const links = sh('ip', 'netns', 'exec', ns, 'ss', '-ltn');
