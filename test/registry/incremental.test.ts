@@ -126,7 +126,8 @@ describe('registry: incremental events', () => {
     assert.deepEqual(brief(r.apply(up(meshConfigMap('trustDomain: corp.example\n')))), [`endpoints-changed ${HOST}`]);
     assert.equal(r.endpoints(HOST, 9080)[0]!.serviceAccount, 'spiffe://corp.example/ns/default/sa/default');
     assert.equal(r.meshSettings.trustDomain, 'corp.example');
-    assert.deepEqual(r.apply(up(meshConfigMap('trustDomain: corp.example\nenableAutoMtls: false\n'))), [], 'other mesh settings do not concern the registry');
+    assert.deepEqual(r.apply(up(meshConfigMap('trustDomain: corp.example\nenableAutoMtls: false\nrootNamespace: mesh-root\n'))), [], 'other mesh settings do not change services or endpoints');
+    assert.equal(r.meshSettings.rootNamespace, 'mesh-root');
     r.apply(del(meshConfigMap('')));
     assert.equal(r.endpoints(HOST, 9080)[0]!.serviceAccount, 'spiffe://cluster.local/ns/default/sa/default');
   });
