@@ -54,7 +54,7 @@ export class HostImpl implements Host {
   /** Set by outlier detection. */
   ejected = false;
   readonly outlier: OutlierState = { consecutive5xx: 0, consecutiveGatewayFailure: 0, numEjections: 0, ejectedAt: 0 };
-  /** For ORIGINAL_DST cleanup: last time chooseHost returned this host. */
+  /** For ORIGINAL_DST cleanup: the cleanup generation in which chooseHost last returned this host. */
   lastUsed = 0;
   // Per-host counters shown by /clusters.
   rqTotal = 0;

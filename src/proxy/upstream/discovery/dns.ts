@@ -15,7 +15,6 @@ export class DnsDiscovery {
   private readonly specs: readonly EndpointSpec[];
   private timer?: NodeJS.Timeout;
   private closed = false;
-  private logicalAddress?: string;
 
   constructor(
     private readonly cfg: ClusterConfig,
@@ -52,7 +51,6 @@ export class DnsDiscovery {
     if (this.cfg.type === 'LOGICAL_DNS') {
       const first = this.resolved[0]?.[0];
       if (first === undefined) return;
-      this.logicalAddress = first;
       out.push({ ...this.specs[0], address: first, hostname: this.specs[0].hostname ?? this.specs[0].address });
     } else {
       this.specs.forEach((spec, i) => {
@@ -60,11 +58,6 @@ export class DnsDiscovery {
       });
     }
     this.publish(out);
-  }
-
-  /** For LOGICAL_DNS: the address new connections go to. */
-  get currentLogicalAddress(): string | undefined {
-    return this.logicalAddress;
   }
 
   close(): void {

@@ -120,7 +120,7 @@ export class PriorityBalancer {
     const usable = level.panic ? level.hosts : level.healthy;
     const o = this.opts;
     if (THREAD_AWARE.has(o.policy)) {
-      const weights = o.localityWeighted ? this.localityScaledWeights(usable, level.panic) : usable.map((h) => h.weight);
+      const weights = o.localityWeighted ? localityScaledWeights(usable) : usable.map((h) => h.weight);
       const pairs = usable.map((h, i) => ({ h, w: weights[i] })).filter((p) => p.w > 0);
       const hs = pairs.map((p) => p.h);
       const ws = pairs.map((p) => p.w);
@@ -140,19 +140,6 @@ export class PriorityBalancer {
       edf.add({ picker: this.picker(level.panic ? group.hosts : healthy), weight }, weight);
     }
     level.localities = edf;
-  }
-
-  /** For hash-based policies: host weight × its locality's share, as Envoy folds localities into the ring. */
-  private localityScaledWeights(usable: readonly HostImpl[], panic: boolean): number[] {
-    const groups = groupByLocality(usable);
-    const totalLocalityWeight = groups.reduce((a, g) => a + g.weight, 0) || 1;
-    const factor = new Map<string, number>();
-    for (const g of groups) {
-      const hostWeight = g.hosts.reduce((a, h) => a + h.weight, 0);
-      factor.set(g.key, g.weight / totalLocalityWeight / hostWeight);
-    }
-    void panic;
-    return usable.map((h) => h.weight * (factor.get(localityKey(h.locality)) ?? 0) * 1e6);
   }
 
   private picker(hosts: HostImpl[]): HostPicker {
@@ -192,6 +179,19 @@ export class PriorityBalancer {
 
 function localityWeightUnchanged(l: LocalityPick): number {
   return l.weight;
+}
+
+/** For hash-based policies: host weight × its locality's share, as Envoy folds localities into the ring. */
+function localityScaledWeights(usable: readonly HostImpl[]): number[] {
+  const factor = new Map<string, number>();
+  const groups = groupByLocality(usable);
+  const totalLocalityWeight = groups.reduce((a, g) => a + g.weight, 0) || 1;
+  for (const g of groups) {
+    const hostWeight = g.hosts.reduce((a, h) => a + h.weight, 0);
+    factor.set(g.key, g.weight / totalLocalityWeight / hostWeight);
+  }
+  // Scaled up so the smallest shares stay well above rounding when the ring/table is built.
+  return usable.map((h) => h.weight * (factor.get(localityKey(h.locality)) ?? 0) * 1e6);
 }
 
 interface LocalityGroup {
