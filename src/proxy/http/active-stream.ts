@@ -300,6 +300,18 @@ export class ActiveStream implements RouteRequest {
     this.finish();
   }
 
+  /** An upgrade became a raw tunnel: no idle timeout applies; the stream ends when the tunnel closes. */
+  onTunnelEstablished(): void {
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
+  }
+
+  onTunnelClosed(): void {
+    this.finish();
+  }
+
   /** Timers a filter arms for this stream (fault delays), cleared when the stream ends. */
   addTimer(t: NodeJS.Timeout): void {
     (this.timers ??= []).push(t);

@@ -4,7 +4,7 @@
  * ActiveStream through this adapter.
  */
 import * as http2 from 'node:http2';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import type { DownstreamConnection } from '../listener/connection.js';
 import { ActiveStream } from './active-stream.js';
 import type { DownstreamCodecStream } from './downstream-codec.js';
@@ -119,10 +119,12 @@ export class H2Downstream {
   }
 
   accept(conn: DownstreamConnection, socket: Duplex, initial: Buffer | undefined, onClose: () => void): void {
-    if (initial && initial.length) socket.unshift(initial);
-    this.handoff = conn;
     socket.on('close', onClose);
-    this.server.emit('connection', socket);
+    // node:http2 reads a net.Socket through its native handle, so bytes already read off it (the
+    // sniffed preface) would be lost; such sockets go through a JS stream that replays them first.
+    const transport = initial && initial.length ? replayingStream(socket, initial) : socket;
+    this.handoff = conn;
+    this.server.emit('connection', transport);
     this.handoff = undefined;
   }
 
@@ -157,4 +159,34 @@ export class H2Downstream {
   drain(): void {
     for (const s of this.sessions.keys()) if (!s.closed) s.close();
   }
+}
+
+/** A Duplex that yields `initial` and then whatever `socket` reads, writing through to `socket`. */
+function replayingStream(socket: Duplex, initial: Buffer): Duplex {
+  const d = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _enc, cb) {
+      socket.write(chunk, cb);
+    },
+    final(cb) {
+      socket.end();
+      cb();
+    },
+    destroy(err, cb) {
+      socket.destroy();
+      cb(err);
+    },
+  });
+  d.push(initial);
+  socket.on('data', (chunk: Buffer) => {
+    if (!d.push(chunk)) socket.pause();
+  });
+  socket.on('end', () => d.push(null));
+  socket.on('close', () => d.destroy());
+  socket.on('error', () => undefined);
+  const s = socket as Duplex & { remoteAddress?: string; remotePort?: number; localAddress?: string; localPort?: number };
+  Object.assign(d, { remoteAddress: s.remoteAddress, remotePort: s.remotePort, localAddress: s.localAddress, localPort: s.localPort });
+  return d;
 }

@@ -451,6 +451,7 @@ export class Router implements UpstreamCallbacks {
       return;
     }
     this.tunnel = socket;
+    s.onTunnelEstablished();
     if (head && head.length) down.socket.write(head);
     if (down.head && down.head.length) socket.write(down.head);
     socket.pipe(down.socket);
@@ -458,6 +459,7 @@ export class Router implements UpstreamCallbacks {
     const closeBoth = () => {
       socket.destroy();
       down.socket.destroy();
+      s.onTunnelClosed();
     };
     socket.on('error', closeBoth);
     down.socket.on('error', closeBoth);
