@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { register as registerAnalyze } from './analyze.js';
 import { register as registerDiscovery } from './discovery.js';
+import { register as registerDnsProxy } from './dns-proxy.js';
 import { register as registerDown } from './down.js';
 import { register as registerExec } from './exec.js';
 import { register as registerGet } from './get.js';
@@ -11,12 +12,14 @@ import { register as registerIptables } from './iptables.js';
 import { register as registerLogs } from './logs.js';
 import { register as registerProxyConfig } from './proxy-config.js';
 import { register as registerProxy } from './proxy.js';
+import { register as registerUp } from './up.js';
 
 export type CommandRegistration = (program: Command) => void;
 
 export const commandRegistrations: CommandRegistration[] = [
   registerAnalyze,
   registerDiscovery,
+  registerDnsProxy,
   registerDown,
   registerExec,
   registerGet,
@@ -24,4 +27,5 @@ export const commandRegistrations: CommandRegistration[] = [
   registerLogs,
   registerProxyConfig,
   registerProxy,
+  registerUp,
 ];

@@ -7,7 +7,7 @@ import { findPod, runningMesh, statePaths } from '../mesh/state.js';
 import { withStateDir } from './state-option.js';
 
 export function logFile(stateDir: string, namespace: string, pod: string, container: string): string {
-  return join(statePaths(stateDir).logs, `${namespace}_${pod}_${container}.log`);
+  return join(statePaths(stateDir).logs, `${namespace}_${pod}`, `${container}.log`);
 }
 
 export function register(program: Command): void {
@@ -26,7 +26,8 @@ export function register(program: Command): void {
     if (container === 'proxy' || container === 'istio-proxy') container = 'istio-proxy';
     const file = logFile(opts.stateDir, pod.namespace, pod.name, container);
     if (!existsSync(file)) {
-      const have = readdirSync(statePaths(opts.stateDir).logs).filter((f) => f.startsWith(`${pod.namespace}_${pod.name}_`)).map((f) => f.slice(`${pod.namespace}_${pod.name}_`.length, -4));
+      const dir = join(statePaths(opts.stateDir).logs, `${pod.namespace}_${pod.name}`);
+      const have = existsSync(dir) ? readdirSync(dir).map((f) => f.replace(/\.log$/, '')) : [];
       throw new SailfinError('runtime', `pod ${pod.name} has no container "${container}"; it has: ${have.join(', ') || 'none yet'}`);
     }
     await new Promise<void>((resolve, reject) => createReadStream(file).on('error', reject).on('end', resolve).pipe(process.stdout, { end: false }));

@@ -8,6 +8,7 @@ import { SailfinError, errorMessage } from '../common/errors.js';
 import { readBootstrapFile } from '../proxy/bootstrap/source.js';
 import { formatAddress } from '../proxy/listener/address.js';
 import { startProxy } from '../proxy/proxy.js';
+import { attachIdentity } from './proxy-identity.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -27,6 +28,9 @@ interface ProxyCliOptions {
   healthPort?: number;
   concurrency?: number;
   drainTimeS?: number;
+  identityDir?: string;
+  caAddress?: string;
+  trustDomain: string;
 }
 
 export function register(program: Command): void {
@@ -38,6 +42,9 @@ export function register(program: Command): void {
     .option('--health-port <port>', "serve Istio's /healthz/ready on this port (Istio uses 15021)", port)
     .option('--concurrency <n>', 'worker count (the proxy runs one event loop; values above 1 are accepted for Envoy compatibility)', positive)
     .option('--drain-time-s <seconds>', 'how long old connections may finish after a listener changes', positive)
+    .option('--identity-dir <dir>', "the pod's bootstrap token and mesh root (istio-token, root-cert.pem): get a workload certificate from the mesh CA")
+    .option('--ca-address <host:port>', "the mesh CA's TLS port (Istio's 15012), with --identity-dir")
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of the workload identity', 'cluster.local')
     .action(async (opts: ProxyCliOptions) => {
       const source = await readBootstrapFile(opts.config);
       if (opts.concurrency !== undefined && opts.concurrency > 1) {
@@ -61,6 +68,11 @@ export function register(program: Command): void {
       process.on('uncaughtException', (err) => {
         process.stderr.write(`sailfin proxy: internal error (connection dropped): ${err instanceof SailfinError ? errorMessage(err) : (err?.stack ?? String(err))}\n`);
       });
+      if (opts.identityDir) {
+        if (!opts.caAddress) throw new InvalidArgumentError('--identity-dir needs --ca-address');
+        await attachIdentity(source.json, proxy.secrets, { identityDir: opts.identityDir, caAddress: opts.caAddress, trustDomain: opts.trustDomain });
+        process.stderr.write('sailfin proxy: workload certificate in place\n');
+      }
       if (proxy.adminPort !== undefined) process.stderr.write(`sailfin proxy: admin listening on ${proxy.adminPort}\n`);
       if (proxy.healthPort !== undefined) process.stderr.write(`sailfin proxy: health listening on ${proxy.healthPort}\n`);
       for (const l of proxy.listeners.status()) {

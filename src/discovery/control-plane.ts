@@ -18,6 +18,7 @@ import { hasServiceChange } from '../registry/events.js';
 import { ServiceRegistry } from '../registry/service-registry.js';
 import { TypeUrl } from '../xds/protos.js';
 import { serveXds, type XdsServing } from '../xds/serve.js';
+import { startCaServer, type CaServer } from './ca-server.js';
 import { ConfigWatcher } from './config-watcher.js';
 import { RegistryView } from './registry-view.js';
 import { WorkloadFeed } from './workload-feed.js';
@@ -35,6 +36,8 @@ export interface ControlPlaneOptions {
   /** A fixed service view instead of the registry (tests of the generators' wiring). */
   services?: ServiceViewFactory;
   debounceMs?: number;
+  /** Run the mesh CA (IstioCertificateService over TLS) with its root kept in this directory. */
+  ca?: { stateDir: string; port: number; ipAddresses: string[] };
 }
 
 const WORKLOAD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet']);
@@ -45,6 +48,7 @@ export class ControlPlane {
   private readonly feed = new WorkloadFeed(this.store, this.registry);
   private readonly view = new RegistryView(this.registry);
   private serving: XdsServing | undefined;
+  caServer: CaServer | undefined;
   private watcher: ConfigWatcher | undefined;
   private current: PilotSnapshot | undefined;
   private loads = 0;
@@ -58,6 +62,11 @@ export class ControlPlane {
       if (onlyWorkloads && !hasServiceChange(registryEvents)) this.serving?.ads.push({ reason: 'endpoint', types: [TypeUrl.ClusterLoadAssignment] });
       else this.serving?.ads.push({ reason: 'config' });
     });
+  }
+
+  /** The Pod resource behind a registry pod (for the local mesh, which runs its containers). */
+  podResource(namespace: string, name: string): LoadedResource | undefined {
+    return this.feed.podResource(namespace, name);
   }
 
   get adsPort(): number {
@@ -115,6 +124,19 @@ export class ControlPlane {
     if (!first.accepted) {
       throw new Error(`the manifests have errors:\n${first.messages.filter((m) => m.type.level === 'Error').map(formatMessage).join('\n')}`);
     }
+    if (this.opts.ca) {
+      this.caServer = await startCaServer({
+        stateDir: this.opts.ca.stateDir,
+        host: this.opts.host ?? '0.0.0.0',
+        port: this.opts.ca.port,
+        trustDomain: this.snapshot().mesh.trustDomain,
+        ipAddresses: this.opts.ca.ipAddresses,
+        logger: this.opts.logger,
+      });
+      const onConfig = this.caServer.ca.onConfig;
+      onConfig(this.store.list().map((resource) => ({ type: 'upsert' as const, resource })));
+      this.store.onChange(onConfig);
+    }
     const generator = new PilotGenerator(() => this.snapshot());
     this.serving = await serveXds({
       generator,
@@ -142,5 +164,6 @@ export class ControlPlane {
   async close(): Promise<void> {
     this.watcher?.close();
     await this.serving?.close();
+    await this.caServer?.close();
   }
 }

@@ -4,19 +4,11 @@ import type { ServiceRegistry } from '../registry/service-registry.js';
 import type { RegistryEndpoint, RegistryService } from '../registry/model.js';
 
 export class RegistryView implements ServiceView {
-  private readonly withAccounts = new WeakMap<RegistryService, MeshService>();
-
   constructor(readonly registry: ServiceRegistry) {}
 
+  /** The client checks the server's SAN against every identity the service's endpoints run as (read fresh: pods change). */
   private mesh(svc: RegistryService): MeshService {
-    let m = this.withAccounts.get(svc);
-    if (!m) {
-      // The client checks the server's SAN against every identity the service's endpoints run as.
-      const accounts = new Set([...svc.serviceAccounts, ...this.registry.serviceAccounts(svc.hostname)]);
-      m = { ...svc, serviceAccounts: [...accounts] };
-      this.withAccounts.set(svc, m);
-    }
-    return m;
+    return { ...svc, serviceAccounts: [...new Set([...svc.serviceAccounts, ...this.registry.serviceAccounts(svc.hostname)])] };
   }
 
   services(): readonly MeshService[] {

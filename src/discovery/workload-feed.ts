@@ -25,6 +25,11 @@ export class WorkloadFeed {
     private readonly registry: ServiceRegistry,
   ) {}
 
+  /** The Pod resource (as written, or expanded from its Deployment/StatefulSet) of `namespace/name`. */
+  podResource(namespace: string, name: string): LoadedResource | undefined {
+    return this.pods.get(resourceKey('Pod', namespace, name))?.resource;
+  }
+
   /** Turns one store change into registry changes; returns what the registry reported. */
   apply(events: readonly ConfigEvent[]): RegistryEvent[] {
     const direct = events.filter((e) => e.resource.resource.kind !== 'Pod' && !EXPANDED_KINDS.has(e.resource.resource.kind));

@@ -34,8 +34,8 @@ describe('local-mesh commands against a mesh state', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'sailfin-state-'));
     writeState(dir, state());
-    mkdirSync(statePaths(dir).logs, { recursive: true });
-    writeFileSync(join(statePaths(dir).logs, 'default_reviews-v1-7c9d8b5f4d-abcde_reviews.log'), 'reviews v1 listening on 9080\n');
+    mkdirSync(join(statePaths(dir).logs, 'default_reviews-v1-7c9d8b5f4d-abcde'), { recursive: true });
+    writeFileSync(join(statePaths(dir).logs, 'default_reviews-v1-7c9d8b5f4d-abcde', 'reviews.log'), 'reviews v1 listening on 9080\n');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

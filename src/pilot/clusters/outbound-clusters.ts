@@ -42,9 +42,10 @@ function clusterType(cluster: JsonObject, svc: MeshService, port: ServicePort, c
 /** TLS: the DestinationRule's setting when it has one, else auto mTLS for mesh-internal services. */
 function applyTls(cluster: JsonObject, svc: MeshService, port: ServicePort, subset: string, policy: TrafficPolicy, ctx: GenContext, field: string): void {
   const http = isHttp(port.protocol) || isAuto(port.protocol);
+  const h2 = isHttp2Family(port.protocol);
   const istioSni = istioMutualSni(port.port, subset, svc.hostname);
   if (policy.tls) {
-    const socket = destinationRuleSocket(policy.tls, `${field}.tls`, { sni: svc.hostname, istioSni, serverIdentities: svc.serviceAccounts, http });
+    const socket = destinationRuleSocket(policy.tls, `${field}.tls`, { sni: svc.hostname, istioSni, serverIdentities: svc.serviceAccounts, http, h2 });
     if (socket) cluster.transport_socket = socket;
     return;
   }
@@ -53,10 +54,10 @@ function applyTls(cluster: JsonObject, svc: MeshService, port: ServicePort, subs
     // No per-endpoint socket matching on ORIGINAL_DST clusters: mTLS for the whole cluster when every
     // endpoint has a sidecar, as Istio infers for headless services.
     const eps = ctx.services.endpoints(svc.hostname, port.port);
-    if (eps.length > 0 && eps.every((e) => e.tlsMode === 'istio')) cluster.transport_socket = istioMutualSocket(istioSni, svc.serviceAccounts, http);
+    if (eps.length > 0 && eps.every((e) => e.tlsMode === 'istio')) cluster.transport_socket = istioMutualSocket(istioSni, svc.serviceAccounts, http, h2);
     return;
   }
-  cluster.transport_socket_matches = autoMtlsSocketMatches(istioSni, svc.serviceAccounts, http);
+  cluster.transport_socket_matches = autoMtlsSocketMatches(istioSni, svc.serviceAccounts, http, h2);
 }
 
 function buildCluster(svc: MeshService, port: ServicePort, subset: string, dr: DestinationRuleSpec | undefined, subsetPolicy: TrafficPolicy | undefined, ctx: GenContext): JsonObject {

@@ -25,8 +25,11 @@ function sanMatchers(sans: readonly string[]): JsonObject[] {
   return sans.map((san) => ({ san_type: san.startsWith('spiffe://') ? 'URI' : 'DNS', matcher: { exact: san } }));
 }
 
-/** mTLS with the mesh's own certificates, verifying the server is one of the service's identities. */
-export function istioMutualSocket(sni: string, serverIdentities: readonly string[], http: boolean): JsonObject {
+/**
+ * mTLS with the mesh's own certificates, verifying the server is one of the service's identities.
+ * `h2` is offered only for HTTP/2 services (gRPC, http2-): an HTTP/1.1 app keeps HTTP/1.1 end to end.
+ */
+export function istioMutualSocket(sni: string, serverIdentities: readonly string[], http: boolean, h2 = false): JsonObject {
   const validation: JsonObject = {};
   if (serverIdentities.length) validation.match_typed_subject_alt_names = sanMatchers(serverIdentities);
   return socket({
@@ -34,7 +37,7 @@ export function istioMutualSocket(sni: string, serverIdentities: readonly string
     common_tls_context: {
       // Istio offers its own ALPN values so the server sidecar knows the peer is a sidecar; for HTTP
       // clusters h2 and http/1.1 ride along so the app protocol is still negotiated.
-      alpn_protocols: http ? [...ISTIO_ALPN, 'h2', 'http/1.1'] : ISTIO_ALPN,
+      alpn_protocols: http ? [...ISTIO_ALPN, ...(h2 ? ['h2'] : []), 'http/1.1'] : ISTIO_ALPN,
       tls_certificate_sds_secret_configs: [sdsSecret('default')],
       combined_validation_context: { default_validation_context: validation, validation_context_sds_secret_config: sdsSecret('ROOTCA') },
     },
@@ -45,13 +48,13 @@ export function istioMutualSocket(sni: string, serverIdentities: readonly string
 export function destinationRuleSocket(
   tls: ClientTlsSettings,
   field: string,
-  ctx: { sni: string; istioSni: string; serverIdentities: readonly string[]; http: boolean },
+  ctx: { sni: string; istioSni: string; serverIdentities: readonly string[]; http: boolean; h2?: boolean },
 ): JsonObject | undefined {
   switch (tls.mode ?? 'DISABLE') {
     case 'DISABLE':
       return undefined;
     case 'ISTIO_MUTUAL': {
-      const s = istioMutualSocket(tls.sni ?? ctx.istioSni, tls.subjectAltNames?.length ? tls.subjectAltNames : ctx.serverIdentities, ctx.http);
+      const s = istioMutualSocket(tls.sni ?? ctx.istioSni, tls.subjectAltNames?.length ? tls.subjectAltNames : ctx.serverIdentities, ctx.http, ctx.h2);
       return s;
     }
     case 'SIMPLE':
@@ -78,7 +81,7 @@ export function destinationRuleSocket(
         if (tls.caCertificates && !tls.insecureSkipVerify) validation.trusted_ca = { filename: tls.caCertificates };
         if (Object.keys(validation).length) common.validation_context = validation;
       }
-      if (ctx.http) common.alpn_protocols = ['h2', 'http/1.1'];
+      if (ctx.http) common.alpn_protocols = ctx.h2 ? ['h2', 'http/1.1'] : ['http/1.1'];
       return socket({ sni: tls.sni ?? ctx.sni, common_tls_context: common });
     }
     default:
@@ -90,9 +93,9 @@ export function destinationRuleSocket(
  * Auto mTLS: the transport socket is chosen per endpoint by its `tlsMode` metadata, so a client
  * speaks mTLS to pods with a sidecar and plaintext to those without one.
  */
-export function autoMtlsSocketMatches(sni: string, serverIdentities: readonly string[], http: boolean): JsonObject[] {
+export function autoMtlsSocketMatches(sni: string, serverIdentities: readonly string[], http: boolean, h2 = false): JsonObject[] {
   return [
-    { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: istioMutualSocket(sni, serverIdentities, http) },
+    { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: istioMutualSocket(sni, serverIdentities, http, h2) },
     { name: 'tlsMode-disabled', match: {}, transport_socket: { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': RAW_BUFFER_TYPE } } },
   ];
 }

@@ -1,0 +1,122 @@
+/**
+ * `sailfin up -f PATH… [--mode auto|netns|explicit] [--detach]`: the whole mesh on this machine from
+ * the manifests a user would apply to a cluster — control plane, every pod in its own network namespace
+ * with its sidecar capturing its traffic, the gateways, and live reload as the files change.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { pino } from 'pino';
+import { SailfinError } from '../common/errors.js';
+import { LocalMesh } from '../mesh/local-mesh.js';
+import { SAILFIN_BIN } from '../mesh/paths.js';
+import { alive, readState, statePaths, type MeshState } from '../mesh/state.js';
+import { isCaptureSupported } from '../runtime/original-dst.js';
+import { table } from './proxy-config/tables.js';
+import { withStateDir } from './state-option.js';
+
+interface UpOptions {
+  filename: string[];
+  mode: 'auto' | 'netns' | 'explicit';
+  detach?: boolean;
+  stateDir: string;
+  xdsPort: number;
+  monitoringPort: number;
+  readyTimeout: number;
+}
+
+/** Why this process cannot make network namespaces, or undefined when it can. */
+function netnsBlocker(): string | undefined {
+  if (process.platform !== 'linux') return `network namespaces are Linux-only (this is ${process.platform})`;
+  if (process.getuid?.() !== 0) return 'creating network namespaces and iptables rules needs root (run with sudo)';
+  for (const tool of ['ip', 'iptables-restore']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `the ${tool} command is missing (install iproute2 and iptables)`;
+  }
+  const capture = isCaptureSupported();
+  if (!capture.supported) return `transparent capture is unavailable: ${capture.reason}`;
+  return undefined;
+}
+
+export function summary(state: MeshState): string {
+  const lines: string[] = [];
+  lines.push(table(['NAMESPACE', 'POD', 'IP', 'PROXY', 'STATUS', 'READY'], state.pods.map((p) => [p.namespace, p.name, p.ip, p.sidecar ? 'sidecar' : p.gateway ? `${p.gateway} gateway` : 'none', p.phase, p.ready ? 'yes' : 'no'])));
+  for (const e of state.exposed) lines.push(`${e.namespace}/${e.pod} port ${e.podPort} (${e.name}) is on http://127.0.0.1:${e.hostPort}/\n`);
+  const http = state.exposed.find((e) => e.podPort === 8080 || e.name.startsWith('http'));
+  if (http && state.services.some((s) => s.name === 'productpage')) lines.push(`\nBookinfo: http://127.0.0.1:${http.hostPort}/productpage\n`);
+  for (const n of state.notes) lines.push(`note: ${n}\n`);
+  lines.push(`control plane: ADS on ${state.controlPlane.address}:${state.controlPlane.adsPort}, debug on http://127.0.0.1:${state.controlPlane.monitoringPort}/debug/syncz\n`);
+  return lines.join('');
+}
+
+async function waitReady(dir: string, pid: number, timeoutMs: number): Promise<MeshState | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let last: MeshState | undefined;
+  while (Date.now() < deadline) {
+    last = readState(dir);
+    if (last?.ready) return last;
+    if (!alive(pid)) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return last;
+}
+
+export function register(program: Command): void {
+  withStateDir(
+    program
+      .command('up')
+      .description('run the whole mesh on this machine from Kubernetes/Istio manifests, reloading them live')
+      .requiredOption('-f, --filename <path>', 'manifest file or directory (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+      .option('--mode <mode>', 'netns (real capture, needs root), explicit, or auto', (v) => {
+        if (v !== 'auto' && v !== 'netns' && v !== 'explicit') throw new InvalidArgumentError('must be auto, netns or explicit');
+        return v;
+      }, 'auto')
+      .option('--detach', 'start in the background and return once every pod is ready')
+      .option('--xds-port <port>', 'the control plane ADS port', (v) => Number(v), 15010)
+      .option('--monitoring-port <port>', 'the control plane debug port', (v) => Number(v), 15014)
+      .option('--ready-timeout <seconds>', 'how long to wait for pods to become ready', (v) => Number(v), 120),
+  ).action(async (opts: UpOptions) => {
+    const blocker = netnsBlocker();
+    if (opts.mode === 'explicit' || (opts.mode === 'auto' && blocker)) {
+      throw new SailfinError('runtime', `explicit mode (apps use the sidecar as HTTP_PROXY, no transparent capture) is not available in this version${blocker ? `; netns mode cannot run here: ${blocker}` : ''}. See docs/local-mesh.md.`);
+    }
+    if (blocker) throw new SailfinError('runtime', `--mode netns cannot run here: ${blocker}`);
+    const paths = statePaths(opts.stateDir);
+    const running = readState(opts.stateDir);
+    if (running && alive(running.pid)) throw new SailfinError('runtime', `a mesh is already running (pid ${running.pid}); stop it with "sailfin down" first`);
+
+    if (opts.detach) {
+      mkdirSync(opts.stateDir, { recursive: true });
+      const out = openSync(paths.log, 'a');
+      const args = process.argv.slice(2).filter((a) => a !== '--detach');
+      const child = spawn(process.execPath, [SAILFIN_BIN, ...args], { detached: true, stdio: ['ignore', out, out], env: process.env });
+      closeSync(out);
+      child.unref();
+      const state = await waitReady(opts.stateDir, child.pid!, opts.readyTimeout * 1000);
+      if (!state || !alive(child.pid!)) throw new SailfinError('runtime', `the mesh did not start; see ${paths.log}`);
+      process.stdout.write(summary(state));
+      if (!state.ready) {
+        process.stdout.write(`not every pod is ready after ${opts.readyTimeout} s; "sailfin get pods" shows which\n`);
+        process.exitCode = 1;
+      }
+      return;
+    }
+
+    const logger = pino({ level: process.env.SAILFIN_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+    const mesh = new LocalMesh({ paths: opts.filename, stateDir: opts.stateDir, logger, xdsPort: opts.xdsPort, monitoringPort: opts.monitoringPort });
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= mesh.stop().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    try {
+      await mesh.start();
+    } catch (err) {
+      await mesh.stop().catch(() => undefined);
+      throw err;
+    }
+    const state = await waitReady(opts.stateDir, process.pid, opts.readyTimeout * 1000);
+    process.stdout.write(summary(state ?? mesh.snapshot()));
+    process.stdout.write('the mesh is running; Ctrl-C (or "sailfin down") stops it and removes everything it made\n');
+  });
+}

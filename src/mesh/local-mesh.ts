@@ -1,0 +1,188 @@
+/**
+ * `sailfin up` as an object: the control plane, the mesh bridge, one PodRuntime per pod the manifests
+ * declare (kept in step with them as files change), gateway ports exposed on host loopback, DNS
+ * records, and the state file other commands read. Everything it creates is recorded before it is
+ * created, so `stop()` — or a later `up`/`down` after a crash — removes it all.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ControlPlane } from '../discovery/control-plane.js';
+import { createBridge, deleteBridge, type Bridge } from '../runtime/bridge.js';
+import { NetworkState, cleanupLeftovers } from '../runtime/network-state.js';
+import { dnsRecords, writeDnsRecords } from './dns-records.js';
+import { forwardPort, type PortForward } from './port-forward.js';
+import { PodRuntime } from './pod-runtime.js';
+import type { VipTarget } from './service-nat.js';
+import { claimStateDir, releaseStateDir, writeState, type MeshState } from './state.js';
+
+export interface LocalMeshOptions {
+  paths: string[];
+  stateDir: string;
+  logger: Logger;
+  xdsPort?: number;
+  monitoringPort?: number;
+  caPort?: number;
+  /** Host ports for the ingress gateway's Service ports (default: the same numbers, else any free one). */
+  exposeBase?: number;
+  backoff?: { initialMs: number; maxMs: number; resetAfterMs: number };
+}
+
+export class LocalMesh {
+  cp!: ControlPlane;
+  private state?: NetworkState;
+  private bridge?: Bridge;
+  private readonly pods = new Map<string, PodRuntime>();
+  private readonly forwards: Array<PortForward & { pod: string; namespace: string; podPort: number; name: string }> = [];
+  private timer?: NodeJS.Timeout;
+  private reconciling: Promise<void> = Promise.resolve();
+  readonly notes: string[] = [];
+  private readonly startedAt = new Date().toISOString();
+
+  constructor(private readonly opts: LocalMeshOptions) {}
+
+  private get dnsFile(): string {
+    return join(this.opts.stateDir, 'dns', 'records.json');
+  }
+
+  async start(): Promise<void> {
+    claimStateDir(this.opts.stateDir);
+    const leftovers = await cleanupLeftovers(this.opts.stateDir, { force: true });
+    if (leftovers.length) this.notes.push(`removed ${leftovers.length} item(s) a previous run left behind`);
+    this.state = await NetworkState.open(this.opts.stateDir);
+    this.bridge = await createBridge(this.state, {});
+    this.notes.push(...this.bridge.warnings);
+    this.cp = new ControlPlane({
+      paths: this.opts.paths,
+      host: '0.0.0.0',
+      adsPort: this.opts.xdsPort ?? 15010,
+      monitoringPort: this.opts.monitoringPort ?? 15014,
+      watch: true,
+      logger: this.opts.logger,
+      ca: { stateDir: join(this.opts.stateDir, 'ca'), port: this.opts.caPort ?? 15012, ipAddresses: [this.bridge.gateway, '127.0.0.1'] },
+    });
+    await this.cp.start();
+    this.cp.registry.subscribe(() => this.schedule());
+    await this.reconcile();
+    this.timer = setInterval(() => this.writeStateFile(), 1000);
+    this.timer.unref();
+  }
+
+  private schedule(): void {
+    this.reconciling = this.reconciling.then(() => this.reconcile()).catch((err: unknown) => this.opts.logger.error(`reconcile failed: ${(err as Error).message}`));
+  }
+
+  /** Makes the running pods match the registry: start new ones, stop removed ones, refresh names and rules. */
+  private async reconcile(): Promise<void> {
+    const registry = this.cp.registry;
+    writeDnsRecords(this.dnsFile, dnsRecords(registry));
+    const wanted = new Map(registry.allPods().map((p) => [`${p.namespace}/${p.name}`, p]));
+    for (const [key, rt] of this.pods) {
+      const now = wanted.get(key);
+      // A pod whose spec changed is replaced, as a Deployment rollout would do.
+      const resource = now && this.cp.podResource(now.namespace, now.name);
+      if (!now || (resource && JSON.stringify(resource.resource) !== JSON.stringify(rt.resource.resource))) {
+        this.pods.delete(key);
+        await rt.stop();
+      }
+    }
+    for (const [key, pod] of wanted) {
+      if (this.pods.has(key)) continue;
+      const resource = this.cp.podResource(pod.namespace, pod.name);
+      if (!resource) continue;
+      const rt = new PodRuntime(pod, resource, {
+        state: this.state!,
+        bridge: this.bridge!,
+        stateDir: this.opts.stateDir,
+        dnsRecordsFile: this.dnsFile,
+        controlPlane: { address: this.bridge!.gateway, port: this.cp.adsPort },
+        ca: this.cp.caServer && {
+          address: `${this.bridge!.gateway}:${this.cp.caServer.port}`,
+          bootstrap: (namespace: string, serviceAccount: string) => ({
+            token: this.cp.caServer!.ca.tokens.issue({ trustDomain: this.cp.caServer!.ca.ca.trustDomain, namespace, serviceAccount }),
+            rootsPem: this.cp.caServer!.ca.ca.rootsPem,
+          }),
+        },
+        clusterDomain: 'cluster.local',
+        searchDomains: (ns) => [`${ns}.svc.cluster.local`, 'svc.cluster.local', 'cluster.local'],
+        backoff: this.opts.backoff,
+      });
+      this.pods.set(key, rt);
+      try {
+        await rt.start();
+      } catch (err) {
+        rt.error = (err as Error).message;
+        this.opts.logger.error(`pod ${key} cannot start: ${rt.error}`);
+      }
+    }
+    await this.updateServiceRules();
+    await this.exposeGateways();
+    this.writeStateFile();
+  }
+
+  private async updateServiceRules(): Promise<void> {
+    const registry = this.cp.registry;
+    const targets: VipTarget[] = [];
+    for (const svc of registry.services()) {
+      if (svc.source !== 'kubernetes') continue;
+      for (const vip of svc.addresses) {
+        for (const p of svc.ports) {
+          targets.push({ vip, port: p.port, endpoints: registry.endpoints(svc.hostname, p.port).filter((e) => e.ready).map((e) => ({ address: e.address, port: e.port })) });
+        }
+      }
+    }
+    for (const rt of this.pods.values()) await rt.updateServiceRules(targets).catch((err: unknown) => this.opts.logger.warn(`service rules for ${rt.key}: ${(err as Error).message}`));
+  }
+
+  /** The ingress gateway's Service ports on 127.0.0.1, the local stand-in for its LoadBalancer. */
+  private async exposeGateways(): Promise<void> {
+    const registry = this.cp.registry;
+    for (const rt of this.pods.values()) {
+      if (rt.gateway !== 'ingress') continue;
+      for (const inst of registry.instancesOf(rt.pod.address)) {
+        const podPort = inst.endpoint.port;
+        if (podPort === 15021 || this.forwards.some((f) => f.pod === rt.pod.name && f.podPort === podPort)) continue;
+        const name = inst.servicePort.name ?? String(inst.servicePort.port);
+        let fwd: PortForward;
+        try {
+          fwd = await forwardPort(inst.servicePort.port, rt.pod.address, podPort);
+        } catch {
+          fwd = await forwardPort(0, rt.pod.address, podPort);
+          this.notes.push(`port ${inst.servicePort.port} is taken on this host; ${rt.pod.name}:${podPort} (${name}) is on 127.0.0.1:${fwd.hostPort} instead`);
+        }
+        this.forwards.push({ ...fwd, pod: rt.pod.name, namespace: rt.pod.namespace, podPort, name });
+      }
+    }
+  }
+
+  snapshot(): MeshState {
+    const pods = [...this.pods.values()].map((p) => p.status());
+    return {
+      pid: process.pid,
+      startedAt: this.startedAt,
+      mode: 'netns',
+      paths: this.opts.paths,
+      controlPlane: { adsPort: this.cp?.adsPort ?? 0, monitoringPort: this.cp?.monitoringPort ?? 0, address: this.bridge?.gateway ?? '' },
+      exposed: this.forwards.map((f) => ({ pod: f.pod, namespace: f.namespace, podPort: f.podPort, hostPort: f.hostPort, name: f.name })),
+      pods,
+      services: (this.cp?.registry.services() ?? []).map((s) => ({ name: s.name, namespace: s.namespace, hostname: s.hostname, addresses: [...s.addresses], ports: s.ports.map((p) => ({ port: p.port, name: p.name, protocol: p.protocol })) })),
+      ready: pods.length > 0 && pods.every((p) => p.ready),
+      notes: [...this.notes, ...[...this.pods.values()].flatMap((p) => (p.error ? [`${p.key}: ${p.error}`] : p.problems()))],
+    };
+  }
+
+  private writeStateFile(): void {
+    writeState(this.opts.stateDir, this.snapshot());
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.reconciling.catch(() => undefined);
+    for (const f of this.forwards) await f.close();
+    await Promise.all([...this.pods.values()].map((p) => p.stop().catch(() => undefined)));
+    this.pods.clear();
+    await this.cp?.close();
+    if (this.state && this.bridge) await deleteBridge(this.state, this.bridge).catch(() => undefined);
+    await cleanupLeftovers(this.opts.stateDir, { force: true }).catch(() => undefined);
+    releaseStateDir(this.opts.stateDir);
+  }
+}
