@@ -35,8 +35,8 @@ export interface AdsClientOptions {
   logger?: Logger;
   backoff?: Partial<BackoffOptions>;
   /**
-   * How long listeners that arrive before any cluster response are held (default 5 s). A server that never
-   * answers CDS (its generator failing, say) must not keep the proxy without listeners forever.
+   * How long listeners that arrive before this stream's clusters and endpoints are held (default 5 s). A
+   * server that never answers CDS (its generator failing, say) must not keep the proxy without listeners.
    */
   listenerHoldMs?: number;
 }
@@ -74,6 +74,9 @@ export class AdsClient {
   private streamGeneration = 0;
   private sentNode = false;
   private clustersSeenOnStream = false;
+  private endpointsSeenOnStream = false;
+  /** Set when the hold timer gave up waiting: listeners apply as they come for the rest of the stream. */
+  private listenersUnblocked = false;
   private heldListeners: DiscoveryResponse | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -147,6 +150,8 @@ export class AdsClient {
     this.call = call;
     this.sentNode = false;
     this.clustersSeenOnStream = false;
+    this.endpointsSeenOnStream = false;
+    this.listenersUnblocked = false;
     this.heldListeners = undefined;
     if (this.holdTimer) clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
@@ -195,25 +200,35 @@ export class AdsClient {
       this.logger.debug({ typeUrl: res.type_url }, 'xds-client: response for a type not subscribed; ignored');
       return;
     }
-    if (type === TypeUrl.Listener && !this.clustersSeenOnStream) {
-      // Listeners refer to clusters: apply them only once this stream's clusters are in place.
+    if (type === TypeUrl.Listener && !this.listenersMayApply()) {
+      // Listeners refer to clusters: on a new stream, apply them once its clusters (and their endpoints) are in.
       this.heldListeners = res;
       this.holdTimer ??= setTimeout(() => {
         this.holdTimer = undefined;
-        this.logger.warn('xds-client: no cluster response yet; applying the held listeners anyway');
+        this.logger.warn('xds-client: clusters or endpoints still missing; applying the held listeners anyway');
+        this.listenersUnblocked = true;
         this.enqueue(() => this.releaseListeners(generation));
       }, this.options.listenerHoldMs ?? 5000);
       return;
     }
     await this.apply(sub, res);
-    if (type === TypeUrl.Cluster) await this.releaseListeners(generation);
+    if (type === TypeUrl.Cluster) this.clustersSeenOnStream = true;
+    if (type === TypeUrl.ClusterLoadAssignment) this.endpointsSeenOnStream = true;
+    if (this.heldListeners && this.listenersMayApply()) await this.releaseListeners(generation);
+  }
+
+  /** Like Envoy's cluster warming: listeners wait for this stream's clusters and, if any were asked for, endpoints. */
+  private listenersMayApply(): boolean {
+    if (this.listenersUnblocked || !this.subs.has(TypeUrl.Cluster)) return true;
+    if (!this.clustersSeenOnStream) return false;
+    const eds = this.subs.get(TypeUrl.ClusterLoadAssignment);
+    return !eds || eds.names.length === 0 || this.endpointsSeenOnStream;
   }
 
   private async releaseListeners(generation: number): Promise<void> {
     if (this.holdTimer) clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
     if (generation !== this.streamGeneration) return;
-    this.clustersSeenOnStream = true;
     const held = this.heldListeners;
     this.heldListeners = undefined;
     const listenerSub = this.subs.get(TypeUrl.Listener);

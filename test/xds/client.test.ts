@@ -102,12 +102,19 @@ async function listenersFirstServer(sendClusters: boolean): Promise<{ grpcServer
   grpcServer.addService(adsServiceDefinition(), {
     StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => {
       const seen = new Set<string>();
+      let answered = false;
       call.on('data', (req: DiscoveryRequest) => {
         seen.add(req.type_url!);
-        if (req.response_nonce || !seen.has(TypeUrl.Listener) || !seen.has(TypeUrl.Cluster)) return;
+        if (answered || !seen.has(TypeUrl.Listener) || !seen.has(TypeUrl.Cluster)) return;
+        answered = true;
         call.write({ version_info: '1', nonce: 'l', type_url: TypeUrl.Listener, resources: [fromEnvoyJson(TypeUrl.Listener, tcpListener('l1', 1, 'a'))] });
         if (!sendClusters) return;
         setTimeout(() => call.write({ version_info: '1', nonce: 'c', type_url: TypeUrl.Cluster, resources: [fromEnvoyJson(TypeUrl.Cluster, cluster('a'))] }), 100);
+      });
+      call.on('data', (req: DiscoveryRequest) => {
+        // Endpoints only when asked for, a little later still.
+        if (req.type_url !== TypeUrl.ClusterLoadAssignment || req.response_nonce) return;
+        setTimeout(() => call.write({ version_info: '1', nonce: 'e', type_url: TypeUrl.ClusterLoadAssignment, resources: [fromEnvoyJson(TypeUrl.ClusterLoadAssignment, cla('a', 1))] }), 100);
       });
       call.on('end', () => call.end());
       call.on('error', () => {});
@@ -120,7 +127,7 @@ async function listenersFirstServer(sendClusters: boolean): Promise<{ grpcServer
   return { grpcServer, port };
 }
 
-test('client holds listeners that arrive before clusters until the clusters are applied', async (t) => {
+test('client holds listeners that arrive first until the clusters and their endpoints are applied', async (t) => {
   const { grpcServer, port } = await listenersFirstServer(true);
   const proxy = new RecordingProxy();
   const client = startClient(port, proxy);
@@ -129,7 +136,7 @@ test('client holds listeners that arrive before clusters until the clusters are 
     grpcServer.forceShutdown();
   });
   await waitFor(() => proxy.applied.includes('LDS'), 3000, 'listeners applied');
-  assert.deepEqual(proxy.applied.slice(0, 2), ['CDS', 'LDS']);
+  assert.deepEqual(proxy.applied, ['CDS', 'EDS', 'LDS']);
 });
 
 test('client applies held listeners after a while when the server never answers for clusters', async (t) => {
