@@ -13,7 +13,7 @@ import { compileBootstrap, type BootstrapConfig } from './bootstrap/bootstrap.js
 import { createClusterManager, routeCompiler, type ManagedClusters } from './bootstrap/components.js';
 import { RouteRegistry } from './bootstrap/route-registry.js';
 import { locate, type BootstrapSource } from './bootstrap/source.js';
-import { startDynamicConfig, type DynamicConfig } from './bootstrap/dynamic-config.js';
+import type { DynamicConfig } from './bootstrap/dynamic-config.js';
 import { ListenerManager, type OriginalDstLookup } from './listener/listener-manager.js';
 import { SecretProviderImpl } from './tls/secret-provider.js';
 import { StatsStore } from './stats/store.js';
@@ -114,6 +114,8 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
       (handle as { healthPort?: number }).healthPort = health.port;
     }
     if (cfg.dynamic?.ads_config) {
+      // Loaded only when needed: the gRPC stack is most of the proxy's start-up time.
+      const { startDynamicConfig } = await import('./bootstrap/dynamic-config.js');
       dynamic = startDynamicConfig(cfg.raw, { ctx, clusters, listeners, routes, secrets, staticClusters: new Set(cfg.clusters.map((c) => String(c.json.name))), onReady: () => (state = state === 'INITIALIZING' ? 'LIVE' : state) });
     } else state = 'LIVE';
   } catch (err) {

@@ -78,18 +78,18 @@ test('listener replacement over ADS under load: no request lost, new requests us
   const adsPort = await ads.start();
   const nacks: string[] = [];
   ads.on('nack', (_p, _t, n) => nacks.push(n.message));
+  t.after(async () => {
+    await ads.close();
+    a.server.close();
+    b.server.close();
+  });
   const proxy = await runProxy({
     node: { id: 'sidecar~127.0.0.1~test.default~default.svc.cluster.local', cluster: 'test' },
     admin: adminBlock(),
     dynamic_resources: { ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] }, cds_config: { ads: {}, resource_api_version: 'V3' }, lds_config: { ads: {}, resource_api_version: 'V3' } },
     static_resources: { clusters: [staticCluster('xds-grpc', [adsPort])] },
   });
-  t.after(async () => {
-    await proxy.stop();
-    await ads.close();
-    a.server.close();
-    b.server.close();
-  });
+  t.after(() => proxy.stop());
   for (let i = 0; i < 100 && (await httpGet(proxy.adminPort, '/ready')).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(await get(port, '/'), 'a');
   const dump = JSON.parse((await httpGet(proxy.adminPort, '/config_dump')).body);

@@ -40,10 +40,13 @@ export function hasModule(rel: string): boolean {
   return existsSync(join(ROOT, 'dist', 'src', rel));
 }
 
-export async function runProxy(bootstrap: object | string, args: string[] = [], timeoutMs = 10_000): Promise<RunningProxy> {
+export async function runProxy(bootstrap: object | string, args: string[] = [], timeoutMs = 30_000, opts: { netns?: string } = {}): Promise<RunningProxy> {
   const text = typeof bootstrap === 'string' ? bootstrap : JSON.stringify(bootstrap, null, 2);
   const tmp = writeTemp(typeof bootstrap === 'string' ? 'bootstrap.yaml' : 'bootstrap.json', text);
-  const proc = spawn(process.execPath, [SAILFIN, 'proxy', '--config', tmp.file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [process.execPath, SAILFIN, 'proxy', '--config', tmp.file, ...args];
+  // In a network namespace the proxy is started through `ip netns exec`, which execs node (same pid).
+  const full = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv;
+  const proc = spawn(full[0], full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d) => (out += d));
@@ -101,7 +104,7 @@ export function runProxyExpectExit(bootstrapText: string, name = 'bootstrap.yaml
     const proc = spawn(process.execPath, [SAILFIN, 'proxy', '--config', tmp.file], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     proc.stderr.on('data', (d) => (err += d));
-    const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    const t = setTimeout(() => proc.kill('SIGKILL'), 30_000);
     proc.on('exit', (code) => {
       clearTimeout(t);
       tmp.cleanup();

@@ -177,7 +177,7 @@ test('a route timeout answers 504 with the UT flag, on time', async () => {
   const elapsed = Date.now() - started;
   assert.equal(r.status, 504);
   assert.equal(r.body, 'upstream request timeout');
-  assert.ok(elapsed >= 450 && elapsed < 1500, `504 after ${elapsed} ms`);
+  assert.ok(elapsed >= 450 && elapsed < 3000, `504 after ${elapsed} ms`);
   await new Promise((res) => setTimeout(res, 100));
   assert.match(proxy.stdout(), /"GET \/timeout HTTP\/1\.1" 504 UT /);
 });
