@@ -129,7 +129,7 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
       stats,
       configDump(resource?: string) {
         const configs: JsonObject[] = [
-          { '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', bootstrap: cfg.raw, last_updated: new Date(startedAt).toISOString() },
+          { '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', bootstrap: redactKeys(cfg.raw), last_updated: new Date(startedAt).toISOString() },
           clusters.configDump(),
           listeners.dump(),
           routes.dump(),
@@ -168,4 +168,9 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
       },
     };
   }
+}
+
+/** A copy with every private key replaced, as Envoy redacts secrets in its config dump. */
+function redactKeys(json: JsonObject): JsonObject {
+  return JSON.parse(JSON.stringify(json), (key, value) => (key === 'private_key' && value !== null && typeof value === 'object' ? { inline_string: '[redacted]' } : value)) as JsonObject;
 }

@@ -115,6 +115,9 @@ test('SNI routing: passthrough leaves the ClientHello untouched; a terminated ch
     });
   assert.deepEqual(await talk('pass.example.com', ''), { text: 'backend saw SNI pass.example.com', cn: 'backend' });
   assert.deepEqual(await talk('edge.example.com', 'hello'), { text: 'plain:hello', cn: 'edge' });
+  const dump = (await httpGet(p.adminPort, '/config_dump')).body;
+  assert.doesNotMatch(dump, /PRIVATE KEY/);
+  assert.match(dump, /\[redacted\]/);
   // No chain for a plaintext connection: closed.
   assert.equal(await exchange(port, 'GET / HTTP/1.1\r\n\r\n', 1, 2000), '');
 });
