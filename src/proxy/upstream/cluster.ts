@@ -21,6 +21,18 @@ import type { StatsStore } from '../stats/store.js';
 /** Envoy's host_selection_retry_max_attempts as Istio sets it: re-picks to avoid previous hosts. */
 const HOST_SELECTION_ATTEMPTS = 5;
 
+function affectsBalancing(h: HostImpl, spec: EndpointSpec): boolean {
+  return (
+    h.weight !== spec.weight ||
+    h.priority !== spec.priority ||
+    h.edsHealth !== spec.health ||
+    h.localityWeight !== spec.localityWeight ||
+    h.locality.region !== spec.locality.region ||
+    h.locality.zone !== spec.locality.zone ||
+    h.locality.subZone !== spec.locality.subZone
+  );
+}
+
 export interface ClusterDeps {
   stats: StatsStore;
   secrets?: SecretProvider;
@@ -100,8 +112,10 @@ export class ClusterImpl implements Cluster {
       const key = hostKey(spec.address, spec.port);
       if (next.has(key)) continue; // a duplicate endpoint adds nothing, as in Envoy
       let host = this.byKey.get(key);
-      if (host) host.update(spec);
-      else {
+      if (host) {
+        if (!changed && affectsBalancing(host, spec)) changed = true;
+        host.update(spec);
+      } else {
         host = new HostImpl(spec);
         changed = true;
       }
@@ -110,11 +124,15 @@ export class ClusterImpl implements Cluster {
     }
     const removed = this.hosts.filter((h) => next.get(hostKey(h.address, h.port)) !== h);
     if (removed.length) this.outlier?.hostsRemoved(removed);
+    const orderChanged = !changed && hosts.some((h, i) => this.hosts[i] !== h);
     if ((changed || removed.length) && this.used) this.stats.membership_change.inc();
+    const rebuild = changed || removed.length > 0 || orderChanged || overprovisioningFactor !== this.overprovisioningFactor || this.balancer === null;
     this.byKey = next;
     this.hosts = hosts;
     this.overprovisioningFactor = overprovisioningFactor;
-    this.rebuild();
+    // A DNS refresh or EDS push that changes nothing the balancer reads keeps its state (round-robin
+    // position, EDF deadlines, ring).
+    if (rebuild) this.rebuild();
   }
 
   private markUsed(): void {
