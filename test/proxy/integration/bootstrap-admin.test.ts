@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { adminBlock, httpGet, runProxy, runProxyExpectExit, TLS_INSPECTOR, tcpListener, tcpProxyFilter } from './harness.js';
+import { createServer as createHttpServer } from 'node:http';
+import { adminBlock, httpGet, runProxy, runProxyExpectExit, staticCluster, TLS_INSPECTOR, tcpListener, tcpProxyFilter } from './harness.js';
 
 test('an unsupported field stops the proxy with file:line and the field path, no stack trace', async () => {
   const yaml = [
@@ -178,4 +179,76 @@ test('10,000 idle connections keep memory bounded', async (t) => {
   console.log(`# RSS before ${before} KiB, with ${N} idle connections ${after} KiB (${perConn.toFixed(0)} bytes/connection)`);
   assert.ok(after < 400 * 1024, `RSS ${after} KiB`);
   assert.ok(perConn < 16 * 1024, `${perConn} bytes per connection`);
+});
+
+test('10,000 idle keep-alive HTTP connections, each after one request, keep memory bounded', async (t) => {
+  const web = createHttpServer((req, res) => {
+    req.resume();
+    res.end('ok');
+  });
+  web.keepAliveTimeout = 120_000;
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  const p = await runProxy({
+    admin: adminBlock(),
+    static_resources: {
+      clusters: [staticCluster('web', [(web.address() as { port: number }).port])],
+      listeners: [
+        tcpListener('http', [
+          {
+            filters: [
+              {
+                name: 'envoy.filters.network.http_connection_manager',
+                typed_config: {
+                  '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                  stat_prefix: 'in',
+                  http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+                  route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'web' } }] }] },
+                },
+              },
+            ],
+          },
+        ]),
+      ],
+    },
+  });
+  const sockets: Socket[] = [];
+  t.after(async () => {
+    for (const s of sockets) s.destroy();
+    await p.stop();
+    web.closeAllConnections();
+    web.close();
+  });
+  const port = p.ports.get('http')!;
+  const before = p.rssKiB();
+  const N = 10_000;
+  let answered = 0;
+  for (let i = 0; i < N; i += 250) {
+    await Promise.all(
+      Array.from({ length: Math.min(250, N - i) }, () =>
+        new Promise<void>((resolve, reject) => {
+          const s = connect(port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n'));
+          let got = '';
+          const onData = (d: Buffer): void => {
+            got += d;
+            if (got.endsWith('ok')) {
+              answered++;
+              s.removeListener('data', onData);
+              resolve();
+            }
+          };
+          s.on('data', onData);
+          s.on('error', reject);
+          sockets.push(s);
+        }),
+      ),
+    );
+  }
+  assert.equal(answered, N);
+  const stats = await httpGet(p.adminPort, '/stats?filter=downstream_cx_active');
+  assert.match(stats.body, new RegExp(`downstream_cx_active: ${N}`));
+  const after = p.rssKiB();
+  const perConn = ((after - before) * 1024) / N;
+  console.log(`# HTTP keep-alive: RSS before ${before} KiB, with ${N} idle connections ${after} KiB (${perConn.toFixed(0)} bytes/connection)`);
+  assert.ok(after < 512 * 1024, `RSS ${after} KiB`);
+  assert.ok(perConn < 32 * 1024, `${perConn} bytes per connection`);
 });
