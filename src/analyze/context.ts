@@ -41,6 +41,8 @@ export class AnalysisContext {
   readonly gateways = new Map<string, LoadedResource>();
   readonly virtualServices: LoadedResource[] = [];
   readonly destinationRules: LoadedResource[] = [];
+  /** AuthorizationPolicy, PeerAuthentication, RequestAuthentication and Sidecar objects. */
+  readonly policies: LoadedResource[] = [];
   readonly pods: PodInfo[] = [];
   /** Indexes so lookups stay cheap on large configs (analysis must stay roughly linear in input size). */
   private readonly podsByLabel = new Map<string, PodInfo[]>();
@@ -102,6 +104,12 @@ export class AnalysisContext {
         break;
       case 'DestinationRule':
         this.destinationRules.push(loaded);
+        break;
+      case 'AuthorizationPolicy':
+      case 'PeerAuthentication':
+      case 'RequestAuthentication':
+      case 'Sidecar':
+        this.policies.push(loaded);
         break;
     }
   }

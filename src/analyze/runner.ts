@@ -22,6 +22,7 @@ import { gatewayReferencesAnalyzer } from './gateway-references.js';
 import { gatewaySelectorsAnalyzer } from './gateway-selectors.js';
 import { portNamesAnalyzer } from './port-names.js';
 import { subsetPodsAnalyzer } from './subset-pods.js';
+import { workloadSelectorsAnalyzer } from './workload-selectors.js';
 
 export const ANALYZERS: readonly Analyzer[] = [
   destinationHostsAnalyzer,
@@ -37,6 +38,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   gatewayPortsAnalyzer,
   conflictingGatewaysAnalyzer,
   portNamesAnalyzer,
+  workloadSelectorsAnalyzer,
 ];
 
 export interface AnalyzeOptions {

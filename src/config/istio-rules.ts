@@ -27,6 +27,9 @@ export function checkIstioObject(loaded: LoadedResource): AnalysisMessage[] {
     case 'WorkloadEntry':
       if (!asObject(c.spec()).network) c.required('spec.address', c.spec().address, 'is required (or set network)');
       break;
+    case 'Sidecar':
+      checkSidecar(c);
+      break;
     case 'PeerAuthentication':
       if (c.spec().portLevelMtls !== undefined && !c.spec().selector) c.error('spec.portLevelMtls', 'port level mTLS settings require a workload selector');
       break;
@@ -123,6 +126,16 @@ function checkServiceEntry(c: FieldChecks): void {
     else numbers.set(Number(port.number), path);
   }
   if (spec.resolution === 'STATIC' && !spec.endpoints && !spec.workloadSelector && !spec.addresses) c.error('spec.endpoints', 'resolution STATIC needs endpoints or a workloadSelector');
+}
+
+function checkSidecar(c: FieldChecks): void {
+  for (const { item: egress, path } of objectItems(c.spec().egress, 'spec.egress')) {
+    if (!c.required(`${path}.hosts`, egress.hosts, 'an egress listener must have at least one host')) continue;
+    (Array.isArray(egress.hosts) ? egress.hosts : []).forEach((host, i) => {
+      // Sidecar hosts are always `namespace/dnsName` (`./x`, `*/x`, `ns/*`): a bare name selects nothing.
+      if (typeof host === 'string' && !/^[^/]+\/[^/]+$/.test(host)) c.error(`${path}.hosts[${i}]`, `${JSON.stringify(host)} must be namespace/dnsName, e.g. "./${host}" or "*/${host}"`);
+    });
+  }
 }
 
 /** Every `regex` key under the spec (StringMatch, uriRegexRewrite.match, AuthorizationPolicy has none). */

@@ -19,6 +19,7 @@ import { gatewaySelectorsAnalyzer } from '../../src/analyze/gateway-selectors.js
 import { followsPortNamingConvention, portNamesAnalyzer } from '../../src/analyze/port-names.js';
 import { ANALYZERS, analyzeResources, runAnalyzers } from '../../src/analyze/runner.js';
 import { subsetPodsAnalyzer } from '../../src/analyze/subset-pods.js';
+import { workloadSelectorsAnalyzer } from '../../src/analyze/workload-selectors.js';
 
 const BASE = `apiVersion: v1
 kind: Service
@@ -236,12 +237,39 @@ spec: {ports: [{name: status-port, port: 15021}]}
     ]);
   });
 
+  it('IST0127 policy or Sidecar selector matching no pod in its namespace', () => {
+    const out = run(workloadSelectorsAnalyzer, `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ok, namespace: shop}
+spec: {selector: {matchLabels: {app: reviews}}}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: other-ns, namespace: istio-system}
+spec: {selector: {matchLabels: {app: reviews}}, mtls: {mode: STRICT}}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: sc, namespace: shop}
+spec: {workloadSelector: {labels: {app: reviewz}}, egress: [{hosts: ["./*"]}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: namespace-wide, namespace: shop}
+spec: {}
+`);
+    assert.deepEqual(out, [
+      'Warning [IST0127] (PeerAuthentication istio-system/other-ns t.yaml:9 spec.selector.matchLabels) No matching workloads for this resource with the following labels: app=reviews',
+      'Warning [IST0127] (Sidecar shop/sc t.yaml:14 spec.workloadSelector.labels) No matching workloads for this resource with the following labels: app=reviewz',
+    ]);
+  });
+
   it('keeps going when an analyzer throws, and analyzeResources adds object validation, sorted', () => {
     const broken: Analyzer = { name: 'broken', description: 'always fails', analyze: () => { throw new Error('bug'); } };
     const loaded = loadTexts([{ file: 't.yaml', text: BASE }]).resources;
     const out = runAnalyzers(loaded, [], { analyzers: [broken, gatewaySelectorsAnalyzer] }).map(formatMessage);
     assert.deepEqual(out, ['Error [SFN0005] analyzer broken failed: bug', 'Error [IST0101] (Gateway shop/gw t.yaml:26 spec.selector) Referenced selector not found: "istio=ingressgateway"']);
-    assert.ok(ANALYZERS.length >= 13);
+    assert.ok(ANALYZERS.length >= 14);
     const all = analyzeResources(loadTexts([{ file: 'a.yaml', text: dr('x', '  subsets: [{name: a}]\n') }]).resources).map(formatMessage);
     assert.match(all[0], /^Error \[IST0106\] \(DestinationRule shop\/x a\.yaml:4 spec\.host\)/);
   });

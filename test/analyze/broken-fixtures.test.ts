@@ -22,7 +22,7 @@ describe('sailfin analyze on broken configs', () => {
     assert.deepEqual({ missing, unexpected }, { missing: [], unexpected: [] });
     assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
     // The cases the issue names, each present:
-    for (const code of ['IST0101', 'IST0106', 'IST0109', 'IST0118', 'IST0173', 'IST0145', 'IST0132', 'IST0104', 'SFN0002', 'SFN0003', 'SFN0004', 'SFN0006']) {
+    for (const code of ['IST0101', 'IST0106', 'IST0109', 'IST0118', 'IST0173', 'IST0145', 'IST0132', 'IST0104', 'IST0127', 'SFN0002', 'SFN0003', 'SFN0004', 'SFN0006']) {
       assert.ok(actual.some((l) => l.includes(`[${code}]`)), `${code} reported`);
     }
   });
