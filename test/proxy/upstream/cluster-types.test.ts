@@ -109,8 +109,10 @@ test('ORIGINAL_DST connects where the downstream was going, and drops hosts unus
     assert.equal(c.chooseHost({ originalDst: { address: '127.0.0.1', port: backends[0].port } }), hx, 'same destination, same host');
     assert.equal(c.hosts.length, 2);
     hy.activeRequests = 1;
-    await sleep(350);
+    await until(() => c.hosts.length === 1, 3000);
     assert.deepEqual(c.hosts.map((h) => h.port), [backends[1].port], 'the idle unused host is gone; the busy one stays');
+    await sleep(250);
+    assert.equal(c.hosts.length, 1, 'a host with requests in flight is kept');
     assert.throws(() => cm.addOrUpdate({ name: 'o', type: 'ORIGINAL_DST', lb_policy: 'ROUND_ROBIN' }, 'c'), (e: unknown) => (e as { field?: string }).field === 'c.lb_policy');
     assert.throws(() => cm.addOrUpdate({ name: 'o', type: 'STATIC', lb_policy: 'CLUSTER_PROVIDED', load_assignment: {} }, 'c'), (e: unknown) => (e as { field?: string }).field === 'c.lb_policy');
   } finally {

@@ -55,7 +55,7 @@ test('connect_timeout: a connect that never completes fails on time with upstrea
     )) as ConnectFailure;
     const elapsed = Date.now() - started;
     assert.equal(err.failure, 'timeout');
-    assert.ok(elapsed >= 240 && elapsed < 1000, `timed out after ${elapsed} ms`);
+    assert.ok(elapsed >= 240 && elapsed < 3000, `timed out after ${elapsed} ms`);
     assert.equal(stats.counter('cluster.svc.upstream_cx_connect_timeout').value, 1);
     assert.equal(stats.counter('cluster.svc.upstream_cx_connect_fail').value, 1);
     await new Promise((r) => setTimeout(r, 20));

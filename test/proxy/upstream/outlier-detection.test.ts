@@ -7,6 +7,14 @@ import { type Backend, connectAsync, fetchName, newManager, staticCluster, start
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await sleep(10);
+  }
+}
+
 /** One request: pick a host, talk to it, report the status the backend answered with. */
 async function request(c: ClusterImpl): Promise<string> {
   const host = c.chooseHost({})!;
@@ -28,24 +36,28 @@ async function withBackends(names: string[], od: JsonObject, fn: (c: ClusterImpl
 }
 
 test('consecutive 5xx eject a failing host: traffic stops reaching it, and it returns after base_ejection_time × ejections', async () => {
-  await withBackends(['503', '200'], { consecutive_5xx: 3, interval: '0.1s', base_ejection_time: '0.3s', max_ejection_percent: 100 }, async (c, _b, stats) => {
+  await withBackends(['503', '200'], { consecutive_5xx: 3, interval: '0.1s', base_ejection_time: '0.4s', max_ejection_percent: 100 }, async (c, _b, stats) => {
+    const active = () => stats.gauge('cluster.svc.outlier_detection.ejections_active').value;
+    const failing = c.hosts[0];
     const first: string[] = [];
     for (let i = 0; i < 6; i++) first.push(await request(c));
     assert.equal(first.filter((s) => s === '503').length, 3, 'round robin reaches the failing host 3 times, then it is ejected');
-    assert.equal(stats.gauge('cluster.svc.outlier_detection.ejections_active').value, 1);
+    assert.equal(active(), 1);
     assert.equal(stats.counter('cluster.svc.outlier_detection.ejections_enforced_consecutive_5xx').value, 1);
     for (let i = 0; i < 10; i++) assert.equal(await request(c), '200', 'no traffic to the ejected host');
     assert.match(c.hosts.map((h) => h.healthFlags()).join(' '), /failed_outlier_check/);
-    await sleep(450);
-    assert.equal(stats.gauge('cluster.svc.outlier_detection.ejections_active').value, 0, 'back after 0.3 s (+ one interval)');
+    const firstEjection = failing.outlier.ejectedAt;
+    await until(() => active() === 0, 3000);
+    const out1 = Date.now() - firstEjection;
+    assert.ok(out1 >= 400, `back after ${out1} ms (base 0.4 s)`);
     const again: string[] = [];
     for (let i = 0; i < 6; i++) again.push(await request(c));
     assert.equal(again.filter((s) => s === '503').length, 3);
-    // Second ejection lasts twice the base time.
-    await sleep(400);
-    assert.equal(stats.gauge('cluster.svc.outlier_detection.ejections_active').value, 1, 'still out at 0.4 s of a 0.6 s ejection');
-    await sleep(400);
-    assert.equal(stats.gauge('cluster.svc.outlier_detection.ejections_active').value, 0);
+    // The second ejection lasts twice the base time.
+    const second = failing.outlier.ejectedAt;
+    await until(() => active() === 0, 4000);
+    const out2 = Date.now() - second;
+    assert.ok(out2 >= 800, `second ejection lasted ${out2} ms (2 × 0.4 s)`);
   });
 });
 
