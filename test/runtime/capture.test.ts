@@ -66,6 +66,7 @@ describe('iptables capture in a network namespace', { skip }, () => {
     sh('ip', '-n', peer, 'link', 'set', 'eth0', 'up');
 
     await startIn(pod, [process.execPath, responder, 'proxy', '15001', '15006'], teardown, 1337);
+    await startIn(pod, [process.execPath, responder, 'dual-stack-proxy@::', '15002'], teardown, 1337);
     await startIn(pod, [process.execPath, responder, 'app', '9080', '9081'], teardown);
     await startIn(peer, [process.execPath, responder, 'peer', '8080', '8081'], teardown);
   });
@@ -85,6 +86,14 @@ describe('iptables capture in a network namespace', { skip }, () => {
     assert.equal(a.role, 'proxy');
     assert.equal(a.port, 15001);
     assert.deepEqual(a.dst, { address: peerIp, port: 8080, family: 4 });
+  });
+
+  test('a dual-stack (::) proxy listener on another port reads the IPv4 original destination', async () => {
+    const config = captureConfigFromAnnotations({})!;
+    await applyCaptureRules(buildCaptureRules({ ...config, captureDns: false, outboundPort: 15002 }, 4), { netns: pod });
+    const a = await connect(pod, peerIp, 8081);
+    assert.equal(a.role, 'dual-stack-proxy');
+    assert.deepEqual(a.dst, { address: peerIp, port: 8081, family: 4 });
   });
 
   test('inbound TCP to the pod goes to 15006 with the original pod port', async () => {

@@ -85,7 +85,7 @@ export function removeDir(dir: string): void {
 }
 
 /**
- * A TCP responder: listens on every given port (all addresses) and answers each connection with one
+ * A TCP responder: listens on every given port (all IPv4 addresses, or `ROLE@HOST`'s host) and answers each connection with one
  * JSON line `{role, port, dst}` where dst is what originalDst() reads, then closes. Prints "ready".
  */
 export function writeResponder(dir: string): string {
@@ -95,7 +95,8 @@ export function writeResponder(dir: string): string {
     path,
     `import net from 'node:net';
 import { originalDst } from ${JSON.stringify(originalDst)};
-const [role, ...ports] = process.argv.slice(2);
+const [roleAtHost, ...ports] = process.argv.slice(2);
+const [role, host = '0.0.0.0'] = roleAtHost.split('@');
 let open = 0;
 for (const p of ports) {
   const server = net.createServer((s) => {
@@ -103,7 +104,7 @@ for (const p of ports) {
     try { dst = originalDst(s) ?? null; } catch (e) { dst = { error: e.message }; }
     s.end(JSON.stringify({ role, port: s.localPort, dst, uid: process.getuid() }) + '\\n');
   });
-  server.listen(Number(p), '0.0.0.0', () => { if (++open === ports.length) console.log('ready'); });
+  server.listen(Number(p), host, () => { if (++open === ports.length) console.log('ready'); });
 }
 `,
   );
