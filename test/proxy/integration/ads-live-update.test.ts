@@ -128,3 +128,64 @@ test('listener replacement over ADS under load: no request lost, new requests us
   assert.match(nacks.join('\n'), /http: .*server_names\[0\]: "a\.\*\.example\.com": a wildcard must be a leading/);
   assert.equal(await get(port, '/'), 'b');
 });
+
+test('RDS and EDS over ADS: route tables and endpoints are requested by name and follow updates', async (t) => {
+  const a = await namedBackend('a');
+  const b = await namedBackend('b');
+  const generator = new StaticGenerator();
+  const port = await freePort();
+  const eds = (name: string, backendPort: number): EnvoyJson =>
+    ({ cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: backendPort } } } }] }] }) as EnvoyJson;
+  const routes = (cluster: string): EnvoyJson =>
+    ({ name: 'web-routes', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster } }] }] }) as EnvoyJson;
+  for (const name of ['outbound|80||a', 'outbound|80||b']) {
+    generator.set(TypeUrl.Cluster, name, { name, type: 'EDS', connect_timeout: '1s', eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: name } } as EnvoyJson);
+  }
+  generator.set(TypeUrl.ClusterLoadAssignment, 'outbound|80||a', eds('outbound|80||a', a.port));
+  generator.set(TypeUrl.ClusterLoadAssignment, 'outbound|80||b', eds('outbound|80||b', b.port));
+  generator.set(TypeUrl.RouteConfiguration, 'web-routes', routes('outbound|80||a'));
+  const listener = httpListener(port, 'unused') as { filter_chains: Array<{ filters: Array<{ typed_config: Record<string, unknown> }> }> };
+  const hcm = listener.filter_chains[0].filters[0].typed_config;
+  delete hcm.route_config;
+  hcm.rds = { route_config_name: 'web-routes', config_source: { ads: {}, resource_api_version: 'V3' } };
+  generator.set(TypeUrl.Listener, 'http', listener as EnvoyJson);
+  const ads = new AdsServer({ generator, host: '127.0.0.1', port: 0, logger: silent, debounce: { quietMs: 10, maxDelayMs: 100 } });
+  const adsPort = await ads.start();
+  t.after(async () => {
+    await ads.close();
+    a.server.close();
+    b.server.close();
+  });
+  const proxy = await runProxy({
+    node: { id: 'sidecar~127.0.0.1~rds.default~default.svc.cluster.local', cluster: 'test' },
+    admin: adminBlock(),
+    dynamic_resources: { ads_config: { api_type: 'GRPC', grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] }, cds_config: { ads: {} }, lds_config: { ads: {} } },
+    static_resources: { clusters: [staticCluster('xds-grpc', [adsPort])] },
+  });
+  t.after(() => proxy.stop());
+  let first = '';
+  for (let i = 0; i < 100 && first !== 'a'; i++) {
+    first = await get(port, '/');
+    if (first !== 'a') await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(first, 'a');
+  // Only the route table changes.
+  generator.set(TypeUrl.RouteConfiguration, 'web-routes', routes('outbound|80||b'));
+  ads.push({ reason: 'config' });
+  let now = '';
+  for (let i = 0; i < 100 && now !== 'b'; i++) {
+    now = await get(port, '/');
+    if (now !== 'b') await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(now, 'b');
+  // Only the endpoints change: b's service now points at backend a.
+  generator.set(TypeUrl.ClusterLoadAssignment, 'outbound|80||b', eds('outbound|80||b', a.port));
+  ads.push({ reason: 'endpoint', types: [TypeUrl.ClusterLoadAssignment] });
+  for (let i = 0; i < 100 && now !== 'a'; i++) {
+    now = await get(port, '/');
+    if (now !== 'a') await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(now, 'a');
+  const dump = JSON.parse((await httpGet(proxy.adminPort, '/config_dump?resource=dynamic_route_configs')).body);
+  assert.equal(dump.configs[0].route_config.name, 'web-routes');
+});
