@@ -11,7 +11,7 @@ import type { ActiveStream } from '../http/active-stream.js';
 import { registerHttpFilter, registerPerRouteConfig } from '../http/filter-registry.js';
 import { FilterStatus, type HttpFilter } from '../http/http-filter.js';
 import type { Counter } from '../stats/store.js';
-import { readMetadata, setMetadata } from './dynamic-metadata.js';
+import { perRouteConfig, readMetadata, setMetadata } from './dynamic-metadata.js';
 import { compileRbacRules, deniedDetails, type RbacEngine } from './engine.js';
 
 export const HTTP_RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
@@ -72,7 +72,7 @@ class HttpRbacFilter implements HttpFilter {
     let cfg = this.config;
     const route = s.route;
     if (route) {
-      const perRoute = route.perFilter.get(this.name) ?? route.virtualHost.perFilter.get(this.name);
+      const perRoute = perRouteConfig(route, this.name);
       if (perRoute === null) return FilterStatus.Continue;
       if (perRoute) cfg = perRoute as HttpRbacConfig;
     }

@@ -15,7 +15,7 @@ import { parseQuery } from '../../http/matchers.js';
 import { assertKnownFields, configError, optBool, optString, type JsonObject } from '../../config/fields.js';
 import type { ProxyContext } from '../../context.js';
 import type { Counter } from '../../stats/store.js';
-import { setMetadata } from '../dynamic-metadata.js';
+import { perRouteConfig, setMetadata } from '../dynamic-metadata.js';
 import { compileJwtAuthn, type JwtAuthnConfig, type JwtProviderConfig, type Requirement, type TokenLocation } from './jwt-authn-config.js';
 import { audiencesOf, checkTimes, decodeJwt, JwtError, JwtStatus, verifySignature } from './verify.js';
 
@@ -86,9 +86,28 @@ class Check {
 
   /** Remote key sets this requirement needs and does not have yet. */
   missingKeys(r: Requirement, out: Set<JwtProviderConfig>): void {
-    if (r.kind === 'provider') {
-      if (r.provider.remote && !r.provider.remote.current() && this.providerToken(r.provider)) out.add(r.provider);
-    } else if (r.kind === 'any' || r.kind === 'all') for (const c of r.list) this.missingKeys(c, out);
+    const need = (p: JwtProviderConfig): void => {
+      if (p.remote && !p.remote.current() && this.providerToken(p)) out.add(p);
+    };
+    if (r.kind === 'provider') need(r.provider);
+    else if (r.kind === 'any' || r.kind === 'all') for (const c of r.list) this.missingKeys(c, out);
+    else for (const p of this.cfg.providers.values()) need(p);
+  }
+
+  /**
+   * allow_missing / allow_missing_or_failed: every provider that finds a token checks it (so a good
+   * token still yields an identity); with allow_missing one good token is needed when any is present.
+   */
+  private anyProvider(orFailed: boolean): Outcome {
+    let failure: Outcome | undefined;
+    for (const p of this.cfg.providers.values()) {
+      if (!this.providerToken(p)) continue;
+      const o = this.verify(p, undefined);
+      if (o.ok) return o;
+      if (!failure || rank(o) > rank(failure)) failure = o;
+    }
+    if (!failure && this.anyToken()) failure = { ok: false, status: JwtStatus.UnknownIssuer };
+    return orFailed || !failure ? { ok: true } : failure;
   }
 
   evaluate(r: Requirement): Outcome {
@@ -96,9 +115,9 @@ class Check {
       case 'provider':
         return this.verify(r.provider, r.audiences);
       case 'allow_missing_or_failed':
-        return { ok: true };
+        return this.anyProvider(true);
       case 'allow_missing':
-        return this.anyToken() ? { ok: false, status: JwtStatus.Verification } : { ok: true };
+        return this.anyProvider(false);
       case 'all':
         for (const c of r.list) {
           const o = this.evaluate(c);
@@ -110,7 +129,7 @@ class Check {
         for (const c of r.list) {
           const o = this.evaluate(c);
           if (o.ok) return o;
-          if (c.kind !== 'allow_missing' && (!failure || failure.status === JwtStatus.Missing)) failure = o;
+          if (!failure || rank(o) > rank(failure)) failure = o;
         }
         return failure ?? { ok: false, status: JwtStatus.Missing };
       }
@@ -145,6 +164,11 @@ class Check {
   }
 }
 
+/** Which failure to report when every alternative failed: the token's own problem beats "not for this provider". */
+function rank(o: Outcome): number {
+  return o.status === JwtStatus.Missing ? 0 : o.status === JwtStatus.UnknownIssuer ? 1 : 2;
+}
+
 class JwtAuthnFilter implements HttpFilter {
   private readonly counters: { allowed: Counter; denied: Counter; cors: Counter; jwksFetchFailed: Counter };
 
@@ -166,7 +190,7 @@ class JwtAuthnFilter implements HttpFilter {
     const cfg = this.cfg;
     let requirement: Requirement | undefined;
     const route = s.route;
-    const perRoute = route ? (route.perFilter.get(this.name) ?? route.virtualHost.perFilter.get(this.name)) : undefined;
+    const perRoute = route ? perRouteConfig(route, this.name) : undefined;
     if (perRoute === null) return FilterStatus.Continue;
     if (perRoute) requirement = cfg.requirementMap.get((perRoute as { requirementName: string }).requirementName);
     else {
