@@ -33,8 +33,8 @@ describe('iptables capture in a network namespace', { skip }, () => {
   let dir = '';
   let client = '';
 
-  async function connect(from: string, host: string, port: number, uid?: number): Promise<Answer> {
-    const out = await runIn(from, [process.execPath, client, host, String(port)], uid);
+  async function connect(from: string, host: string, port: number, uid?: number, localAddress?: string): Promise<Answer> {
+    const out = await runIn(from, [process.execPath, client, host, String(port), ...(localAddress ? [localAddress] : [])], uid);
     assert.doesNotMatch(out, /^ERROR/, `connect ${host}:${port} from ${from}: ${out}`);
     return JSON.parse(out) as Answer;
   }
@@ -116,6 +116,15 @@ describe('iptables capture in a network namespace', { skip }, () => {
     await capture();
     const a = await connect(pod, peerIp, 8080, 1337);
     assert.equal(a.role, 'peer');
+  });
+
+  test("the proxy calling its own pod IP is inbound (15006), unless it comes from 127.0.0.6 (Istio's passthrough)", async () => {
+    await capture();
+    const selfCall = await connect(pod, podIp, 9080, 1337);
+    assert.equal(selfCall.role, 'proxy');
+    assert.equal(selfCall.port, 15006);
+    const passthrough = await connect(pod, podIp, 9080, 1337, '127.0.0.6');
+    assert.equal(passthrough.role, 'app');
   });
 
   test('excludeOutboundPorts lets the app reach that port directly; other ports stay captured', async () => {

@@ -111,14 +111,14 @@ for (const p of ports) {
   return path;
 }
 
-/** A TCP client: connects to HOST PORT and prints what it receives (or `ERROR <code>`). */
+/** A TCP client: connects to HOST PORT [from LOCAL_ADDRESS] and prints what it receives (or `ERROR <code>`). */
 export function writeClient(dir: string): string {
   const path = join(dir, 'client.mjs');
   writeFileSync(
     path,
     `import net from 'node:net';
-const [host, port] = process.argv.slice(2);
-const s = net.connect({ host, port: Number(port), timeout: 3000 });
+const [host, port, localAddress] = process.argv.slice(2);
+const s = net.connect({ host, port: Number(port), timeout: 3000, ...(localAddress ? { localAddress } : {}) });
 let data = '';
 s.on('data', (d) => (data += d));
 s.on('end', () => { process.stdout.write(data); process.exit(0); });
