@@ -67,7 +67,8 @@ export function configDump(conn: ProxyConnection): JsonObject {
   const get = (t: string): WatchState | undefined => conn.watches.get(t as never);
   const at = (w: WatchState): string | null => w.sentAt?.toISOString() ?? null;
   const typed = (t: string, r: JsonObject): JsonObject => ({ '@type': t, ...r });
-  const entries = (w: WatchState | undefined): Array<[string, JsonObject]> => (w ? [...w.sentResources] : []);
+  const entries = (w: WatchState | undefined): Array<[string, JsonObject]> =>
+    w ? [...w.sentResources].map(([name, encoded]): [string, JsonObject] => [name, encoded.resource]) : [];
 
   configs.push({ '@type': `${DUMP_TYPE}BootstrapConfigDump`, bootstrap: { node: conn.node } });
   const cds = get(TypeUrl.Cluster);

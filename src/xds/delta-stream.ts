@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { errorMessage } from '../common/errors.js';
 import type { RpcStatus } from './ads-service.js';
-import type { AnyMessage, EnvoyJson } from './envoy-json.js';
+import type { AnyMessage } from './envoy-json.js';
 import { isWildcardCapable, type ProxyConnection, type WatchState } from './proxy-connection.js';
 import { shortTypeName, type XdsTypeUrl } from './protos.js';
 import type { StreamHost } from './stream-host.js';
@@ -106,7 +106,6 @@ async function onRequest(host: StreamHost, known: ReadonlySet<string>, conn: Pro
   for (const name of unsubscribe) {
     names.delete(name);
     watch.sentHashes?.delete(name);
-    watch.sentResources.delete(name);
   }
   if (added || unsubscribe.size > 0) {
     watch.names = [...names].sort();
@@ -124,11 +123,9 @@ async function send(host: StreamHost, conn: ProxyConnection, call: DeltaCall, ty
   const held = watch.sentHashes ?? new Map<string, string>();
   const resources: DeltaDiscoveryResponse['resources'] = [];
   const now = new Map<string, string>();
-  const current = new Map<string, EnvoyJson>();
-  for (const [name, { resource, encoded }] of generated) {
+  for (const [name, encoded] of generated) {
     const version = encoded.hash.slice(0, 16);
     now.set(name, version);
-    current.set(name, resource);
     if (mode === 'all' || held.get(name) !== version) resources.push({ name, version, resource: encoded.any });
   }
   // What the proxy holds but is no longer generated (for named subscriptions: subscribed names only).
@@ -147,7 +144,7 @@ async function send(host: StreamHost, conn: ProxyConnection, call: DeltaCall, ty
   call.write(response);
   beforeLastSend.set(watch, new Map(held));
   watch.sentHashes = now;
-  watch.sentResources = current;
+  watch.sentResources = generated;
   watch.sentVersion = response.system_version_info;
   watch.sentNonce = response.nonce;
   watch.sentAt = new Date();

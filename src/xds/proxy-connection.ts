@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EnvoyJson, JsonObject } from './envoy-json.js';
+import type { EncodedResource } from './resource-encoder.js';
 import type { ConnectedProxy } from './generator.js';
 import { TypeUrl, type XdsTypeUrl } from './protos.js';
 
@@ -23,9 +24,9 @@ export interface WatchState {
   sentVersion?: string;
   sentNonce?: string;
   sentAt?: Date;
-  /** What the last response carried, for config_dump. */
-  sentResources: Map<string, EnvoyJson>;
-  /** Hash of each resource in the last response, to skip pushes that change nothing. */
+  /** What the last response carried (for delta: what the proxy holds), for config_dump and change detection. */
+  sentResources: ReadonlyMap<string, EncodedResource>;
+  /** Delta only: the version of each resource the proxy holds. */
   sentHashes?: Map<string, string>;
   /** `names` as a set, built on first use. */
   nameSet?: Set<string>;

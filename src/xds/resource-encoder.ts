@@ -10,6 +10,8 @@ import { fromEnvoyJson, type AnyMessage, type EnvoyJson } from './envoy-json.js'
 import { lookupMessageType } from './protos.js';
 
 export interface EncodedResource {
+  /** The JSON it was encoded from (what config_dump shows). */
+  resource: EnvoyJson;
   any: AnyMessage;
   /** sha256 of the encoded bytes, to fingerprint a whole response cheaply. */
   hash: string;
@@ -34,7 +36,7 @@ export function encodeResource(typeUrl: string, resource: EnvoyJson): EncodedRes
   const hit = byType?.get(typeUrl);
   if (hit) return hit;
   const any = fromEnvoyJson(typeUrl, resource);
-  const encoded = { any, hash: createHash('sha256').update(any.value).digest('base64') };
+  const encoded: EncodedResource = { resource, any, hash: createHash('sha256').update(any.value).digest('base64') };
   if (!byType) cache.set(resource, (byType = new Map()));
   byType.set(typeUrl, encoded);
   return encoded;

@@ -203,7 +203,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> implements StreamHo
         continue;
       }
       try {
-        out.set(name, { resource, encoded: encodeResource(type, resource) });
+        out.set(name, encodeResource(type, resource));
       } catch (err) {
         this.metrics.generateErrors.inc(shortTypeName(type).toLowerCase());
         this.logger.error({ proxy: conn.id, type: shortTypeName(type), name, err: errorMessage(err) }, 'xds: generated resource does not encode; left out');

