@@ -106,6 +106,8 @@ const SCORERS: Scorer[] = [
 
 /** Index of the chain for this connection, or -1 (the caller then uses default_filter_chain). */
 export function selectChain(matches: readonly CompiledChainMatch[], f: ConnectionFacts): number {
+  // The common sidecar/gateway case of one catch-all chain needs no work per connection.
+  if (matches.length === 1 && isCatchAll(matches[0])) return 0;
   let candidates: number[] = matches.map((_, i) => i);
   const ctx = { local: ipBytes(f.localIp), remote: ipBytes(f.remoteIp) };
   const scores = new Array<number>(matches.length);
@@ -119,6 +121,20 @@ export function selectChain(matches: readonly CompiledChainMatch[], f: Connectio
     candidates = candidates.filter((i) => scores[i] === best);
   }
   return candidates.length > 0 ? candidates[0] : -1;
+}
+
+function isCatchAll(m: CompiledChainMatch): boolean {
+  return (
+    m.destinationPort === undefined &&
+    m.prefixRanges.length === 0 &&
+    m.serverNames.length === 0 &&
+    m.transportProtocol === undefined &&
+    m.applicationProtocols.length === 0 &&
+    m.directSourcePrefixRanges.length === 0 &&
+    m.sourceType === 'ANY' &&
+    m.sourcePrefixRanges.length === 0 &&
+    m.sourcePorts.length === 0
+  );
 }
 
 /** Whether any chain looks at what the TLS inspector or HTTP inspector find. */

@@ -77,6 +77,15 @@ test('admin endpoints: listeners with real ports, config_dump shape, stats, prom
   assert.match(prom.body, /# TYPE envoy_tcp_downstream_cx_total counter/);
   assert.match(p.stdout(), /^$|NC/);
   assert.equal((await httpGet(p.adminPort, '/ready')).status, 200);
+  const statsJson = JSON.parse((await httpGet(p.adminPort, '/stats?format=json&filter=no_route')).body);
+  assert.deepEqual(statsJson, { stats: [{ name: 'tcp.missing.downstream_cx_no_route', value: 1 }] });
+  assert.equal((await httpGet(p.adminPort, '/stats?filter=(')).status, 400);
+  const only = JSON.parse((await httpGet(p.adminPort, '/config_dump?resource=static_listeners')).body);
+  assert.equal(only.configs.length, 1);
+  assert.equal(only.configs[0].listener.name, 'tcp_in');
+  assert.deepEqual(JSON.parse((await httpGet(p.adminPort, '/clusters?format=json')).body), { cluster_statuses: [] });
+  assert.equal((await httpGet(p.adminPort, '/nope')).status, 404);
+  assert.match((await httpGet(p.adminPort, '/')).body, /\/quitquitquit \(POST\)/);
   const info = JSON.parse((await httpGet(p.adminPort, '/server_info')).body);
   assert.equal(info.state, 'LIVE');
   assert.equal(info.node.id, 'sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local');
