@@ -47,6 +47,9 @@ export class ActiveStream implements RouteRequest {
   private requestTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private timers: NodeJS.Timeout[] | undefined;
+  /** Bumped on every read/write; the idle timer re-arms itself if this moved (cheaper than refresh()). */
+  activity = 0;
+  private activityAtArm = 0;
 
   constructor(
     readonly hcm: HcmConfig,
@@ -172,7 +175,7 @@ export class ActiveStream implements RouteRequest {
   onRequestData(chunk: Buffer, end: boolean): void {
     if (this.done) return;
     this.info.bytesReceived += chunk.length;
-    if (this.idleTimer) this.idleTimer.refresh();
+    this.activity++;
     if (end) this.markRequestComplete();
     const r = this.router;
     if (r) return r.onRequestData(chunk, end);
@@ -226,7 +229,7 @@ export class ActiveStream implements RouteRequest {
     if (this.done) return;
     this.responseStarted = true;
     this.info.responseCode = status;
-    if (this.idleTimer) this.idleTimer.refresh();
+    this.activity++;
     const route = this.route;
     if (route && fromUpstream) {
       const rc = route.virtualHost.routeConfig;
@@ -260,7 +263,7 @@ export class ActiveStream implements RouteRequest {
   encodeData(chunk: Buffer, end: boolean): boolean {
     if (this.done) return true;
     this.info.bytesSent += chunk.length;
-    if (this.idleTimer) this.idleTimer.refresh();
+    this.activity++;
     const ok = this.codec.writeData(chunk, end);
     if (end) this.onResponseComplete();
     return ok;
@@ -298,6 +301,15 @@ export class ActiveStream implements RouteRequest {
   private onResponseComplete(): void {
     // A response can complete before the request body did (local replies, early upstream answers).
     this.finish();
+  }
+
+  /** The idle timer fired: true (and re-armed) when the stream saw activity since it was armed. */
+  rearmIdle(): boolean {
+    if (this.done) return true;
+    if (this.activity === this.activityAtArm) return false;
+    this.activityAtArm = this.activity;
+    this.idleTimer = setTimeout(onIdleTimeout, this.hcm.streamIdleTimeoutMs, this);
+    return true;
   }
 
   /** An upgrade became a raw tunnel: no idle timeout applies; the stream ends when the tunnel closes. */
@@ -341,6 +353,7 @@ export class ActiveStream implements RouteRequest {
 }
 
 function onIdleTimeout(s: ActiveStream): void {
+  if (s.rearmIdle()) return;
   s.hcm.stats.downstream_rq_idle_timeout.inc();
   if (s.router) s.router.onDownstreamReset();
   s.sendLocalReply(408, 'stream timeout', 'SI', 'stream_idle_timeout');

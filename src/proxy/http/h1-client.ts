@@ -126,9 +126,17 @@ export class H1ClientConnection implements H1ParserHandler {
       }
     } else if (head.contentLength === 0 && head.method !== 'GET' && head.method !== 'HEAD') s += 'content-length: 0\r\n';
     const sock = this.socket;
+    ex.cb.onUpstreamConnected(this.localAddress, this.peerUri);
+    if (ex.queuedEnd && !ex.queued && !ex.queuedTrailers && !head.hasBody) {
+      // The common bodyless request: one write, no cork.
+      sock.write(s + '\r\n', 'latin1');
+      this.requestDone = true;
+      if (ex.responsePaused) sock.pause();
+      else if (sock.isPaused()) sock.resume();
+      return;
+    }
     sock.cork();
     sock.write(s + '\r\n', 'latin1');
-    ex.cb.onUpstreamConnected(this.localAddress, this.peerUri);
     const queued = ex.queued;
     ex.queued = null;
     if (ex.aborted || this.exchange !== ex) {

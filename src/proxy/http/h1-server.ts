@@ -1,7 +1,7 @@
 /**
  * The downstream HTTP/1.1 side of one connection: parses requests with the hand-written parser,
  * runs one ActiveStream at a time (pipelined requests wait, parsed but paused, until the response
- * before them is done), writes responses with one corked write per message, and enforces the
+ * before them is done), writes each small response as one buffer (head + body), and enforces the
  * header-size limit (431), malformed input (400 + close), the request-headers timeout (408 + close)
  * and keep-alive / max_requests_per_connection.
  */
@@ -15,6 +15,8 @@ import { H1Parser, ParserMode, type H1ParserHandler } from './h1-parser.js';
 import { appendHeaders, chunkHeader, CHUNK_END, LAST_CHUNK, statusLine, trailerBlock } from './h1-writer.js';
 
 const EMPTY = Buffer.alloc(0);
+/** Bodies up to this size are sent in the same buffer as the response head. */
+const COALESCE_LIMIT = 16 * 1024;
 
 export interface ConnectionOwner {
   readonly draining: boolean;
@@ -30,12 +32,13 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
   private responseChunked = false;
   private responseHasBody = true;
   private keepAlive = true;
-  private corked = false;
   private headerTimer: NodeJS.Timeout | undefined;
   private requests = 0;
   private closed = false;
   private upgraded = false;
-  private readonly uncorkBound = this.uncork.bind(this);
+  private pendingHead: string | undefined;
+  private flushScheduled = false;
+  private readonly flushBound = this.flushHead.bind(this);
 
   constructor(
     private readonly hcm: HcmConfig,
@@ -200,20 +203,46 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
       if (!this.keepAlive) out += 'connection: close\r\n';
       else if (this.protocol === 'HTTP/1.0') out += 'connection: keep-alive\r\n';
     }
-    const sock = this.socket;
-    if (!this.corked) {
-      sock.cork();
-      this.corked = true;
-      process.nextTick(this.uncorkBound);
+    if (endStream && status !== 101) {
+      this.socket.write(out + '\r\n', 'latin1');
+      this.onResponseDone();
+      return;
     }
-    sock.write(out + '\r\n', 'latin1');
-    if (endStream && status !== 101) this.onResponseDone();
+    // Hold the head for a moment: the first body chunk usually follows in the same tick, and one
+    // write of head+body is one syscall without cork/writev bookkeeping.
+    this.pendingHead = out + '\r\n';
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flushBound);
+    }
+  }
+
+  private flushHead(): void {
+    this.flushScheduled = false;
+    const head = this.pendingHead;
+    if (head !== undefined) {
+      this.pendingHead = undefined;
+      if (!this.closed || this.upgraded) this.socket.write(head, 'latin1');
+    }
   }
 
   writeData(chunk: Buffer, endStream: boolean): boolean {
     if (this.closed || !this.stream) return true;
     const sock = this.socket;
     let ok = true;
+    const head = this.pendingHead;
+    if (head !== undefined) {
+      this.pendingHead = undefined;
+      if (!this.responseChunked && this.responseHasBody && chunk.length > 0 && chunk.length <= COALESCE_LIMIT) {
+        const buf = Buffer.allocUnsafe(head.length + chunk.length);
+        buf.write(head, 0, 'latin1');
+        chunk.copy(buf, head.length);
+        ok = sock.write(buf);
+        if (endStream) this.onResponseDone();
+        return ok;
+      }
+      sock.write(head, 'latin1');
+    }
     if (this.responseHasBody && chunk.length) {
       if (this.responseChunked) {
         sock.write(chunkHeader(chunk.length), 'latin1');
@@ -230,6 +259,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
 
   writeTrailers(trailers: HeaderList): void {
     if (this.closed || !this.stream) return;
+    this.flushHead();
     if (this.responseChunked) this.socket.write(trailerBlock(trailers), 'latin1');
     this.onResponseDone();
   }
@@ -250,7 +280,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
   takeTunnel(): { socket: Duplex; head: Buffer | null } | undefined {
     if (this.closed) return undefined;
     this.upgraded = true;
-    this.uncork();
+    this.flushHead();
     this.stream = null;
     this.clearHeaderTimer();
     const head = this.parser.takeUpgradedRemainder();
@@ -263,17 +293,10 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
     return { socket: sock, head };
   }
 
-  private uncork(): void {
-    if (this.corked) {
-      this.corked = false;
-      this.socket.uncork();
-    }
-  }
-
   private onResponseDone(): void {
     this.responseDone = true;
     this.stream = null;
-    this.uncork();
+    if (this.pendingHead !== undefined) this.flushHead();
     if (!this.keepAlive || this.owner.draining) {
       this.closed = true;
       this.socket.end();

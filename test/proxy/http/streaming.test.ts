@@ -221,8 +221,10 @@ describe('streaming, protocols and live route changes', () => {
   });
 
   it('applies a new route table to new requests while in-flight ones finish on the old one', async () => {
+    const before = slowA.requests.length;
     const inflight = Array.from({ length: 5 }, () => request(proxy.port, '/x'));
-    await new Promise((r) => setTimeout(r, 100));
+    // Swap only once all five are at the backend, i.e. truly in flight on the old table.
+    for (let i = 0; i < 200 && slowA.requests.length < before + 5; i++) await new Promise((r) => setTimeout(r, 10));
     proxy.routes.set(liveRoutes('b'), proxy.ctx);
     const fresh = await request(proxy.port, '/x');
     assert.equal(fresh.body, 'from B');

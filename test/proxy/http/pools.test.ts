@@ -1,0 +1,96 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { request, simpleHcm, startBackend, startProxy, staticCluster, type Backend, type TestProxy } from './harness.js';
+
+async function deadPort(): Promise<number> {
+  const tmp = net.createServer();
+  await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', r));
+  const port = (tmp.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => tmp.close(() => r()));
+  return port;
+}
+
+describe('upstream pools, circuit breakers, host retries and draining', () => {
+  let slow: Backend;
+  let good: Backend;
+  let proxy: TestProxy;
+  const agent = new http.Agent({ keepAlive: true });
+
+  before(async () => {
+    slow = await startBackend('slow', (req, res) => setTimeout(() => res.end('slow'), 300));
+    good = await startBackend('good');
+    const dead = await deadPort();
+    proxy = await startProxy(
+      simpleHcm({
+        name: 'rc',
+        virtual_hosts: [
+          {
+            name: 'vh',
+            domains: ['*'],
+            routes: [
+              { match: { prefix: '/cb' }, route: { cluster: 'limited' } },
+              { match: { prefix: '/hosts' }, route: { cluster: 'half-dead', retry_policy: { retry_on: 'connect-failure', num_retries: 3, retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts' }], host_selection_retry_max_attempts: 5 } } },
+              { match: { prefix: '/capped' }, route: { cluster: 'capped' } },
+              { match: { prefix: '/' }, route: { cluster: 'good' } },
+            ],
+          },
+        ],
+      }),
+      [
+        staticCluster('limited', [slow.port], { circuit_breakers: { thresholds: [{ max_connections: 1, max_pending_requests: 1, max_requests: 1 }] } }),
+        staticCluster('half-dead', [dead, good.port], { lb_policy: 'ROUND_ROBIN' }),
+        staticCluster('capped', [good.port], { max_requests_per_connection: 2 }),
+        staticCluster('good', [good.port]),
+      ],
+    );
+  });
+
+  after(async () => {
+    agent.destroy();
+    await proxy.close();
+    await slow.close();
+    await good.close();
+  });
+
+  it('answers 503 UO when the circuit breaker is full', async () => {
+    const rs = await Promise.all([request(proxy.port, '/cb', { agent }), request(proxy.port, '/cb', { agent }), request(proxy.port, '/cb', { agent })]);
+    const codes = rs.map((r) => r.status).sort();
+    assert.ok(codes.includes(200));
+    const over = rs.find((r) => r.status === 503);
+    assert.ok(over, `codes ${codes}`);
+    assert.equal(over.body, 'upstream connect error or disconnect/reset before headers. reset reason: overflow');
+    assert.ok(proxy.stats.counter('cluster.limited.upstream_rq_pending_overflow').value >= 1);
+  });
+
+  it('retries connect failures on another host (previous_hosts)', async () => {
+    for (let i = 0; i < 6; i++) {
+      const r = await request(proxy.port, '/hosts', { agent });
+      assert.equal(r.status, 200);
+      assert.equal(JSON.parse(r.body).backend, 'good');
+    }
+  });
+
+  it('closes upstream connections after max_requests_per_connection', async () => {
+    const before = good.requests.length;
+    for (let i = 0; i < 4; i++) assert.equal((await request(proxy.port, '/capped', { agent })).status, 200);
+    const sockets = new Set(good.requests.slice(before).map((r) => r.socket));
+    assert.equal(sockets.size, 2);
+  });
+
+  it('drains: in-flight requests finish with connection: close, idle connections close', async () => {
+    const idle = net.connect(proxy.port, '127.0.0.1');
+    await new Promise((r) => idle.once('connect', r));
+    const idleClosed = new Promise<void>((r) => idle.once('close', () => r()));
+    idle.write('GET /x HTTP/1.1\r\nhost: a\r\n\r\n');
+    await new Promise((r) => idle.once('data', r));
+    const inflight = request(proxy.port, '/cb', { agent: false });
+    await new Promise((r) => setTimeout(r, 100));
+    proxy.filter.drain!();
+    await idleClosed;
+    const r = await inflight;
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.connection, 'close');
+  });
+});
