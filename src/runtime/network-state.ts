@@ -163,3 +163,41 @@ export async function cleanupLeftovers(stateDir: string, opts: { force?: boolean
   rmSync(file, { force: true });
   return created;
 }
+
+export interface StopResult {
+  /** The owner's PID when it was running and had to be stopped. */
+  stoppedPid?: number;
+  /** Whether it had to be killed (it did not exit within the grace period). */
+  killed: boolean;
+  /** What was still recorded after it stopped, now removed. */
+  removed: CreatedThing[];
+}
+
+/**
+ * `sailfin down`: stops the mesh that owns `stateDir` (SIGTERM, so it tears down itself; SIGKILL after
+ * `graceMs`), then removes whatever it did not. Safe to run when nothing is running.
+ */
+export async function stopMesh(stateDir: string, opts: { graceMs?: number } = {}): Promise<StopResult> {
+  const file = join(stateDir, FILE);
+  let owner: StateFile['owner'] | undefined;
+  try {
+    owner = (JSON.parse(readFileSync(file, 'utf8')) as StateFile).owner;
+  } catch {
+    owner = undefined; // no state file (nothing running), or unreadable: cleanupLeftovers reports the latter
+  }
+  let stoppedPid: number | undefined;
+  let killed = false;
+  if (owner && owner.pid !== process.pid && isAlive(owner)) {
+    stoppedPid = owner.pid;
+    process.kill(owner.pid, 'SIGTERM');
+    const deadline = Date.now() + (opts.graceMs ?? 10_000);
+    while (isAlive(owner) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (isAlive(owner)) {
+      killed = true;
+      process.kill(owner.pid, 'SIGKILL');
+      for (let i = 0; i < 50 && isAlive(owner); i++) await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  const removed = await cleanupLeftovers(stateDir, { force: true });
+  return { stoppedPid, killed, removed };
+}

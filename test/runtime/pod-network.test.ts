@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createBridge } from '../../src/runtime/bridge.js';
 import { createPodNetwork, writeResolvConf } from '../../src/runtime/netns.js';
-import { cleanupLeftovers, NetworkState, processStartTime } from '../../src/runtime/network-state.js';
+import { cleanupLeftovers, NetworkState, processStartTime, stopMesh } from '../../src/runtime/network-state.js';
 import { distRoot, netnsSkipReason, removeDir, runIn, scratchDir, sh, startIn, tag, Teardown, writeClient, writeResponder } from './netns-fixture.js';
 
 function hostState(): string {
@@ -110,5 +110,53 @@ setInterval(() => {}, 1000);
     for (const name of [pod.netns, pod.hostLink, `sft${t}`]) assert.doesNotMatch(left, new RegExp(name));
     assert.equal(existsSync(`/etc/netns/${pod.netns}`), false);
     assert.notEqual(processStartTime(app), appStart, 'the pod process was killed');
+  });
+  test('stopMesh (sailfin down) lets a running mesh tear itself down, and kills and cleans one that ignores SIGTERM', async () => {
+    const mod = (name: string) => JSON.stringify(pathToFileURL(join(distRoot, 'src', 'runtime', name)).href);
+    async function startMesh(stateDir: string, t: string, onTerm: 'teardown' | 'ignore'): Promise<number> {
+      const script = join(dir, `mesh-${t}.mjs`);
+      writeFileSync(
+        script,
+        `import { NetworkState } from ${mod('network-state.js')};
+import { createBridge } from ${mod('bridge.js')};
+import { createPodNetwork } from ${mod('netns.js')};
+const state = await NetworkState.open(${JSON.stringify(stateDir)});
+const bridge = await createBridge(state, { name: 'sft${t}', podCidr: '10.251.${parseInt(t.slice(0, 2), 16)}.0/24' });
+await createPodNetwork(state, bridge, 'default/p-0', { namePrefix: 'sf-t${t}' });
+process.on('SIGTERM', async () => { ${onTerm === 'teardown' ? 'await state.teardown(); process.exit(0);' : ''} });
+console.log('ready');
+setInterval(() => {}, 1000);
+`,
+      );
+      const child = teardown.child(spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] }));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the mesh did not start')), 10_000);
+        child.stdout!.once('data', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return child.pid!;
+    }
+
+    const polite = tag();
+    const politeDir = join(dir, 'state-polite');
+    teardown.fn(() => cleanupLeftovers(politeDir, { force: true }));
+    const politePid = await startMesh(politeDir, polite, 'teardown');
+    const r1 = await stopMesh(politeDir, { graceMs: 5000 });
+    assert.deepEqual(r1, { stoppedPid: politePid, killed: false, removed: [] }, 'it removed its own things');
+    assert.doesNotMatch(hostState(), new RegExp(`sft${polite}|sf-t${polite}`));
+
+    const stubborn = tag();
+    const stubbornDir = join(dir, 'state-stubborn');
+    teardown.fn(() => cleanupLeftovers(stubbornDir, { force: true }));
+    const stubbornPid = await startMesh(stubbornDir, stubborn, 'ignore');
+    const r2 = await stopMesh(stubbornDir, { graceMs: 300 });
+    assert.equal(r2.stoppedPid, stubbornPid);
+    assert.equal(r2.killed, true);
+    assert.deepEqual(r2.removed.map((c) => c.kind).sort(), ['bridge', 'link', 'netns']);
+    assert.doesNotMatch(hostState(), new RegExp(`sft${stubborn}|sf-t${stubborn}`));
+
+    assert.deepEqual(await stopMesh(join(dir, 'never-used')), { stoppedPid: undefined, killed: false, removed: [] });
   });
 });
