@@ -67,12 +67,22 @@ function urlPath(json: JsonObject, path: string): RbacMatcher {
   const m = compileStringMatcher(pm.path, join(p, 'path'));
   return (_c, r) => {
     const full = r?.path;
-    if (full === undefined) return false;
-    let end = full.indexOf('?');
-    const hash = full.indexOf('#');
-    if (hash >= 0 && (end < 0 || hash < end)) end = hash;
-    return m(end < 0 ? full : full.slice(0, end));
+    return full !== undefined && m(pathOnly(full));
   };
+}
+
+// Policies often hold many path rules; the last request's stripped path is kept so it is cut once.
+let lastFull = '';
+let lastPath = '';
+
+function pathOnly(full: string): string {
+  if (full === lastFull) return lastPath;
+  let end = full.indexOf('?');
+  const hash = full.indexOf('#');
+  if (hash >= 0 && (end < 0 || hash < end)) end = hash;
+  lastFull = full;
+  lastPath = end < 0 ? full : full.slice(0, end);
+  return lastPath;
 }
 
 function metadata(json: JsonObject, path: string): RbacMatcher {

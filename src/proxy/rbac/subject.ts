@@ -65,8 +65,10 @@ const peerCache = new WeakMap<object, PeerNames>();
 export function peerNames(conn: ConnectionFacts): PeerNames | undefined {
   const cert = conn.peerCertificate;
   if (!cert || !cert.raw) {
-    if (conn.peerUri) return { uris: [conn.peerUri], dns: [], subject: '' };
-    return undefined;
+    if (!conn.peerUri) return undefined;
+    let known = peerCache.get(conn);
+    if (!known) peerCache.set(conn, (known = { uris: [conn.peerUri], dns: [], subject: '' }));
+    return known;
   }
   let names = peerCache.get(cert);
   if (names) return names;
