@@ -260,7 +260,13 @@ export class ClusterStatsImpl implements ClusterStats {
     return (this._membership_healthy ??= this.store.gauge(this.prefix + 'membership_healthy'));
   }
 
+  private others?: Map<string, Counter>;
+
+  /** Cached by suffix, so a per-request caller (e.g. upstream_rq_503) pays no string concatenation. */
   other(suffix: string): Counter {
-    return this.store.counter(this.prefix + suffix);
+    const m = (this.others ??= new Map());
+    let c = m.get(suffix);
+    if (!c) m.set(suffix, (c = this.store.counter(this.prefix + suffix)));
+    return c;
   }
 }
