@@ -1,76 +1,33 @@
 /**
- * A minimal ClusterManager over real sockets for testing the listener and tcp_proxy on their own
- * (the real cluster manager is tested in test/proxy/upstream). Round-robin over static hosts.
+ * Shared pieces of the listener tests: a proxy context with the real cluster manager, TCP echo
+ * backends, and a client that exchanges bytes once.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { ClusterManagerImpl } from '../../../src/proxy/upstream/cluster-manager.js';
 import { pino } from 'pino';
 import type { ProxyContext } from '../../../src/proxy/context.js';
 import { SecretProviderImpl } from '../../../src/proxy/tls/secret-provider.js';
 import { StatsStore } from '../../../src/proxy/stats/store.js';
-import type { Cluster, ClusterManager, ClusterStats, Host, Resource } from '../../../src/proxy/upstream/api.js';
 
-function resource(): Resource {
-  return { max: 1024, active: 0, canCreate: () => true, inc() {}, dec() {} };
-}
-
-function host(address: string, port: number): Host {
-  return {
-    address,
-    port,
-    addressString: `${address}:${port}`,
-    weight: 1,
-    locality: { region: '', zone: '', subZone: '' },
-    priority: 0,
-    metadata: {},
-    activeRequests: 0,
-    activeConnections: 0,
-    healthy: () => true,
-  };
-}
-
-export class FakeClusters implements ClusterManager {
-  private readonly clusters = new Map<string, Cluster>();
-  constructor(private readonly stats: StatsStore) {}
-
+/** The real cluster manager, with a shorthand for STATIC clusters on loopback. */
+export class TestClusters extends ClusterManagerImpl {
   add(name: string, endpoints: Array<[string, number]>): void {
-    const hosts = endpoints.map(([a, p]) => host(a, p));
-    let next = 0;
-    const s = this.stats;
-    const c = (k: string) => s.counter(`cluster.${name}.${k}`);
-    const g = (k: string) => s.gauge(`cluster.${name}.${k}`);
-    const stats = new Proxy({} as ClusterStats, {
-      get: (_t, k: string) => (k === 'other' ? (x: string) => c(x) : k.endsWith('_active') ? g(k) : k === 'upstream_rq_time' ? s.histogram(`cluster.${name}.${k}`) : c(k)),
-    });
-    this.clusters.set(name, {
-      info: { name, connectTimeoutMs: 1000, maxRequestsPerConnection: 0, upstreamProtocol: 'http1', idleTimeoutMs: 0, tls: false, type: 'STATIC' },
-      resources: { connections: resource(), pendingRequests: resource(), requests: resource(), retries: resource() },
-      stats,
-      chooseHost: (ctx) => {
-        const candidates = hosts.filter((h) => !ctx.previousHosts?.includes(h));
-        if (candidates.length === 0) return null;
-        return candidates[next++ % candidates.length];
+    this.addOrUpdate(
+      {
+        name,
+        type: 'STATIC',
+        connect_timeout: '1s',
+        load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: endpoints.map(([address, port]) => ({ endpoint: { address: { socket_address: { address, port_value: port } } } })) }] },
       },
-      connect: (h, _alpn, cb) => {
-        const sock = connect(h.port, h.address);
-        sock.once('connect', () => {
-          sock.removeAllListeners('error');
-          cb(null, { socket: sock, localAddress: `${sock.localAddress}:${sock.localPort}` });
-        });
-        sock.once('error', (err) => cb(err));
-      },
-      reportResult: () => {},
-    });
-  }
-
-  get(name: string): Cluster | undefined {
-    return this.clusters.get(name);
+      `clusters[${name}]`,
+    );
   }
 }
 
-export function testContext(): { ctx: ProxyContext; clusters: FakeClusters; secrets: SecretProviderImpl } {
+export function testContext(): { ctx: ProxyContext; clusters: TestClusters; secrets: SecretProviderImpl } {
   const stats = new StatsStore();
-  const clusters = new FakeClusters(stats);
   const secrets = new SecretProviderImpl();
+  const clusters = new TestClusters({ stats, secrets });
   const ctx: ProxyContext = {
     node: { id: 'test', cluster: 'test', metadata: {} },
     clusters,
