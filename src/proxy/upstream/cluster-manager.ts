@@ -7,6 +7,7 @@
  */
 import type { ClusterManager } from './api.js';
 import { ClusterImpl } from './cluster.js';
+import { xxHash64Hex } from './hash.js';
 import { compileClusterConfig } from './cluster-config.js';
 import { type CompiledLoadAssignment, compileLoadAssignment } from './load-assignment.js';
 import { type ClusterStatusJson, clusterConfigDump, clusterStatusJson, renderClustersText } from './cluster-dump.js';
@@ -27,7 +28,7 @@ interface Entry {
   static: boolean;
   versionInfo?: string;
   lastUpdated: Date;
-  /** The JSON it was built from, to recognise an unchanged resend. */
+  /** Fingerprint of the JSON it was built from, to recognise an unchanged resend. */
   text: string;
 }
 
@@ -57,7 +58,7 @@ export class ClusterManagerImpl implements ClusterManager {
   addOrUpdate(json: Json, path: string, opts: { static?: boolean; versionInfo?: string } = {}): ClusterImpl {
     // State-of-the-world CDS resends every cluster on every push; like Envoy, an unchanged cluster is
     // kept as it is (hosts, outlier state, connection pools keyed by it), only its version moves on.
-    const text = JSON.stringify(json);
+    const text = fingerprint(json);
     const name = isObject(json) && typeof json.name === 'string' ? json.name : undefined;
     const same = name !== undefined ? this.clusters.get(name) : undefined;
     if (same && same.text === text && same.static === (opts.static ?? false)) {
@@ -96,7 +97,7 @@ export class ClusterManagerImpl implements ClusterManager {
    * cluster name when none is set). Throws SailfinError on bad config, keeping the previous endpoints.
    */
   updateEndpoints(serviceName: string, claJson: Json, path = 'ClusterLoadAssignment'): void {
-    const text = JSON.stringify(claJson);
+    const text = fingerprint(claJson);
     if (this.assignmentText.get(serviceName) === text) return; // an unchanged resend: nothing to rebuild
     const la = compileLoadAssignment(claJson, path);
     this.assignments.set(serviceName, la);
@@ -157,4 +158,12 @@ export class ClusterManagerImpl implements ClusterManager {
   close(): void {
     for (const e of this.clusters.values()) e.cluster.close();
   }
+}
+
+/**
+ * A 64-bit hash of the JSON text: enough to tell an unchanged resend, without keeping a second copy
+ * of every cluster and assignment (~2 KB each in a 1,000-service mesh).
+ */
+function fingerprint(json: Json): string {
+  return xxHash64Hex(JSON.stringify(json));
 }
