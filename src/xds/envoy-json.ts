@@ -45,8 +45,16 @@ const SPECIAL_JSON = new Set([
   'google.protobuf.FieldMask',
 ]);
 
-function nameOf(type: protobuf.Type): string {
-  return type.fullName.replace(/^\./, '');
+const typeNames = new WeakMap<protobuf.ReflectionObject, string>();
+
+/** protobufjs rebuilds `fullName` from the parent chain on every read; conversion asks for it per message. */
+function nameOf(type: protobuf.ReflectionObject): string {
+  let name = typeNames.get(type);
+  if (name === undefined) {
+    name = type.fullName.replace(/^\./, '');
+    typeNames.set(type, name);
+  }
+  return name;
 }
 
 function join(path: string, key: string | number): string {
@@ -148,7 +156,7 @@ function fieldValueToJson(field: protobuf.Field, value: unknown): JsonValue {
   const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Type) return messageToJson(resolved, value);
   if (resolved instanceof protobuf.Enum) {
-    if (resolved.fullName === '.google.protobuf.NullValue') return null;
+    if (nameOf(resolved) === 'google.protobuf.NullValue') return null;
     return resolved.valuesById[value as number] ?? (value as number);
   }
   return scalarToJson(field.type, value);
@@ -276,7 +284,7 @@ function messageFromJson(type: protobuf.Type, json: JsonValue, path: string): ob
     const field = fields.get(key);
     const fieldPath = join(path, key);
     if (!field) throw schemaError(fieldPath, `unknown field "${key}" in ${nameOf(type)}`);
-    if (value === null && field.resolvedType?.fullName !== '.google.protobuf.Value') continue;
+    if (value === null && !(field.resolvedType && nameOf(field.resolvedType) === 'google.protobuf.Value')) continue;
     if (field.partOf) {
       const other = oneofSeen.get(field.partOf.name);
       if (other) throw schemaError(fieldPath, `"${key}" and "${other}" are both set but are alternatives (oneof ${field.partOf.name})`);
@@ -301,7 +309,7 @@ function fieldValueFromJson(field: protobuf.Field, value: JsonValue, path: strin
   const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Type) return messageFromJson(resolved, value, path);
   if (resolved instanceof protobuf.Enum) {
-    if (resolved.fullName === '.google.protobuf.NullValue') return 0;
+    if (nameOf(resolved) === 'google.protobuf.NullValue') return 0;
     if (typeof value === 'string' && value in resolved.values) return resolved.values[value];
     if (typeof value === 'number' && Number.isInteger(value)) return value;
     const names = Object.keys(resolved.values).join(', ');

@@ -125,12 +125,18 @@ export function envoyProtoRoot(): protobuf.Root {
 }
 
 /** "type.googleapis.com/a.b.C" (or "a.b.C") → the message type, or a clear error. */
+const typeCache = new Map<string, protobuf.Type>();
+
 export function lookupMessageType(typeUrlOrName: string): protobuf.Type {
+  // Every conversion starts here; protobufjs' lookup walks namespaces, so remember the answers.
+  const cached = typeCache.get(typeUrlOrName);
+  if (cached) return cached;
   const name = typeUrlOrName.includes('/') ? typeUrlOrName.slice(typeUrlOrName.lastIndexOf('/') + 1) : typeUrlOrName;
   const found = envoyProtoRoot().lookup(name);
   if (!(found instanceof protobuf.Type)) {
     throw new SailfinError('unsupported', `unknown message type "${typeUrlOrName}" (not among the Envoy protos Sailfin loads)`);
   }
+  typeCache.set(typeUrlOrName, found);
   return found;
 }
 
