@@ -149,6 +149,7 @@ describe('jwt_authn filter', () => {
       assert.equal(r.status, 401, `${reason}: got ${r.status} ${r.body}`);
       assert.equal(r.body, reason);
     }
+    assert.ok(p.stats.counter('http.test.jwt_authn.denied').value >= cases.length);
   });
 
   it('custom header and query parameter locations; forward keeps the header', async () => {

@@ -164,27 +164,33 @@ class Check {
   }
 }
 
+interface JwtStats {
+  allowed: Counter;
+  denied: Counter;
+  cors: Counter;
+  jwksFetchFailed: Counter;
+}
+
+function jwtStats(ctx: ProxyContext, hcmPrefix: string): JwtStats {
+  const p = `http.${hcmPrefix}.jwt_authn.`;
+  const st = ctx.stats;
+  return { allowed: st.counter(p + 'allowed'), denied: st.counter(p + 'denied'), cors: st.counter(p + 'cors_preflight_bypassed'), jwksFetchFailed: st.counter(p + 'jwks_fetch_failed') };
+}
+
 /** Which failure to report when every alternative failed: the token's own problem beats "not for this provider". */
 function rank(o: Outcome): number {
   return o.status === JwtStatus.Missing ? 0 : o.status === JwtStatus.UnknownIssuer ? 1 : 2;
 }
 
 class JwtAuthnFilter implements HttpFilter {
-  private readonly counters: { allowed: Counter; denied: Counter; cors: Counter; jwksFetchFailed: Counter };
+  /** Made on the first request: Envoy names them after the HCM (`http.<stat_prefix>.jwt_authn.*`), which the factory is not told. */
+  private stats: JwtStats | undefined;
 
   constructor(
     readonly name: string,
     private readonly cfg: JwtAuthnConfig,
     private readonly ctx: ProxyContext,
-  ) {
-    const st = ctx.stats;
-    this.counters = {
-      allowed: st.counter('http.jwt_authn.allowed'),
-      denied: st.counter('http.jwt_authn.denied'),
-      cors: st.counter('http.jwt_authn.cors_preflight_bypassed'),
-      jwksFetchFailed: st.counter('http.jwt_authn.jwks_fetch_failed'),
-    };
-  }
+  ) {}
 
   decodeHeaders(s: ActiveStream): FilterStatus {
     const cfg = this.cfg;
@@ -202,23 +208,30 @@ class JwtAuthnFilter implements HttpFilter {
       }
     }
     if (!requirement) return FilterStatus.Continue;
+    this.stats ??= jwtStats(this.ctx, s.hcm.statPrefix);
     if (cfg.bypassCorsPreflight && s.method === 'OPTIONS' && s.headers.has('origin') && s.headers.has('access-control-request-method')) {
-      this.counters.cors.inc();
+      this.stats.cors.inc();
       return FilterStatus.Continue;
     }
     const check = new Check(s, cfg);
     const fetches = new Set<JwtProviderConfig>();
     check.missingKeys(requirement, fetches);
     if (fetches.size === 0) return this.finish(s, check, requirement) ? FilterStatus.Continue : FilterStatus.StopIteration;
+    const stats = this.stats;
     void Promise.all([...fetches].map((p) => p.remote!.refresh())).then(() => {
       for (const p of fetches) {
         if (!p.remote!.current()) {
-          this.counters.jwksFetchFailed.inc();
+          stats.jwksFetchFailed.inc();
           this.ctx.log.warn({ provider: p.name, uri: p.remote!.uri, err: p.remote!.lastError }, 'jwt_authn: JWKS fetch failed');
         }
       }
       if (s.done) return;
-      if (this.finish(s, check, requirement)) s.continueDecoding();
+      try {
+        if (this.finish(s, check, requirement)) s.continueDecoding();
+      } catch (err) {
+        this.ctx.log.error({ err: (err as Error).message }, 'jwt_authn: check failed');
+        s.resetStream();
+      }
     });
     return FilterStatus.StopIteration;
   }
@@ -227,14 +240,14 @@ class JwtAuthnFilter implements HttpFilter {
   private finish(s: ActiveStream, check: Check, requirement: Requirement): boolean {
     const outcome = check.evaluate(requirement);
     if (!outcome.ok) {
-      this.counters.denied.inc();
+      this.stats!.denied.inc();
       addFlag(s.info, 'UAEX');
       const status = outcome.status ?? JwtStatus.Verification;
-      s.pendingResponseHeaders = ['www-authenticate', `Bearer realm="${s.scheme}://${s.host}${s.path.split('?')[0]}", error="invalid_token"`];
+      (s.pendingResponseHeaders ??= []).push('www-authenticate', `Bearer realm="${s.scheme}://${s.host}${s.path.split('?')[0]}", error="invalid_token"`);
       s.sendLocalReply(401, this.cfg.stripFailureResponse ? undefined : status, undefined, 'jwt_authn_access_denied{' + status.replace(/ /g, '_') + '}');
       return false;
     }
-    this.counters.allowed.inc();
+    this.stats!.allowed.inc();
     let first = true;
     for (const [p, o] of check.outcomes) {
       if (!o.ok || !o.payload) continue;
