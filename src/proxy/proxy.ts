@@ -94,7 +94,7 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
         throw locate(err instanceof SailfinError ? err : new SailfinError('schema', (err as Error).message), source);
       }
     };
-    for (const s of cfg.secrets) step(() => secrets.addOrUpdate(s.json, s.path));
+    for (const s of cfg.secrets) step(() => secrets.addOrUpdate(s.json, s.path, { static: true }));
     for (const c of cfg.clusters) step(() => clusters.addOrUpdate(c.json, c.path, { static: true }));
     for (const l of cfg.listeners) {
       try {
@@ -133,7 +133,7 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
           clusters.configDump(),
           listeners.dump(),
           routes.dump(),
-          { '@type': 'type.googleapis.com/envoy.admin.v3.SecretsConfigDump', dynamic_active_secrets: secrets.dump() },
+          { '@type': 'type.googleapis.com/envoy.admin.v3.SecretsConfigDump', ...secrets.dump() },
         ];
         if (resource) {
           const items: JsonObject[] = [];

@@ -92,7 +92,7 @@ export function startDynamicConfig(bootstrap: JsonObject, deps: DynamicConfigDep
         } else if (typeUrl === TypeUrl.RouteConfiguration) {
           for (const [name, json] of resources) attempt(name, () => routes.addOrUpdate(json, `routes[${name}]`, version));
         } else if (typeUrl === TypeUrl.Secret) {
-          for (const [name, json] of resources) attempt(name, () => secrets.addOrUpdate(json, `secrets[${name}]`));
+          for (const [name, json] of resources) attempt(name, () => secrets.addOrUpdate(json, `secrets[${name}]`, { version }));
         }
         if (errors.length > 0) throw new SailfinError('schema', errors.join('; '));
       },

@@ -10,6 +10,9 @@ import { readDataSource } from './data-source.js';
 class Slot implements SecretHandle {
   current: Secret | undefined;
   json: JsonObject | undefined;
+  static = false;
+  version = '';
+  lastUpdated = new Date();
   private readonly listeners = new Set<() => void>();
 
   onChange(listener: () => void): () => void {
@@ -72,10 +75,14 @@ export class SecretProviderImpl implements SecretProvider {
   }
 
   /** Adds or replaces a secret (static or from SDS); throws SailfinError leaving the old value in force. */
-  addOrUpdate(json: JsonObject, path: string): void {
+  addOrUpdate(json: JsonObject, path: string, opts: { static?: boolean; version?: string } = {}): void {
     const name = reqString(json, 'name', path);
     const secret = compileSecret(json, path);
-    this.slot(name).set(secret, json);
+    const slot = this.slot(name);
+    slot.static = opts.static ?? false;
+    slot.version = opts.version ?? '';
+    slot.lastUpdated = new Date();
+    slot.set(secret, json);
   }
 
   remove(name: string): void {
@@ -86,17 +93,21 @@ export class SecretProviderImpl implements SecretProvider {
     return [...this.slots.entries()].filter(([, s]) => s.current).map(([n]) => n);
   }
 
-  /** Secrets for /config_dump, private keys redacted as Envoy does. */
-  dump(): JsonObject[] {
-    const out: JsonObject[] = [];
+  /** SecretsConfigDump entries, private keys redacted as Envoy does. */
+  dump(): { static_secrets: JsonObject[]; dynamic_active_secrets: JsonObject[] } {
+    const statics: JsonObject[] = [];
+    const dynamic: JsonObject[] = [];
     for (const [name, s] of this.slots) {
       if (!s.json) continue;
       const copy = JSON.parse(JSON.stringify(s.json)) as JsonObject;
       const cert = copy.tls_certificate;
       if (isObject(cert) && cert.private_key !== undefined) cert.private_key = { inline_string: '[redacted]' };
-      out.push({ name, secret: copy });
+      const secret = { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', ...copy };
+      const lastUpdated = s.lastUpdated.toISOString();
+      if (s.static) statics.push({ name, last_updated: lastUpdated, secret });
+      else dynamic.push({ name, version_info: s.version, last_updated: lastUpdated, secret });
     }
-    return out;
+    return { static_secrets: statics, dynamic_active_secrets: dynamic };
   }
 
   /** Every name a TLS context has asked for (present or still awaited). */

@@ -88,7 +88,7 @@ test('SNI routing: passthrough leaves the ClientHello untouched; a terminated ch
               },
             },
           ],
-          { listener_filters: [TLS_INSPECTOR] },
+          { listener_filters: [TLS_INSPECTOR], access_log: STDOUT_LOG },
         ),
       ],
     },
@@ -120,6 +120,8 @@ test('SNI routing: passthrough leaves the ClientHello untouched; a terminated ch
   assert.match(dump, /\[redacted\]/);
   // No chain for a plaintext connection: closed.
   assert.equal(await exchange(port, 'GET / HTTP/1.1\r\n\r\n', 1, 2000), '');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.match(p.stdout(), /"- - -" 0 NFCF /);
 });
 
 test('tcp_proxy idle_timeout closes a silent connection', async (t) => {

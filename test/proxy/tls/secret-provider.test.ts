@@ -20,7 +20,14 @@ test('secrets from files and inline data, change callbacks, removal, redacted du
     p.addOrUpdate({ name: 'default', tls_certificate: { certificate_chain: { filename: join(dir, 'cert.pem') }, private_key: { inline_bytes: Buffer.from('KEY').toString('base64') } } }, 's[0]');
     assert.deepEqual(h.current, { kind: 'tls_certificate', certChain: 'CERT', privateKey: 'KEY' });
     assert.equal(changes, 1);
-    assert.deepEqual(p.dump(), [{ name: 'default', secret: { name: 'default', tls_certificate: { certificate_chain: { filename: join(dir, 'cert.pem') }, private_key: { inline_string: '[redacted]' } } } }]);
+    const dump = p.dump();
+    assert.deepEqual(dump.static_secrets, []);
+    assert.equal(dump.dynamic_active_secrets.length, 1);
+    assert.deepEqual(dump.dynamic_active_secrets[0].secret, {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+      name: 'default',
+      tls_certificate: { certificate_chain: { filename: join(dir, 'cert.pem') }, private_key: { inline_string: '[redacted]' } },
+    });
     off();
     p.remove('default');
     assert.equal(h.current, undefined);
