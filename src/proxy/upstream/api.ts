@@ -137,7 +137,10 @@ export interface Cluster {
    * report connect failures again. On failure the Error is a ConnectFailure.
    */
   connect(host: Host, alpn: readonly string[] | undefined, cb: (err: Error | null, result?: ConnectResult) => void): void;
-  /** Feeds outlier detection. */
+  /**
+   * Feeds outlier detection and the host's request counters. `connect_failed` is accepted but not
+   * counted again: connect() reports its own failures.
+   */
   reportResult(host: Host, result: OutlierResult): void;
 }
 

@@ -198,7 +198,7 @@ export class ClusterImpl implements Cluster {
         protocol: this.info.upstreamProtocol,
         stats: this.stats,
         connections: this.resources.connections,
-        report: (h, r) => this.reportResult(h, r),
+        report: (h, r) => this.outlier?.report(h, r),
       },
       cb,
     );
@@ -250,7 +250,11 @@ export class ClusterImpl implements Cluster {
     } else if (result.kind === 'timeout') {
       host.rqTimeout++;
       host.rqError++;
-    } else if (result.kind !== 'connect_failed') {
+    } else if (result.kind === 'connect_failed') {
+      // connect() has already told outlier detection; counting the caller's report too would make
+      // one refused connection two consecutive failures.
+      return;
+    } else {
       host.rqError++;
     }
     this.outlier?.report(host, result);

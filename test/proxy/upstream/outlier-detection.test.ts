@@ -107,6 +107,9 @@ test('connection failures count as 5xx: a host that refuses connections is eject
       }
     }
     assert.deepEqual(results.filter((r) => r === 'fail').length, 2);
+    // A caller that also reports the failure (as the router does) does not double-count it.
+    c.reportResult(c.hosts[0], { kind: 'connect_failed' });
+    assert.equal(c.hosts[0].outlier.consecutive5xx, 0);
     assert.equal(stats.gauge('cluster.svc.outlier_detection.ejections_active').value, 1);
     assert.equal(stats.counter('cluster.svc.upstream_cx_connect_fail').value, 2);
   } finally {
