@@ -18,7 +18,7 @@ import { MeshCa } from '../../../src/ca/mesh-ca.js';
 import { policiesFor, rbacFilters } from '../../../src/pilot/security/authorization.js';
 import { jwtAuthnFilter, requestAuthenticationsFor } from '../../../src/pilot/security/request-authentication.js';
 import { issueFor, type WorkloadCreds } from '../../ca/helpers.js';
-import { adminBlock, httpGet, runProxy, staticCluster, tcpListener, tcpProxyFilter, type RunningProxy } from '../integration/harness.js';
+import { adminBlock, httpGet, runProxy, runProxyExpectExit, staticCluster, tcpListener, tcpProxyFilter, type RunningProxy } from '../integration/harness.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
@@ -385,5 +385,25 @@ describe('RequestAuthentication (jwt_authn) with AuthorizationPolicy', () => {
     assert.equal(jwksFetches, 1);
     const forged = jwt({ iss: REMOTE_ISS, sub: 'bob' }, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'ES256');
     assert.equal((await httpGet(p, '/secure', { headers: bearer(forged) })).status, 401);
+  });
+});
+
+describe('bad policies', () => {
+  it('a bad CIDR or an unknown RBAC field stops the proxy from starting, naming the field', async () => {
+    const boot = (rules: object) =>
+      JSON.stringify({
+        admin: adminBlock(),
+        static_resources: {
+          clusters: [staticCluster('tcp-app', [1])],
+          listeners: [tcpListener('l', [{ filters: [{ name: 'envoy.filters.network.rbac', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC', stat_prefix: 'tcp.', rules } }, tcpProxyFilter('tcp-app')] }])],
+        },
+      });
+    const cidr = await runProxyExpectExit(boot({ action: 'ALLOW', policies: { p: { permissions: [{ any: true }], principals: [{ direct_remote_ip: { address_prefix: '10.0.0.300', prefix_len: 8 } }] } } }), 'bootstrap.json');
+    assert.notEqual(cidr.code, 0);
+    assert.match(cidr.stderr, /rules\.policies\.p\.principals\[0\]\.direct_remote_ip\.address_prefix: "10\.0\.0\.300" is not an IP address/);
+    assert.doesNotMatch(cidr.stderr, /\n\s+at /, 'no stack trace');
+    const unknown = await runProxyExpectExit(boot({ action: 'ALLOW', policies: { p: { permissions: [{ any: true }], principals: [{ source_principal: 'x' }] } } }), 'bootstrap.json');
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /principals\[0\]\.source_principal/);
   });
 });
