@@ -3,7 +3,7 @@
  * have added their metadata. A denied request gets a local 403 `RBAC: access denied` with the
  * response code details `rbac_access_denied_matched_policy[<policy>|none]` (Envoy sets no response
  * flag for it). A route can replace the rules or turn the filter off with RBACPerRoute.
- * Stats: `http.<hcm stat_prefix>.rbac.<rules_stat_prefix>allowed|denied`, and shadow_allowed|shadow_denied.
+ * Stats: `http.<hcm stat_prefix>.rbac.<rules_stat_prefix>allowed|denied|logged|not_logged`, and shadow_allowed|shadow_denied.
  */
 import { assertKnownFields, configError, join, optBool, optObject, optString, type JsonObject } from '../config/fields.js';
 import type { ProxyContext } from '../context.js';
@@ -29,6 +29,8 @@ export interface HttpRbacConfig {
 interface RbacStats {
   allowed: Counter;
   denied: Counter;
+  logged: Counter;
+  notLogged: Counter;
   shadowAllowed: Counter;
   shadowDenied: Counter;
 }
@@ -93,6 +95,7 @@ class HttpRbacFilter implements HttpFilter {
     if (engine.action === 'LOG') {
       // LOG never refuses; it tells the access log whether a policy matched.
       setMetadata(s.info, METADATA_NAMESPACE, { access_log_hint: d.policy !== undefined });
+      (d.policy !== undefined ? stats.logged : stats.notLogged).inc();
       return FilterStatus.Continue;
     }
     if (d.allowed) {
@@ -110,6 +113,8 @@ class HttpRbacFilter implements HttpFilter {
     return {
       allowed: st.counter(base + cfg.rulesStatPrefix + 'allowed'),
       denied: st.counter(base + cfg.rulesStatPrefix + 'denied'),
+      logged: st.counter(base + cfg.rulesStatPrefix + 'logged'),
+      notLogged: st.counter(base + cfg.rulesStatPrefix + 'not_logged'),
       shadowAllowed: st.counter(base + cfg.shadowStatPrefix + 'shadow_allowed'),
       shadowDenied: st.counter(base + cfg.shadowStatPrefix + 'shadow_denied'),
     };

@@ -2,7 +2,7 @@
  * envoy.filters.network.rbac: decides once per connection, before the terminal filter (tcp_proxy,
  * or the HCM) sees it, from what the connection carries (peer identity, addresses, SNI). A denied
  * connection is closed at once, so tcp_proxy never opens the upstream side.
- * Stats: `<stat_prefix>rbac.allowed|denied|shadow_allowed|shadow_denied`.
+ * Stats: `<stat_prefix>rbac.allowed|denied|logged|not_logged|shadow_allowed|shadow_denied`.
  */
 import { assertKnownFields, configError, join, optObject, optString, reqString, type JsonObject } from '../config/fields.js';
 import type { ProxyContext } from '../context.js';
@@ -16,7 +16,7 @@ class NetworkRbacFilter implements NetworkFilter {
   constructor(
     private readonly engine: RbacEngine | undefined,
     private readonly shadow: RbacEngine | undefined,
-    private readonly stats: { allowed: Counter; denied: Counter; shadowAllowed: Counter; shadowDenied: Counter },
+    private readonly stats: { allowed: Counter; denied: Counter; logged: Counter; notLogged: Counter; shadowAllowed: Counter; shadowDenied: Counter },
     private readonly ctx: ProxyContext,
   ) {}
 
@@ -28,6 +28,10 @@ class NetworkRbacFilter implements NetworkFilter {
     const engine = this.engine;
     if (!engine) return true;
     const d = engine.evaluate(conn, undefined, undefined);
+    if (engine.action === 'LOG') {
+      (d.policy !== undefined ? this.stats.logged : this.stats.notLogged).inc();
+      return true;
+    }
     if (d.allowed) {
       this.stats.allowed.inc();
       return true;
@@ -59,6 +63,8 @@ export function compileNetworkRbac(json: JsonObject, ctx: ProxyContext, path: st
   const stats = {
     allowed: s.counter(p + 'allowed'),
     denied: s.counter(p + 'denied'),
+    logged: s.counter(p + 'logged'),
+    notLogged: s.counter(p + 'not_logged'),
     shadowAllowed: s.counter(p + shadowPrefix + 'shadow_allowed'),
     shadowDenied: s.counter(p + shadowPrefix + 'shadow_denied'),
   };

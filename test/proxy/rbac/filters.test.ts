@@ -84,6 +84,7 @@ describe('http rbac filter', () => {
     const counters = [...p.stats.counters.values()].filter((c) => c.name.includes('.rbac.')).map((c) => `${c.name}=${c.value}`);
     assert.ok(counters.includes('http.test.rbac.shadow_denied=1'), counters.join(' '));
     assert.ok(counters.includes('http.test.rbac.enf_allowed=1'), counters.join(' '));
+    assert.ok(counters.includes('http.test.rbac.logged=1'), counters.join(' '));
   });
 });
 
