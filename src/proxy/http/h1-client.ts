@@ -289,7 +289,8 @@ export class H1ClientConnection implements H1ParserHandler {
     if (ex && !ex.aborted) {
       ex.conn = null;
       if (this.headersReceived && this.parser.finish()) return;
-      ex.cb.onUpstreamFailure('connection_termination', 'upstream connection closed', this.headersReceived);
+      const reused = this.requestsServed > 1 && !this.headersReceived && this.parser.idle;
+      ex.cb.onUpstreamFailure('connection_termination', 'upstream connection closed', this.headersReceived, reused);
     }
   }
 }

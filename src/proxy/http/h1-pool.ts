@@ -64,7 +64,7 @@ export class H1Pool implements H1PoolLike {
         this.maybeEmpty();
         return;
       }
-      const conn = new H1ClientConnection(this, result.socket, result.localAddress, result.peerUri);
+      const conn = new H1ClientConnection(this, result.socket, localAddressOf(result.socket, result.localAddress), result.peerUri);
       this.all.add(conn);
       this.release(conn);
     });
@@ -120,4 +120,10 @@ export class H1Pool implements H1PoolLike {
 
 function destroyIdle(conn: H1ClientConnection): void {
   if (!conn.exchange) conn.destroy();
+}
+
+/** `ip:port` of our end of an upstream connection, as %UPSTREAM_LOCAL_ADDRESS% prints it. */
+export function localAddressOf(socket: unknown, fallback: string | undefined): string | undefined {
+  const s = socket as { localAddress?: string; localPort?: number };
+  return s.localAddress && s.localPort ? `${s.localAddress}:${s.localPort}` : fallback;
 }

@@ -6,6 +6,7 @@
 import * as http2 from 'node:http2';
 import type { Cluster, Host } from '../upstream/api.js';
 import { HeaderList } from './headers.js';
+import { localAddressOf } from './h1-pool.js';
 import { isHopByHop } from './h1-writer.js';
 import type { UpstreamCallbacks, UpstreamRequest, UpstreamRequestHead } from './upstream-types.js';
 
@@ -192,7 +193,7 @@ export class H2Pool {
       const socket = result.socket;
       const session = http2.connect(`http://${this.host.addressString}`, { createConnection: () => socket as never });
       this.session = session;
-      this.localAddress = result.localAddress;
+      this.localAddress = localAddressOf(socket, result.localAddress);
       this.peerUri = result.peerUri;
       session.on('error', () => undefined);
       session.on('goaway', () => this.detach(session));

@@ -61,6 +61,8 @@ export class Router implements UpstreamCallbacks {
   private downstreamPaused = false;
   private done = false;
   private retryExhausted = false;
+  private staleRetried = false;
+  private firstSent = false;
   private holdingRequest = false;
   private mirrors: Mirror[] | undefined;
   private tunnel: Duplex | undefined;
@@ -253,7 +255,8 @@ export class Router implements UpstreamCallbacks {
     this.attemptStart = performance.now();
     if (this.perTryMs > 0) this.perTryTimer = setTimeout(onPerTryTimeout, this.perTryMs, this);
     // Send what the retry buffer holds; the rest streams through onRequestData.
-    if (this.attempts === 1) {
+    if (!this.firstSent) {
+      this.firstSent = true;
       const body = this.firstChunks;
       this.firstChunks = undefined;
       if (body) for (let i = 0; i < body.length; i++) this.writeUpstream(body[i], this.bodyEnded && !this.trailers && i === body.length - 1);
@@ -405,9 +408,18 @@ export class Router implements UpstreamCallbacks {
     this.clearGlobal();
   }
 
-  onUpstreamFailure(kind: UpstreamFailure, detail: string, afterHeaders: boolean): void {
+  onUpstreamFailure(kind: UpstreamFailure, detail: string, afterHeaders: boolean, reused?: boolean): void {
     if (this.done) return;
     const s = this.stream;
+    if (reused && !afterHeaders && !this.responseStarted && !this.staleRetried && this.body && (this.bodyEnded || !this.head.hasBody)) {
+      // A kept-alive connection the upstream closed under us: try once more on a fresh connection,
+      // without spending the route's retries (the request never reached the application).
+      this.staleRetried = true;
+      this.endAttempt({ kind: 'success' });
+      this.attempts--;
+      this.attempt();
+      return;
+    }
     s.info.upstreamTransportFailureReason = kind === 'connect_failure' ? detail : undefined;
     const outlier: OutlierResult = kind === 'connect_failure' ? { kind: 'connect_failed' } : { kind: 'reset' };
     if (afterHeaders || this.responseStarted) {

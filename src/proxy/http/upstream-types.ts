@@ -31,7 +31,11 @@ export interface UpstreamCallbacks {
   onUpstreamHeaders(status: number, headers: HeaderList, end: boolean): void;
   onUpstreamData(chunk: Buffer, end: boolean): void;
   onUpstreamTrailers(trailers: HeaderList): void;
-  onUpstreamFailure(kind: UpstreamFailure, detail: string, afterHeaders: boolean): void;
+  /**
+   * `reused`: the exchange ran on a kept-alive connection and nothing of the response arrived, the
+   * signature of the upstream closing an idle connection just as the request went out.
+   */
+  onUpstreamFailure(kind: UpstreamFailure, detail: string, afterHeaders: boolean, reused?: boolean): void;
   /** HTTP/1.1 101 Switching Protocols: the pool hands over the raw connection. */
   onUpstreamUpgrade(headers: HeaderList, socket: Duplex, head: Buffer | null): void;
   /** The upstream drained after write() returned false. */

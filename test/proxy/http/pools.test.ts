@@ -79,6 +79,37 @@ describe('upstream pools, circuit breakers, host retries and draining', () => {
     assert.equal(sockets.size, 2);
   });
 
+  it('resends a request once when a kept-alive upstream connection dies under it', async () => {
+    // Answers the first request on each connection, then drops the connection when the next arrives.
+    const flakySockets = new Set<net.Socket>();
+    const flaky = net.createServer((sock) => {
+      flakySockets.add(sock);
+      let served = 0;
+      sock.on('data', () => {
+        if (served++ === 0) sock.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+        else sock.destroy();
+      });
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+    try {
+      const local = await startProxy(simpleHcm({ name: 'rc', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'stale' } }] }] }), [
+        staticCluster('stale', [(flaky.address() as net.AddressInfo).port]),
+      ]);
+      try {
+        for (let i = 0; i < 4; i++) {
+          const r = await request(local.port, '/s', { agent });
+          assert.equal(r.status, 200, `request ${i}: ${r.body}`);
+        }
+      } finally {
+        await local.close();
+      }
+    } finally {
+      for (const sock of flakySockets) sock.destroy();
+      flaky.close();
+    }
+  });
+
   it('drains: in-flight requests finish with connection: close, idle connections close', async () => {
     const idle = net.connect(proxy.port, '127.0.0.1');
     await new Promise((r) => idle.once('connect', r));

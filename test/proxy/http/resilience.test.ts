@@ -138,9 +138,9 @@ describe('router resilience: retries, timeouts, mirrors, faults, CORS', () => {
 
   it('returns the last failure with URX when retries run out, and does not retry without a policy', async () => {
     failNext = 3;
-    const r = await request(proxy.port, '/retry');
+    const r = await request(proxy.port, '/retry?exhaust');
     assert.equal(r.status, 503);
-    assert.equal((await logLine('/retry')).flags, 'URX');
+    assert.equal((await logLine('/retry?exhaust')).flags, 'URX');
     failNext = 1;
     const before = flaky.requests.length;
     assert.equal((await request(proxy.port, '/noretry')).status, 503);
@@ -152,12 +152,12 @@ describe('router resilience: retries, timeouts, mirrors, faults, CORS', () => {
 
   it('answers 504 UT when the route timeout passes, on time', async () => {
     const t0 = Date.now();
-    const r = await request(proxy.port, '/slow');
+    const r = await request(proxy.port, '/slow?ut');
     const took = Date.now() - t0;
     assert.equal(r.status, 504);
     assert.equal(r.body, 'upstream request timeout');
     assert.ok(took >= 280 && took < 1000, `took ${took} ms`);
-    assert.equal((await logLine('/slow')).flags, 'UT');
+    assert.equal((await logLine('/slow?ut')).flags, 'UT');
   });
 
   it('retries after a per-try timeout and then gives up with 504', async () => {
@@ -185,18 +185,18 @@ describe('router resilience: retries, timeouts, mirrors, faults, CORS', () => {
   });
 
   it('injects aborts (FI) and delays (DI) by percentage', async () => {
-    const r = await request(proxy.port, '/abort');
+    const r = await request(proxy.port, '/abort?fi');
     assert.equal(r.status, 418);
     assert.equal(r.body, 'fault filter abort');
-    assert.equal((await logLine('/abort')).flags, 'FI');
+    assert.equal((await logLine('/abort?fi')).flags, 'FI');
     let aborted = 0;
     for (let i = 0; i < 200; i++) if ((await request(proxy.port, '/halfabort')).status === 418) aborted++;
     assert.ok(aborted > 70 && aborted < 130, `aborted ${aborted}/200`);
     const t0 = Date.now();
-    const d = await request(proxy.port, '/delay');
+    const d = await request(proxy.port, '/delay?di');
     assert.equal(d.status, 200);
     assert.ok(Date.now() - t0 >= 190);
-    assert.equal((await logLine('/delay')).flags, 'DI');
+    assert.equal((await logLine('/delay?di')).flags, 'DI');
   });
 
   it('answers CORS preflights for allowed origins and decorates actual responses', async () => {
