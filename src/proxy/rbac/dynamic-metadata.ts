@@ -18,12 +18,3 @@ export function setMetadata(info: StreamInfo, namespace: string, value: Record<s
   const md = (state[KEY] ??= {}) as Record<string, unknown>;
   md[namespace] = value;
 }
-
-/**
- * A filter's typed_per_filter_config for the route, else its virtual host's; null means "disabled
- * here" and must not fall through to the virtual host, hence `has` rather than `??`.
- */
-export function perRouteConfig(route: { perFilter: ReadonlyMap<string, unknown>; virtualHost: { perFilter: ReadonlyMap<string, unknown> } }, name: string): unknown {
-  if (route.perFilter.has(name)) return route.perFilter.get(name);
-  return route.virtualHost.perFilter.get(name);
-}

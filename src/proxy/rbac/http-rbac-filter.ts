@@ -11,7 +11,8 @@ import type { ActiveStream } from '../http/active-stream.js';
 import { registerHttpFilter, registerPerRouteConfig } from '../http/filter-registry.js';
 import { FilterStatus, type HttpFilter } from '../http/http-filter.js';
 import type { Counter } from '../stats/store.js';
-import { perRouteConfig, readMetadata, setMetadata } from './dynamic-metadata.js';
+import { readMetadata, setMetadata } from './dynamic-metadata.js';
+import { perRouteConfig } from './per-route.js';
 import { compileRbacRules, deniedDetails, type RbacEngine } from './engine.js';
 
 export const HTTP_RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';

@@ -15,7 +15,8 @@ import { parseQuery } from '../../http/matchers.js';
 import { assertKnownFields, configError, optBool, optString, type JsonObject } from '../../config/fields.js';
 import type { ProxyContext } from '../../context.js';
 import type { Counter } from '../../stats/store.js';
-import { perRouteConfig, setMetadata } from '../dynamic-metadata.js';
+import { setMetadata } from '../dynamic-metadata.js';
+import { perRouteConfig } from '../per-route.js';
 import { compileJwtAuthn, type JwtAuthnConfig, type JwtProviderConfig, type Requirement, type TokenLocation } from './jwt-authn-config.js';
 import { audiencesOf, checkTimes, decodeJwt, JwtError, JwtStatus, verifySignature } from './verify.js';
 
