@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
+import { Agent, createServer, request, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { AdsServer } from '../../../src/xds/server.js';
 import { TypeUrl } from '../../../src/xds/protos.js';
@@ -54,9 +54,9 @@ function httpListener(port: number, cluster: string, extraRoute: object = {}): E
   } as EnvoyJson;
 }
 
-function get(port: number, path: string): Promise<string> {
+function get(port: number, path: string, agent: Agent | false = false): Promise<string> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent, timeout: 5000 }, (res) => {
       let b = '';
       res.on('data', (d) => (b += d));
       res.on('end', () => resolve(res.statusCode === 200 ? b : `status ${res.statusCode}`));
@@ -66,7 +66,19 @@ function get(port: number, path: string): Promise<string> {
   });
 }
 
-test('listener replacement over ADS under load: no request lost, new requests use the new route', async (t) => {
+test('listener replacement over ADS under load: no request lost, new requests use the new route', (t) => replaceUnderLoad(t, false));
+
+test(
+  'the same with keep-alive clients',
+  { todo: "src/proxy/http/h1-server.ts drain() closes idle keep-alive connections at once, racing the client's next request (Envoy marks them Connection: close and closes the rest at the drain deadline)" },
+  async (t) => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    t.after(() => agent.destroy());
+    await replaceUnderLoad(t, agent);
+  },
+);
+
+async function replaceUnderLoad(t: import('node:test').TestContext, agent: Agent | false): Promise<void> {
   const a = await namedBackend('a');
   const b = await namedBackend('b');
   const generator = new StaticGenerator();
@@ -98,9 +110,9 @@ test('listener replacement over ADS under load: no request lost, new requests us
   const results: string[] = [];
   let running = true;
   const loops = Array.from({ length: 4 }, async () => {
-    while (running) results.push(await get(port, '/'));
+    while (running) results.push(await get(port, '/', agent));
   });
-  const inFlight = Array.from({ length: 5 }, () => get(port, '/slow'));
+  const inFlight = Array.from({ length: 5 }, () => get(port, '/slow', agent));
   await new Promise((r) => setTimeout(r, 100));
   generator.set(TypeUrl.Listener, 'http', httpListener(port, 'b'));
   ads.push({ reason: 'config' });
@@ -127,7 +139,7 @@ test('listener replacement over ADS under load: no request lost, new requests us
   for (let i = 0; i < 60 && nacks.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
   assert.match(nacks.join('\n'), /http: .*server_names\[0\]: "a\.\*\.example\.com": a wildcard must be a leading/);
   assert.equal(await get(port, '/'), 'b');
-});
+}
 
 test('RDS and EDS over ADS: route tables and endpoints are requested by name and follow updates', async (t) => {
   const a = await namedBackend('a');
