@@ -120,6 +120,13 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
     }
     this.keepAlive = p.keepAlive && !this.owner.draining && (this.hcm.maxRequestsPerConnection === 0 || this.requests < this.hcm.maxRequestsPerConnection);
     const endStream = !p.chunked && p.contentLength <= 0;
+    // Like Envoy (proxy_100_continue off), answer Expect: 100-continue here so the client starts
+    // sending at once, and do not pass the expectation upstream.
+    const expect = p.headers.get('expect');
+    if (expect !== undefined && expect.toLowerCase() === '100-continue') {
+      p.headers.remove('expect');
+      if (!endStream && p.versionMinor === 1) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    }
     this.requestDone = endStream;
     this.responseDone = false;
     const stream = new ActiveStream(this.hcm, this.conn, this, p.method, path, authority, p.headers, endStream);
