@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, constants, type KeyObject } from 'node:crypto';
+import * as http2 from 'node:http2';
 import type { JsonObject } from '../../../src/proxy/config/fields.js';
 import { SailfinError } from '../../../src/common/errors.js';
 import { compileJwtAuthn } from '../../../src/proxy/rbac/jwt/jwt-authn-config.js';
@@ -73,6 +74,25 @@ describe('http rbac filter', () => {
     assert.equal((await request(p.port, '/private')).status, 403);
     assert.equal((await request(p.port, '/custom')).status, 403);
     assert.equal((await request(p.port, '/custom', { headers: { 'x-ok': '1' } })).status, 200);
+  });
+
+  it('a denied gRPC call over HTTP/2 gets grpc-status 7 (PERMISSION_DENIED)', async () => {
+    const p = await proxyWith([rbac('envoy.filters.http.rbac', { action: 'ALLOW', policies: {} })]);
+    const client = http2.connect(`http://127.0.0.1:${p.port}`);
+    try {
+      const headers = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+        const req = client.request({ ':method': 'POST', ':path': '/pkg.Svc/Call', 'content-type': 'application/grpc' });
+        req.on('response', resolve);
+        req.on('error', reject);
+        req.setTimeout(5000, () => reject(new Error('timeout')));
+        req.end();
+      });
+      assert.equal(headers[':status'], 200);
+      assert.equal(headers['grpc-status'], '7');
+      assert.equal(decodeURIComponent(String(headers['grpc-message'])), 'RBAC: access denied');
+    } finally {
+      client.close();
+    }
   });
 
   it('LOG never blocks; shadow rules are counted, not enforced', async () => {
