@@ -6,6 +6,7 @@
 import type { Duplex } from 'node:stream';
 import { HeaderList } from './headers.js';
 import { H1Parser, ParserMode, type H1ParserHandler } from './h1-parser.js';
+import { reportInternalError } from './internal-error.js';
 import { chunkHeader, CHUNK_END, isHopByHop, LAST_CHUNK, trailerBlock } from './h1-writer.js';
 import type { UpstreamCallbacks, UpstreamRequest, UpstreamRequestHead } from './upstream-types.js';
 
@@ -251,7 +252,16 @@ export class H1ClientConnection implements H1ParserHandler {
       this.destroy();
       return;
     }
-    this.parser.execute(data);
+    try {
+      this.parser.execute(data);
+    } catch (err) {
+      reportInternalError(err);
+      const ex = this.exchange;
+      this.exchange = null;
+      this.destroy();
+      if (ex) ex.cb.onUpstreamFailure('protocol_error', 'internal error', true);
+      return;
+    }
     if (this.upgrading && this.exchange) {
       const ex = this.exchange;
       this.exchange = null;

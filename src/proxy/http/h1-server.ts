@@ -12,6 +12,7 @@ import type { DownstreamCodecStream } from './downstream-codec.js';
 import type { HcmConfig } from './hcm-config.js';
 import { HeaderList } from './headers.js';
 import { H1Parser, ParserMode, type H1ParserHandler } from './h1-parser.js';
+import { reportInternalError } from './internal-error.js';
 import { appendHeaders, chunkHeader, CHUNK_END, LAST_CHUNK, statusLine, trailerBlock } from './h1-writer.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -67,7 +68,15 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
 
   private onSocketData(data: Buffer): void {
     if (this.upgraded) return;
-    this.parser.execute(data);
+    try {
+      this.parser.execute(data);
+    } catch (err) {
+      // A bug reached by one request must cost that connection, never the proxy.
+      reportInternalError(err);
+      this.stream?.resetStream();
+      this.close();
+      return;
+    }
     if (!this.stream && !this.parser.idle && !this.closed) this.armHeaderTimer();
   }
 

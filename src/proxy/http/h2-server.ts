@@ -10,6 +10,7 @@ import { ActiveStream } from './active-stream.js';
 import type { DownstreamCodecStream } from './downstream-codec.js';
 import type { HcmConfig } from './hcm-config.js';
 import { HeaderList } from './headers.js';
+import { reportInternalError } from './internal-error.js';
 import { isHopByHop } from './h1-writer.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -114,7 +115,14 @@ export class H2Downstream {
       session.on('error', () => undefined);
       if (hcm.connectionIdleTimeoutMs > 0) session.setTimeout(hcm.connectionIdleTimeoutMs, () => session.close());
     });
-    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
+    this.server.on('stream', (stream, headers) => {
+      try {
+        this.onStream(stream, headers);
+      } catch (err) {
+        reportInternalError(err);
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      }
+    });
     this.server.on('sessionError', () => undefined);
   }
 
