@@ -27,6 +27,11 @@ export class H1Pool implements H1PoolLike {
     this.cluster = cluster;
   }
 
+  /** The pool's cluster was closed (removed or replaced) or no longer lists its host. */
+  isStale(): boolean {
+    return isStaleHost(this.cluster, this.host);
+  }
+
   request(head: UpstreamRequestHead, cb: UpstreamCallbacks): H1Exchange | 'overflow' {
     const ex = new H1Exchange(this, head, cb);
     const conn = this.idle.pop();
@@ -77,6 +82,10 @@ export class H1Pool implements H1PoolLike {
 
   release(conn: H1ClientConnection): void {
     if (conn.closed) return;
+    if (this.pending.length === 0 && this.isStale()) {
+      conn.destroy();
+      return;
+    }
     const ex = this.pending.shift();
     if (ex) {
       this.dequeued();
@@ -126,4 +135,10 @@ function destroyIdle(conn: H1ClientConnection): void {
 export function localAddressOf(socket: unknown, fallback: string | undefined): string | undefined {
   const s = socket as { localAddress?: string; localPort?: number };
   return s.localAddress && s.localPort ? `${s.localAddress}:${s.localPort}` : fallback;
+}
+
+/** ClusterImpl exposes `closed` and `hosts`; other Cluster implementations are never considered stale. */
+export function isStaleHost(cluster: Cluster, host: Host): boolean {
+  const c = cluster as Cluster & { closed?: boolean; hosts?: readonly Host[] };
+  return c.closed === true || (Array.isArray(c.hosts) && !c.hosts.includes(host));
 }

@@ -6,7 +6,7 @@
 import * as http2 from 'node:http2';
 import type { Cluster, Host } from '../upstream/api.js';
 import { HeaderList } from './headers.js';
-import { localAddressOf } from './h1-pool.js';
+import { isStaleHost, localAddressOf } from './h1-pool.js';
 import { isHopByHop } from './h1-writer.js';
 import type { UpstreamCallbacks, UpstreamRequest, UpstreamRequestHead } from './upstream-types.js';
 
@@ -155,6 +155,11 @@ export class H2Pool {
 
   updateCluster(cluster: Cluster): void {
     this.cluster = cluster;
+  }
+
+  /** The pool's cluster was closed (removed or replaced) or no longer lists its host. */
+  isStale(): boolean {
+    return isStaleHost(this.cluster, this.host);
   }
 
   request(head: UpstreamRequestHead, cb: UpstreamCallbacks): UpstreamRequest | 'overflow' {

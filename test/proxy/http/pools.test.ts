@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { sweep } from '../../../src/proxy/http/upstream-pools.js';
 import { request, simpleHcm, startBackend, startProxy, staticCluster, type Backend, type TestProxy } from './harness.js';
 
 async function deadPort(): Promise<number> {
@@ -107,6 +108,29 @@ describe('upstream pools, circuit breakers, host retries and draining', () => {
     } finally {
       for (const sock of flakySockets) sock.destroy();
       flaky.close();
+    }
+  });
+
+  it('closes idle upstream connections of a removed cluster', async () => {
+    const extra = await startBackend('extra');
+    let closed = 0;
+    try {
+      const local = await startProxy(simpleHcm({ name: 'rc', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'extra' } }] }] }), [
+        staticCluster('extra', [extra.port]),
+      ]);
+      try {
+        assert.equal((await request(local.port, '/e', { agent })).status, 200);
+        const sock = extra.requests[0].socket;
+        sock.on('close', () => closed++);
+        local.clusters.remove('extra');
+        sweep();
+        for (let i = 0; i < 50 && closed === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        assert.equal(closed, 1);
+      } finally {
+        await local.close();
+      }
+    } finally {
+      await extra.close();
     }
   });
 
