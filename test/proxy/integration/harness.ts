@@ -61,7 +61,8 @@ export async function runProxy(bootstrap: object | string, args: string[] = [], 
       check();
     }),
     exited.then(() => false),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs)),
+    // unref: a start-up deadline must not keep the test process alive after the proxy is ready.
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()),
   ]);
   if (!ready) {
     proc.kill('SIGKILL');
