@@ -22,6 +22,9 @@ interface UpOptions {
   stateDir: string;
   xdsPort: number;
   monitoringPort: number;
+  caPort: number;
+  bridge?: string;
+  podCidr?: string;
   readyTimeout: number;
 }
 
@@ -73,6 +76,9 @@ export function register(program: Command): void {
       .option('--detach', 'start in the background and return once every pod is ready')
       .option('--xds-port <port>', 'the control plane ADS port', (v) => Number(v), 15010)
       .option('--monitoring-port <port>', 'the control plane debug port', (v) => Number(v), 15014)
+      .option('--ca-port <port>', "the mesh CA's TLS port (Istio's 15012)", (v) => Number(v), 15012)
+      .option('--bridge <name>', 'name of the mesh bridge (default sf0)')
+      .option('--pod-cidr <cidr>', 'pod addresses (default 10.88.0.0/16); give each mesh on one machine its own')
       .option('--ready-timeout <seconds>', 'how long to wait for pods to become ready', (v) => Number(v), 120),
   ).action(async (opts: UpOptions) => {
     const blocker = netnsBlocker();
@@ -102,7 +108,7 @@ export function register(program: Command): void {
     }
 
     const logger = pino({ level: process.env.SAILFIN_LOG_LEVEL ?? 'warn' }, pino.destination(2));
-    const mesh = new LocalMesh({ paths: opts.filename, stateDir: opts.stateDir, logger, xdsPort: opts.xdsPort, monitoringPort: opts.monitoringPort });
+    const mesh = new LocalMesh({ paths: opts.filename, stateDir: opts.stateDir, logger, xdsPort: opts.xdsPort, monitoringPort: opts.monitoringPort, caPort: opts.caPort, bridge: opts.bridge, podCidr: opts.podCidr });
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= mesh.stop().then(() => process.exit(0), () => process.exit(1));

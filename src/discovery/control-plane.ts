@@ -36,6 +36,8 @@ export interface ControlPlaneOptions {
   /** A fixed service view instead of the registry (tests of the generators' wiring). */
   services?: ServiceViewFactory;
   debounceMs?: number;
+  /** Where pod addresses come from (the local mesh's bridge network). */
+  podCidr?: string;
   /** Run the mesh CA (IstioCertificateService over TLS) with its root kept in this directory. */
   ca?: { stateDir: string; port: number; ipAddresses: string[] };
 }
@@ -44,9 +46,9 @@ const WORKLOAD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet']);
 
 export class ControlPlane {
   readonly store = new ConfigStore();
-  readonly registry = new ServiceRegistry();
-  private readonly feed = new WorkloadFeed(this.store, this.registry);
-  private readonly view = new RegistryView(this.registry);
+  readonly registry: ServiceRegistry;
+  private readonly feed: WorkloadFeed;
+  private readonly view: RegistryView;
   private serving: XdsServing | undefined;
   caServer: CaServer | undefined;
   private watcher: ConfigWatcher | undefined;
@@ -54,6 +56,9 @@ export class ControlPlane {
   private loads = 0;
 
   constructor(private readonly opts: ControlPlaneOptions) {
+    this.registry = new ServiceRegistry(opts.podCidr ? { podCidr: opts.podCidr } : {});
+    this.feed = new WorkloadFeed(this.store, this.registry);
+    this.view = new RegistryView(this.registry);
     this.store.onChange((events) => {
       const registryEvents = this.feed.apply(events);
       this.current = undefined;

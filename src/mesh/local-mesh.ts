@@ -4,6 +4,7 @@
  * records, and the state file other commands read. Everything it creates is recorded before it is
  * created, so `stop()` — or a later `up`/`down` after a crash — removes it all.
  */
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ControlPlane } from '../discovery/control-plane.js';
@@ -22,6 +23,9 @@ export interface LocalMeshOptions {
   xdsPort?: number;
   monitoringPort?: number;
   caPort?: number;
+  /** The mesh bridge and its pod network; two meshes on one machine need different ones. */
+  bridge?: string;
+  podCidr?: string;
   /** Host ports for the ingress gateway's Service ports (default: the same numbers, else any free one). */
   exposeBase?: number;
   backoff?: { initialMs: number; maxMs: number; resetAfterMs: number };
@@ -46,10 +50,12 @@ export class LocalMesh {
 
   async start(): Promise<void> {
     claimStateDir(this.opts.stateDir);
+    // Sidecars run as UID 1337 and read their bootstrap and the DNS records from here.
+    chmodSync(this.opts.stateDir, 0o755);
     const leftovers = await cleanupLeftovers(this.opts.stateDir, { force: true });
     if (leftovers.length) this.notes.push(`removed ${leftovers.length} item(s) a previous run left behind`);
     this.state = await NetworkState.open(this.opts.stateDir);
-    this.bridge = await createBridge(this.state, {});
+    this.bridge = await createBridge(this.state, { name: this.opts.bridge, podCidr: this.opts.podCidr });
     this.notes.push(...this.bridge.warnings);
     this.cp = new ControlPlane({
       paths: this.opts.paths,
@@ -58,6 +64,7 @@ export class LocalMesh {
       monitoringPort: this.opts.monitoringPort ?? 15014,
       watch: true,
       logger: this.opts.logger,
+      podCidr: this.opts.podCidr,
       ca: { stateDir: join(this.opts.stateDir, 'ca'), port: this.opts.caPort ?? 15012, ipAddresses: [this.bridge.gateway, '127.0.0.1'] },
     });
     await this.cp.start();
@@ -85,6 +92,7 @@ export class LocalMesh {
         await rt.stop();
       }
     }
+    const starting: Array<Promise<void>> = [];
     for (const [key, pod] of wanted) {
       if (this.pods.has(key)) continue;
       const resource = this.cp.podResource(pod.namespace, pod.name);
@@ -107,13 +115,15 @@ export class LocalMesh {
         backoff: this.opts.backoff,
       });
       this.pods.set(key, rt);
-      try {
-        await rt.start();
-      } catch (err) {
-        rt.error = (err as Error).message;
-        this.opts.logger.error(`pod ${key} cannot start: ${rt.error}`);
-      }
+      // Pods start side by side, as a kubelet starts them; each records what it creates before creating it.
+      starting.push(
+        rt.start().catch((err: unknown) => {
+          rt.error = (err as Error).message;
+          this.opts.logger.error(`pod ${key} cannot start: ${rt.error}`);
+        }),
+      );
     }
+    await Promise.all(starting);
     await this.updateServiceRules();
     await this.exposeGateways();
     this.writeStateFile();

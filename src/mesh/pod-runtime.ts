@@ -90,7 +90,8 @@ export class PodRuntime {
 
   async start(): Promise<void> {
     const ctx = this.ctx;
-    this.network = await createPodNetwork(ctx.state, ctx.bridge, this.key, { ip: this.pod.address });
+    // Namespaces are named after the bridge too, so two meshes with the same manifests never collide.
+    this.network = await createPodNetwork(ctx.state, ctx.bridge, this.key, { ip: this.pod.address, namePrefix: ctx.bridge.name === 'sf0' ? 'sf' : ctx.bridge.name });
     const netns = this.network.netns;
     // Sidecar pods send DNS anywhere and have it captured to their DNS proxy; others ask their own.
     writeResolvConf(ctx.state, netns, { nameservers: [this.sidecar ? ctx.bridge.gateway : '127.0.0.1'], search: ctx.searchDomains(this.pod.namespace) });

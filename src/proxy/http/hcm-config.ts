@@ -128,14 +128,12 @@ function compileStats(ctx: ProxyContext, prefix: string): HcmStats {
 
 function compileFilters(list: unknown[], ctx: ProxyContext, path: string): HttpFilter[] {
   const out: HttpFilter[] = [];
-  const names = new Set<string>();
+  // Names may repeat, as Envoy allows: Istio's DENY and ALLOW policies are both `envoy.filters.http.rbac`.
   list.forEach((f, i) => {
     const p = join(path, i);
     if (!isObject(f)) throw configError(p, 'must be an object');
     assertKnownFields(f, ['name', 'typed_config', 'disabled', 'is_optional'], p);
     const name = reqString(f, 'name', p);
-    if (names.has(name)) throw configError(join(p, 'name'), `filter "${name}" appears twice`);
-    names.add(name);
     const typed = optObject(f, 'typed_config', p);
     if (!typed) throw configError(join(p, 'typed_config'), 'required field is missing');
     const type = typeUrlOf(typed, join(p, 'typed_config'));
