@@ -29,9 +29,14 @@ async function measure(name: string, start: () => Promise<ChildProcess | undefin
   try {
     proc = await start();
     await runWrk(peers.wrk, url, { connections, threads: 1, seconds: 1 }); // warm-up
+    const pids = proc?.pid ? processTree(proc.pid) : [];
+    const cpu0 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
     const r = await runWrk(peers.wrk, url, { connections, threads: 1, seconds });
+    const cpu = pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpu0;
     const bad = r.errors + r.non2xx;
-    return { name, value: url.endsWith('/big') ? r.transferMBps : r.requestsPerSec, unit: url.endsWith('/big') ? 'MB/s' : 'req/s', note: bad ? `${bad} errors/non-2xx` : undefined };
+    const big = url.endsWith('/big');
+    const units = big ? r.transferMBps * seconds : r.requests;
+    return { name, value: big ? r.transferMBps : r.requestsPerSec, unit: big ? 'MB/s' : 'req/s', note: bad ? `${bad} errors/non-2xx` : undefined, cpuPerUnit: pids.length && units ? (cpu * 1e6) / units : undefined };
   } catch (err) {
     return { name, value: NaN, unit: '', note: `failed: ${(err as Error).message.split('\n')[0]}` };
   } finally {
@@ -62,8 +67,9 @@ try {
     rows.push(await measure('node-http-proxy', () => startNodeHttpProxy(dir, np, backendPort), `http://127.0.0.1:${np}/`));
     printTable('L7 throughput (requests/s at saturation, small response)', rows);
     const s = rows[1].value;
-    verdicts.push(verdict('L7 >= 1.0x nginx', s >= rows[2].value, `${fmt(s / rows[2].value)}x`));
-    verdicts.push(verdict('L7 >= 3x node-http-proxy', s >= 3 * rows[4].value, `${fmt(s / rows[4].value)}x`));
+    const perCpu = (i: number) => (rows[1].cpuPerUnit && rows[i].cpuPerUnit ? `, per CPU-second ${fmt(rows[i].cpuPerUnit! / rows[1].cpuPerUnit)}x` : '');
+    verdicts.push(verdict('L7 >= 1.0x nginx', s >= rows[2].value, `${fmt(s / rows[2].value)}x${perCpu(2)}`));
+    verdicts.push(verdict('L7 >= 3x node-http-proxy', s >= 3 * rows[4].value, `${fmt(s / rows[4].value)}x${perCpu(4)}`));
   }
 
   if (runs('scaling')) {

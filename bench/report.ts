@@ -5,6 +5,11 @@ export interface Row {
   value: number;
   unit: string;
   note?: string;
+  /**
+   * CPU microseconds (user+system, the whole process tree) the proxy spent per request or per MB.
+   * On a loaded machine wall-clock req/s swings with the neighbours; CPU per request does not.
+   */
+  cpuPerUnit?: number;
 }
 
 export function fmt(n: number): string {
@@ -22,8 +27,11 @@ export function printTable(title: string, rows: Row[], baseline?: string): void 
     let ratio = '';
     if (sailfin && r !== sailfin && Number.isFinite(r.value) && r.value > 0 && Number.isFinite(sailfin.value)) {
       ratio = `  sailfin/${r.name} = ${(sailfin.value / r.value).toFixed(2)}x`;
+      // Throughput per CPU-second: the ratio that holds when the machine is shared.
+      if (sailfin.cpuPerUnit && r.cpuPerUnit) ratio += ` (per CPU-second ${(r.cpuPerUnit / sailfin.cpuPerUnit).toFixed(2)}x)`;
     }
-    console.log(`${r.name.padEnd(width)}  ${fmt(r.value).padStart(10)} ${r.unit}${ratio}${r.note ? `  (${r.note})` : ''}`);
+    const cpu = r.cpuPerUnit ? `  ${fmt(r.cpuPerUnit).padStart(6)} µs CPU/${r.unit === 'MB/s' ? 'MB' : 'req'}` : '';
+    console.log(`${r.name.padEnd(width)}  ${fmt(r.value).padStart(10)} ${r.unit}${cpu}${ratio}${r.note ? `  (${r.note})` : ''}`);
   }
   if (baseline) console.log(baseline);
 }

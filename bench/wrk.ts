@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 
 export interface WrkResult {
   requestsPerSec: number;
+  /** Requests completed in the run, to divide a proxy's CPU time by. */
+  requests: number;
   transferMBps: number;
   errors: number;
   non2xx: number;
@@ -22,6 +24,7 @@ export function runWrk(wrk: string, url: string, opts: { connections: number; th
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`wrk exited ${code}: ${out}`));
+      const total = /(\d+) requests in/.exec(out);
       const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
       const transfer = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(out);
       const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
@@ -29,6 +32,7 @@ export function runWrk(wrk: string, url: string, opts: { connections: number; th
       if (!rps) return reject(new Error(`cannot read wrk output: ${out}`));
       resolve({
         requestsPerSec: Number(rps[1]),
+        requests: total ? Number(total[1]) : 0,
         transferMBps: transfer ? toMB(Number(transfer[1]), transfer[2]) : 0,
         errors: errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
         non2xx: non2xx ? Number(non2xx[1]) : 0,
