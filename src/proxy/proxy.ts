@@ -17,6 +17,7 @@ import type { DynamicConfig } from './bootstrap/dynamic-config.js';
 import { ListenerManager, type OriginalDstLookup } from './listener/listener-manager.js';
 import { SecretProviderImpl } from './tls/secret-provider.js';
 import { StatsStore } from './stats/store.js';
+import { compileAccessLogs, type AccessLog } from './stats/access-log.js';
 
 export interface ProxyOptions {
   /** Overrides admin.address's port (0 = any free port). */
@@ -104,7 +105,10 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
       }
     }
     if (cfg.admin) {
-      admin = new AdminServer(adminTarget());
+      const adminCfg = cfg.admin;
+      let adminLogs: AccessLog[] = [];
+      step(() => (adminLogs = compileAccessLogs(adminCfg.accessLog, ctx, 'admin.access_log')));
+      admin = new AdminServer(adminTarget(), adminLogs);
       const port = await admin.listen(cfg.admin.address.address, opts.adminPort ?? cfg.admin.address.port);
       (handle as { adminPort?: number }).adminPort = port;
     }

@@ -6,6 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { formatAddress } from '../listener/address.js';
 import { renderPrometheus, renderText } from '../stats/render.js';
+import { logAll, type AccessLog } from '../stats/access-log.js';
+import { newStreamInfo } from '../stream-info.js';
 import type { AdminTarget } from './admin-target.js';
 
 const JSON_TYPE = 'application/json';
@@ -27,7 +29,10 @@ export class AdminServer {
   port = 0;
   private readonly routes: Record<string, { post?: boolean; help: string; handle: Handler }>;
 
-  constructor(private readonly target: AdminTarget) {
+  constructor(
+    private readonly target: AdminTarget,
+    private readonly accessLogs: readonly AccessLog[] = [],
+  ) {
     const t = target;
     this.routes = {
       '/': { help: 'this list', handle: (_q, res) => this.help(res) },
@@ -113,6 +118,7 @@ export class AdminServer {
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.accessLogs.length) this.logOnFinish(req, res);
     const url = new URL(req.url ?? '/', 'http://admin');
     const route = this.routes[url.pathname];
     if (!route) return send(res, 404, TEXT_TYPE, `invalid path; try GET /\n`);
@@ -122,6 +128,21 @@ export class AdminServer {
     } catch (err) {
       send(res, 500, TEXT_TYPE, `${(err as Error).message}\n`);
     }
+  }
+
+  private logOnFinish(req: IncomingMessage, res: ServerResponse): void {
+    const info = newStreamInfo();
+    info.method = req.method;
+    info.path = req.url;
+    info.protocol = `HTTP/${req.httpVersion}`;
+    info.authority = req.headers.host;
+    info.userAgent = req.headers['user-agent'];
+    info.downstreamRemoteAddress = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    res.once('finish', () => {
+      info.responseCode = res.statusCode;
+      info.durationMs = Math.round(Number(process.hrtime.bigint() - info.startHr) / 1e6);
+      logAll(this.accessLogs, info);
+    });
   }
 
   async listen(address: string, port: number): Promise<number> {
