@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import { register as registerAnalyze } from './analyze.js';
+import { register as registerApply } from './apply.js';
 import { register as registerDiscovery } from './discovery.js';
 import { register as registerDnsProxy } from './dns-proxy.js';
 import { register as registerDown } from './down.js';
@@ -18,6 +19,7 @@ export type CommandRegistration = (program: Command) => void;
 
 export const commandRegistrations: CommandRegistration[] = [
   registerAnalyze,
+  registerApply,
   registerDiscovery,
   registerDnsProxy,
   registerDown,

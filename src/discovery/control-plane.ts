@@ -3,6 +3,7 @@
  * built from it, the Istio generator, and the ADS + monitoring servers. A change that fails validation
  * is refused whole and logged with the analyzer's messages; proxies keep the last good config.
  */
+import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { loadPaths } from '../config/loader.js';
 import { formatMessage, hasErrors, type AnalysisMessage } from '../config/messages.js';
@@ -17,9 +18,11 @@ import type { ServiceView } from '../pilot/model.js';
 import { hasServiceChange } from '../registry/events.js';
 import { ServiceRegistry } from '../registry/service-registry.js';
 import { TypeUrl } from '../xds/protos.js';
+import type { AdsServer } from '../xds/server.js';
 import { serveXds, type XdsServing } from '../xds/serve.js';
 import { startCaServer, type CaServer } from './ca-server.js';
 import { ConfigWatcher } from './config-watcher.js';
+import { mergeOverlay, readDeleted } from './overlay.js';
 import { RegistryView } from './registry-view.js';
 import { WorkloadFeed } from './workload-feed.js';
 
@@ -36,6 +39,8 @@ export interface ControlPlaneOptions {
   /** A fixed service view instead of the registry (tests of the generators' wiring). */
   services?: ServiceViewFactory;
   debounceMs?: number;
+  /** `sailfin apply`/`delete` changes (see overlay.ts), watched with the paths. */
+  overlayDir?: string;
   /** Where pod addresses come from (the local mesh's bridge network). */
   podCidr?: string;
   /** Run the mesh CA (IstioCertificateService over TLS) with its root kept in this directory. */
@@ -78,6 +83,11 @@ export class ControlPlane {
     return this.serving?.adsPort ?? 0;
   }
 
+  /** The ADS server once started (benchmarks and tests read its connections' sync state). */
+  get ads(): AdsServer | undefined {
+    return this.serving?.ads;
+  }
+
   get monitoringPort(): number {
     return this.serving?.monitoringPort ?? 0;
   }
@@ -112,7 +122,14 @@ export class ControlPlane {
   async reload(): Promise<{ accepted: boolean; messages: AnalysisMessage[] }> {
     const loaded = await loadPaths(this.opts.paths);
     if (hasErrors(loaded.messages)) return this.report(false, loaded.messages);
-    const result = this.store.replace(loaded.resources);
+    let resources = loaded.resources;
+    if (this.opts.overlayDir) {
+      mkdirSync(this.opts.overlayDir, { recursive: true });
+      const overlay = await loadPaths([this.opts.overlayDir]);
+      if (hasErrors(overlay.messages)) return this.report(false, overlay.messages);
+      resources = mergeOverlay(resources, overlay.resources, readDeleted(this.opts.overlayDir));
+    }
+    const result = this.store.replace(resources);
     this.loads++;
     return this.report(result.accepted, [...loaded.messages, ...result.messages]);
   }
@@ -153,7 +170,7 @@ export class ControlPlane {
       isReady: () => this.loads > 0,
     });
     if (this.opts.watch) {
-      this.watcher = new ConfigWatcher(this.opts.paths, () => {
+      this.watcher = new ConfigWatcher(this.opts.overlayDir ? [...this.opts.paths, this.opts.overlayDir] : this.opts.paths, () => {
         this.reload().catch((err: unknown) => this.opts.logger.error(`reload failed: ${(err as Error).message}`));
       });
       await this.watcher.start();

@@ -4,7 +4,7 @@
  * records, and the state file other commands read. Everything it creates is recorded before it is
  * created, so `stop()` — or a later `up`/`down` after a crash — removes it all.
  */
-import { chmodSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ControlPlane } from '../discovery/control-plane.js';
@@ -14,7 +14,7 @@ import { dnsRecords, writeDnsRecords } from './dns-records.js';
 import { forwardPort, type PortForward } from './port-forward.js';
 import { PodRuntime } from './pod-runtime.js';
 import type { VipTarget } from './service-nat.js';
-import { claimStateDir, releaseStateDir, writeState, type MeshState } from './state.js';
+import { claimStateDir, overlayDir, releaseStateDir, writeState, type MeshState } from './state.js';
 
 export interface LocalMeshOptions {
   paths: string[];
@@ -57,6 +57,9 @@ export class LocalMesh {
     this.state = await NetworkState.open(this.opts.stateDir);
     this.bridge = await createBridge(this.state, { name: this.opts.bridge, podCidr: this.opts.podCidr });
     this.notes.push(...this.bridge.warnings);
+    // A fresh mesh starts from the manifests alone: earlier applies and deletes are forgotten.
+    rmSync(overlayDir(this.opts.stateDir), { recursive: true, force: true });
+    mkdirSync(overlayDir(this.opts.stateDir), { recursive: true });
     this.cp = new ControlPlane({
       paths: this.opts.paths,
       host: '0.0.0.0',
@@ -65,6 +68,7 @@ export class LocalMesh {
       watch: true,
       logger: this.opts.logger,
       podCidr: this.opts.podCidr,
+      overlayDir: overlayDir(this.opts.stateDir),
       ca: { stateDir: join(this.opts.stateDir, 'ca'), port: this.opts.caPort ?? 15012, ipAddresses: [this.bridge.gateway, '127.0.0.1'] },
     });
     await this.cp.start();

@@ -54,6 +54,11 @@ export function statePaths(dir: string) {
   return { dir, state: join(dir, 'mesh.json'), pid: join(dir, 'up.pid'), log: join(dir, 'up.log'), socket: join(dir, 'control.sock'), logs: join(dir, 'logs') };
 }
 
+/** Where `sailfin apply`/`delete` record their changes for the running mesh to pick up. */
+export function overlayDir(stateDir: string): string {
+  return join(stateDir, 'applied');
+}
+
 export function writeState(dir: string, state: MeshState): void {
   mkdirSync(dir, { recursive: true });
   const p = statePaths(dir);
