@@ -15,13 +15,15 @@ import { adminBlock, httpGet, runProxy, staticCluster } from './harness.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
-async function namedBackend(name: string, delayMs = 0): Promise<{ server: Server; port: number }> {
+async function namedBackend(name: string, delayMs = 0): Promise<{ server: Server; port: number; slowSeen: () => number }> {
+  let slow = 0;
   const server = createServer((req, res) => {
+    if (req.url === '/slow') slow++;
     req.resume();
     setTimeout(() => res.end(name), req.url === '/slow' ? 400 : delayMs);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.address() as { port: number }).port };
+  return { server, port: (server.address() as { port: number }).port, slowSeen: () => slow };
 }
 
 async function freePort(): Promise<number> {
@@ -113,11 +115,12 @@ async function replaceUnderLoad(t: import('node:test').TestContext, agent: Agent
     while (running) results.push(await get(port, '/', agent));
   });
   const inFlight = Array.from({ length: 5 }, () => get(port, '/slow', agent));
-  await new Promise((r) => setTimeout(r, 100));
+  // Change the listener only once the slow requests are really in flight at the backend.
+  for (let i = 0; i < 200 && a.slowSeen() < 5; i++) await new Promise((r) => setTimeout(r, 10));
   generator.set(TypeUrl.Listener, 'http', httpListener(port, 'b'));
   ads.push({ reason: 'config' });
   let switched = false;
-  for (let i = 0; i < 100 && !switched; i++) {
+  for (let i = 0; i < 300 && !switched; i++) {
     await new Promise((r) => setTimeout(r, 50));
     switched = results.slice(-4).every((r) => r === 'b');
   }
