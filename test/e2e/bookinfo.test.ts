@@ -104,8 +104,18 @@ describe('bookinfo on the local mesh', { skip, timeout: 600_000 }, () => {
   });
 
   it('traffic shifting: 50% of reviews to v3 shows red stars about half the time', async () => {
+    // Requests keep flowing while the route changes under them: none may fail (make-before-break pushes).
+    let stop = false;
+    const statuses: number[] = [];
+    const traffic = (async () => {
+      while (!stop) statuses.push((await page(port).catch(() => ({ status: 0 }))).status);
+    })();
     applyEach(mesh, net('virtual-service-reviews-50-v3.yaml'));
     await eventually('red stars appear', async () => (stars((await page(port)).body) === 'red' ? true : undefined));
+    stop = true;
+    await traffic;
+    assert.ok(statuses.length > 0);
+    assert.deepEqual(statuses.filter((s) => s !== 200), [], `${statuses.length} requests during the change`);
     const seen = { none: 0, black: 0, red: 0 };
     for (let i = 0; i < 40; i++) seen[stars((await page(port)).body)]++;
     assert.equal(seen.black, 0, JSON.stringify(seen));

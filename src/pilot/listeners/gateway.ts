@@ -124,10 +124,23 @@ function l4Chains(b: BoundServer, ctx: GenContext, port: number): JsonObject[] {
   return chains;
 }
 
+/**
+ * The port the gateway pod really listens on for a server. As in Istio, a server's `port.number` is the
+ * gateway Service's port (80, 443), so the listener binds that Service port's targetPort (8080, 8443) when
+ * a Service selecting this gateway declares it; otherwise the number itself.
+ */
+export function listenPort(b: BoundServer, ctx: GenContext): number {
+  if (b.server.port.targetPort) return b.server.port.targetPort;
+  for (const ip of ctx.proxy.ips) {
+    for (const inst of ctx.services.instancesOf(ip)) if (inst.servicePort.port === b.server.port.number) return inst.targetPort;
+  }
+  return b.server.port.number;
+}
+
 export function buildGatewayListeners(ctx: GenContext, skipCredentials: ReadonlySet<string>): JsonObject[] {
   const byPort = new Map<number, BoundServer[]>();
   for (const b of gatewayServers(ctx)) {
-    const p = b.server.port.targetPort ?? b.server.port.number;
+    const p = listenPort(b, ctx);
     byPort.set(p, [...(byPort.get(p) ?? []), b]);
   }
   const out: JsonObject[] = [];

@@ -9,6 +9,14 @@ import { exposedHosts, gatewayServers, httpsRouteName, type BoundServer } from '
 import { buildHttpRoutes } from './http-route.js';
 import { routeTargets } from './route-configs.js';
 
+/**
+ * What Envoy's `require_tls: ALL` does for a plain-HTTP request (301 to the https:// URL), written as a
+ * redirect route so it works on any proxy that has redirects, Sailfin's included.
+ */
+function httpsRedirectRoutes(): JsonObject[] {
+  return [{ name: 'https-redirect', match: { prefix: '/' }, redirect: { https_redirect: true, response_code: 'MOVED_PERMANENTLY' } }];
+}
+
 function vhostsFor(servers: readonly BoundServer[], port: number, ctx: GenContext): JsonObject[] {
   const byDomain = new Map<string, JsonObject>();
   for (const b of servers) {
@@ -23,8 +31,7 @@ function vhostsFor(servers: readonly BoundServer[], port: number, ctx: GenContex
           targets: routeTargets(ctx, vs.namespace, port),
           decoratorHost: `${host}:${port}`,
         });
-        const vhost: JsonObject = { name: `${host}:${port}`, domains: host === '*' ? ['*'] : [host, `${host}:*`], routes, include_request_attempt_count: true };
-        if (b.server.tls?.httpsRedirect) vhost.require_tls = 'ALL';
+        const vhost: JsonObject = { name: `${host}:${port}`, domains: host === '*' ? ['*'] : [host, `${host}:*`], routes: b.server.tls?.httpsRedirect ? httpsRedirectRoutes() : routes, include_request_attempt_count: true };
         byDomain.set(host, vhost);
       }
     }
@@ -32,7 +39,7 @@ function vhostsFor(servers: readonly BoundServer[], port: number, ctx: GenContex
       // Redirect even hosts no VirtualService exposes over HTTP, as the server's hosts promise HTTPS.
       for (const h of b.server.hosts) {
         const host = h.includes('/') ? h.slice(h.indexOf('/') + 1) : h;
-        if (!byDomain.has(host)) byDomain.set(host, { name: `${host}:${port}`, domains: host === '*' ? ['*'] : [host, `${host}:*`], routes: [], require_tls: 'ALL' });
+        if (!byDomain.has(host)) byDomain.set(host, { name: `${host}:${port}`, domains: host === '*' ? ['*'] : [host, `${host}:*`], routes: httpsRedirectRoutes() });
       }
     }
   }
