@@ -91,6 +91,9 @@ class TcpProxySession {
         }
         return;
       }
+      // Envoy's tcp_proxy reports a connect success as final: without it the connect failures of
+      // other connections to this host add up across good ones into an ejection.
+      cluster.reportResult(host, { kind: 'success' });
       this.onConnected(host, result);
     });
   }
