@@ -9,6 +9,7 @@ import { closeAgent, request, simpleHcm, startBackend, startProxy, staticCluster
 const FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 const CORS = 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors';
 const CORS_POLICY = 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy';
+const FILTER_CONFIG = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
 
 function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
@@ -80,6 +81,27 @@ describe('router resilience: retries, timeouts, mirrors, faults, CORS', () => {
                     },
                   },
                 },
+              ],
+            },
+            {
+              // Filters configured for the whole virtual host, and one route that disables both:
+              // a disabled (null) per-route entry must not fall back to the virtual host's.
+              name: 'vh-filters',
+              domains: ['filters.example'],
+              typed_per_filter_config: {
+                'envoy.filters.http.fault': fault(false, 100),
+                'envoy.filters.http.cors': { '@type': CORS_POLICY, allow_origin_string_match: [{ exact: 'https://ok.example' }], allow_methods: 'GET' },
+              },
+              routes: [
+                {
+                  match: { prefix: '/off' },
+                  route: { cluster: 'main' },
+                  typed_per_filter_config: {
+                    'envoy.filters.http.fault': { '@type': FILTER_CONFIG, disabled: true },
+                    'envoy.filters.http.cors': { '@type': FILTER_CONFIG, disabled: true },
+                  },
+                },
+                { match: { prefix: '/' }, route: { cluster: 'main' } },
               ],
             },
           ],
@@ -210,5 +232,17 @@ describe('router resilience: retries, timeouts, mirrors, faults, CORS', () => {
     assert.equal(actual.headers['access-control-expose-headers'], 'x-b');
     const bad = await request(proxy.port, '/cors', { headers: { origin: 'https://evil.example' } });
     assert.equal(bad.headers['access-control-allow-origin'], undefined);
+  });
+
+  it('a route that disables fault and CORS does not fall back to the virtual host config', async () => {
+    const headers = { host: 'filters.example', origin: 'https://ok.example' };
+    const vhost = await request(proxy.port, '/any', { headers });
+    assert.equal(vhost.status, 418, 'the virtual host aborts every request');
+    const off = await request(proxy.port, '/off', { headers });
+    assert.equal(off.status, 200);
+    assert.equal(JSON.parse(off.body).backend, 'main');
+    assert.equal(off.headers['access-control-allow-origin'], undefined, 'CORS is disabled on this route');
+    const pre = await request(proxy.port, '/off', { method: 'OPTIONS', headers: { ...headers, 'access-control-request-method': 'GET' } });
+    assert.equal(pre.headers['access-control-allow-origin'], undefined);
   });
 });

@@ -3,6 +3,7 @@
  * headers to actual requests, from the policy on the route or virtual host (typed_per_filter_config).
  */
 import { assertKnownFields, join, optArray, optBool, optString, type JsonObject } from '../../config/fields.js';
+import { perRouteConfig } from '../../rbac/per-route.js';
 import type { ActiveStream } from '../active-stream.js';
 import { registerHttpFilter, registerPerRouteConfig } from '../filter-registry.js';
 import { HeaderList } from '../headers.js';
@@ -47,7 +48,7 @@ class CorsFilter implements HttpFilter {
   decodeHeaders(s: ActiveStream): FilterStatus {
     const route = s.route;
     if (!route) return FilterStatus.Continue;
-    const policy = (route.perFilter.get(this.name) ?? route.virtualHost.perFilter.get(this.name)) as CorsPolicy | undefined | null;
+    const policy = perRouteConfig(route, this.name) as CorsPolicy | undefined | null;
     if (!policy) return FilterStatus.Continue;
     const origin = s.headers.get('origin');
     if (!origin) return FilterStatus.Continue;

@@ -4,6 +4,7 @@
  * Envoy's header matching and max_active_faults.
  */
 import { assertKnownFields, configError, join, optArray, optDurationMs, optNumber, optObject, type JsonObject } from '../../config/fields.js';
+import { perRouteConfig } from '../../rbac/per-route.js';
 import { addFlag } from '../../stream-info.js';
 import type { ActiveStream } from '../active-stream.js';
 import { registerHttpFilter, registerPerRouteConfig } from '../filter-registry.js';
@@ -72,7 +73,7 @@ class FaultFilter implements HttpFilter {
   decodeHeaders(s: ActiveStream): FilterStatus {
     const route = s.route;
     let cfg = this.config;
-    const perRoute = route?.perFilter.get(this.name) ?? route?.virtualHost.perFilter.get(this.name);
+    const perRoute = route ? perRouteConfig(route, this.name) : undefined;
     if (perRoute === null) return FilterStatus.Continue;
     if (perRoute) cfg = perRoute as FaultConfig;
     for (const h of cfg.headers) if (!h(s)) return FilterStatus.Continue;
