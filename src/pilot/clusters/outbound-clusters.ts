@@ -12,6 +12,7 @@ import type { DestinationRuleSpec } from '../istio-config.js';
 import { applyConnectionPool, applyLoadBalancer, applyOutlierDetection, effectivePolicy, type TrafficPolicy } from './traffic-policy.js';
 import { autoMtlsSocketMatches, destinationRuleSocket, istioMutualSocket } from './upstream-tls.js';
 import { blackHoleCluster, passthroughCluster } from './special-clusters.js';
+import { matchingDistribute, proxyLocalityOf } from '../endpoints/load-assignment.js';
 
 function edsConfig(name: string): JsonObject {
   return { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: name };
@@ -67,6 +68,10 @@ function buildCluster(svc: MeshService, port: ServicePort, subset: string, dr: D
   const cluster: JsonObject = { name };
   clusterType(cluster, svc, port, ctx, policy.loadBalancer?.simple === 'PASSTHROUGH');
   if (cluster.type !== 'ORIGINAL_DST') applyLoadBalancer(cluster, policy.loadBalancer, `${field}.loadBalancer`);
+  if (cluster.type === 'EDS' && matchingDistribute(policy.loadBalancer?.localityLbSetting, proxyLocalityOf(ctx.proxy.labels))) {
+    // The load assignment carries per-locality weights; the upstream only honours them with this set.
+    cluster.common_lb_config = { ...((cluster.common_lb_config as JsonObject | undefined) ?? {}), locality_weighted_lb_config: {} };
+  }
   applyConnectionPool(cluster, policy.connectionPool, `${field}.connectionPool`, isHttp2Family(port.protocol));
   applyOutlierDetection(cluster, policy.outlierDetection, `${field}.outlierDetection`);
   applyTls(cluster, svc, port, subset, policy, ctx, field);

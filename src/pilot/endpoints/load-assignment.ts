@@ -37,6 +37,24 @@ function localityMatches(pattern: string, l: Locality): boolean {
   return (r === '*' || r === l.region) && (z === undefined || z === '*' || z === l.zone) && (s === undefined || s === '*' || s === l.subZone);
 }
 
+/** The proxy's locality from its node labels (what Istio reads from the pod's node). */
+export function proxyLocalityOf(labels: Readonly<Record<string, string>>): Locality | undefined {
+  const region = labels['topology.kubernetes.io/region'] ?? '';
+  const zone = labels['topology.kubernetes.io/zone'] ?? '';
+  const subZone = labels['topology.istio.io/subzone'] ?? '';
+  return region || zone ? { region, zone, subZone } : undefined;
+}
+
+/**
+ * The `distribute` entry that applies to a proxy at `proxyLoc`, if locality load balancing is on. The
+ * cluster and its load assignment must agree on it: the weights are only honoured when the cluster
+ * says locality_weighted_lb_config.
+ */
+export function matchingDistribute(setting: LocalityLbSetting | undefined, proxyLoc: Locality | undefined): { from: string; to: Record<string, number> } | undefined {
+  const enabled = setting?.enabled !== false && !!proxyLoc && !!(proxyLoc.region || proxyLoc.zone);
+  return enabled ? setting?.distribute?.find((d) => localityMatches(d.from, proxyLoc!)) : undefined;
+}
+
 export function buildLoadAssignment(cluster: string, endpoints: readonly MeshEndpoint[], subset: Record<string, string> | undefined, loc: LocalityContext): JsonObject {
   const selected = endpoints.filter((e) => matchesLabels(e.labels, subset));
   const groups = new Map<string, { locality: Locality; eps: MeshEndpoint[] }>();
@@ -48,7 +66,7 @@ export function buildLoadAssignment(cluster: string, endpoints: readonly MeshEnd
   }
   const proxyLoc = loc.proxyLocality;
   const enabled = loc.setting?.enabled !== false && !!proxyLoc && (proxyLoc.region || proxyLoc.zone);
-  const distribute = enabled ? loc.setting?.distribute?.find((d) => localityMatches(d.from, proxyLoc!)) : undefined;
+  const distribute = matchingDistribute(loc.setting, proxyLoc);
   const out: JsonObject[] = [];
   for (const { locality, eps } of groups.values()) {
     const entry: JsonObject = {
