@@ -25,9 +25,9 @@ const files = collect(testRoot, [])
 if (files.length === 0) {
   console.error(`no test files matched ${filters.join(' ') || '(all)'} under ${testRoot}`);
   process.exit(1);
+}
 // Per test (each file counts as one): generous because the end-to-end files start a whole mesh;
 // every test still sets tighter timeouts of its own where a hang is possible.
-}
 const args = ['--enable-source-maps', '--test', '--test-concurrency=2', '--test-timeout=480000', ...files];
 const child = spawn(process.execPath, args, { stdio: 'inherit', cwd: root });
 child.on('exit', (code, signal) => process.exit(signal ? 1 : code ?? 1));

@@ -49,13 +49,18 @@ function oneShotToken(token: string): () => string | undefined {
   return () => (used ? undefined : ((used = true), token));
 }
 
-test('rotation under constant mTLS traffic: 4 s certificates renewed at half-life, no failed connection in 10 s', async (t) => {
+test('rotation under constant mTLS traffic: 10 s certificates renewed at half-life, no failed connection in 10 s', async (t) => {
   const cp = await startControlPlane();
   const workloads: WorkloadCertificates[] = [];
   const start = (sa: string) => {
     const w = new WorkloadCertificates({
       identity: id(sa),
-      ttlMs: 4000,
+      // X.509 times are whole seconds, so a certificate can arrive with up to 1 s of its life gone; at
+      // half-life the renewal (key, CSR, a fresh TLS channel to the CA, signing) must finish before
+      // the old certificate expires, and must start while more than 1 s is left to authenticate with
+      // it (the token is single-use here). 4 s certificates left 0.5 s and 6 s ones 2.5 s, both overrun
+      // at load 30-45 on 2 cores; 10 s ones leave 4.5 s.
+      ttlMs: 10_000,
       source: grpcCertificateSource({ address: cp.address, caRootsPem: cp.ca.rootsPem, token: oneShotToken(cp.tokens.issue(id(sa))) }),
     });
     workloads.push(w);
@@ -68,7 +73,7 @@ test('rotation under constant mTLS traffic: 4 s certificates renewed at half-lif
   try {
     const first = await serverCerts.start();
     await clientCerts.start();
-    assert.equal(first.notAfter.getTime() - first.notBefore.getTime(), 4000);
+    assert.equal(first.notAfter.getTime() - first.notBefore.getTime(), 10_000);
     const srv = await startMtlsServer(creds(first));
     serverCerts.on('update', (c) => srv.setCredentials(creds(c)));
     const clientSerials = new Set<string>();
@@ -89,13 +94,15 @@ test('rotation under constant mTLS traffic: 4 s certificates renewed at half-lif
     await Promise.all([worker(), worker()]);
     await srv.close();
     t.diagnostic(`${requests} connections, ${clientSerials.size} client certs, ${serverSerials.size} server certs, ${cp.stats.issued} issued`);
+    // Renewal errors first: a failed renewal is the usual reason connections then fail.
+    assert.deepEqual(errors.map((e) => e.message), [], `renewals failed; ${failures.length} of ${requests} connections failed`);
     assert.deepEqual(failures, [], `${failures.length} of ${requests} connections failed`);
-    assert.deepEqual(errors, []);
-    assert.ok(requests > 20, `only ${requests} connections`);
+    // Traffic throughout the window: at least one connection a second even on a loaded machine.
+    assert.ok(requests >= 10, `only ${requests} connections`);
     assert.ok(clientSerials.size >= 2, `client used ${clientSerials.size} certificates`);
     assert.ok(serverSerials.size >= 2, `server presented ${serverSerials.size} certificates`);
-    // 10 s at a ~2 s renewal period: about 5 certificates each, and renewals were by certificate (the token was single-use).
-    assert.ok(cp.stats.issued >= 6, `issued ${cp.stats.issued}`);
+    // At least one renewal each in 10 s (nominally at ~5 s), by certificate since the token was single-use.
+    assert.ok(cp.stats.issued >= 4, `issued ${cp.stats.issued}`);
     assert.equal(srv.seenClients.every((ids) => ids[0] === 'spiffe://cluster.local/ns/default/sa/sleep'), true);
   } finally {
     for (const w of workloads) w.stop();

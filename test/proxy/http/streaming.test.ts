@@ -224,7 +224,11 @@ describe('streaming, protocols and live route changes', () => {
     const before = slowA.requests.length;
     const inflight = Array.from({ length: 5 }, () => request(proxy.port, '/x'));
     // Swap only once all five are at the backend, i.e. truly in flight on the old table.
-    for (let i = 0; i < 200 && slowA.requests.length < before + 5; i++) await new Promise((r) => setTimeout(r, 10));
+    // A deadline, not a count of polls: on a loaded machine the five can take seconds to get there,
+    // and swapping before they do would route the stragglers by the new table.
+    const deadline = Date.now() + 15_000;
+    while (slowA.requests.length < before + 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(slowA.requests.length - before, 5, 'all five requests reached the old route before the swap');
     proxy.routes.set(liveRoutes('b'), proxy.ctx);
     const fresh = await request(proxy.port, '/x');
     assert.equal(fresh.body, 'from B');
