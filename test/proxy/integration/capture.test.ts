@@ -67,7 +67,7 @@ test('use_original_dst hands captured connections to the listener for their orig
       },
     },
     [],
-    30_000,
+    60_000,
     { netns: ns },
   );
   cleanup.push(() => proxy.proc.kill('SIGKILL'));

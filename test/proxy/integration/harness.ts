@@ -40,7 +40,7 @@ export function hasModule(rel: string): boolean {
   return existsSync(join(ROOT, 'dist', 'src', rel));
 }
 
-export async function runProxy(bootstrap: object | string, args: string[] = [], timeoutMs = 30_000, opts: { netns?: string } = {}): Promise<RunningProxy> {
+export async function runProxy(bootstrap: object | string, args: string[] = [], timeoutMs = 60_000, opts: { netns?: string } = {}): Promise<RunningProxy> {
   const text = typeof bootstrap === 'string' ? bootstrap : JSON.stringify(bootstrap, null, 2);
   const tmp = writeTemp(typeof bootstrap === 'string' ? 'bootstrap.yaml' : 'bootstrap.json', text);
   const argv = [process.execPath, SAILFIN, 'proxy', '--config', tmp.file, ...args];
@@ -61,7 +61,8 @@ export async function runProxy(bootstrap: object | string, args: string[] = [], 
       check();
     }),
     exited.then(() => false),
-    // unref: a start-up deadline must not keep the test process alive after the proxy is ready.
+    // Only a hang guard (60 s: start-up has taken over 30 s at load 45 on 2 cores). unref: it must not
+    // keep the test process alive after the proxy is ready.
     new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()),
   ]);
   if (!ready) {
