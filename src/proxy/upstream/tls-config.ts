@@ -20,7 +20,8 @@ import {
   typeUrlOf,
   unsupported,
 } from '../config/fields.js';
-import { type StringPredicate, compileStringMatcher } from './string-matcher.js';
+// One StringMatcher for the whole proxy: SAN checks get the same RE2 semantics as route matching.
+import { type StringPredicate, compileStringMatcher } from '../http/matchers.js';
 
 export const UPSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 export const RAW_BUFFER = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
