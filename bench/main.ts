@@ -2,7 +2,7 @@
  * `npm run bench`: Sailfin's proxy against nginx, HAProxy and node-http-proxy, measured in one run
  * with the same backend and load generator (issue 8). Options:
  *   --seconds N     duration of each saturation run (default 10)
- *   --only a,b      any of l7, scaling, l4, latency, cost
+ *   --only a,b      any of l7, scaling, l4, latency, cost, cp (control plane at scale: bench/control-plane.ts)
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +42,14 @@ async function measure(name: string, start: () => Promise<ChildProcess | undefin
   } finally {
     if (proc) await stopProcess(proc);
   }
+}
+
+if (onlyArg?.includes('cp')) {
+  // Needs no peers: the control plane at scale against its own targets.
+  const { runControlPlaneBench, printControlPlaneReport } = await import('./control-plane.js');
+  const lines = printControlPlaneReport(await runControlPlaneBench({ log: (l) => console.log(`# ${l}`) }));
+  console.log(`\n${lines.join('\n')}`);
+  if (onlyArg.length === 1) process.exit(0);
 }
 
 const peers = ensurePeers();
