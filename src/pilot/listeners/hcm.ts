@@ -11,9 +11,15 @@ export function accessLog(): JsonObject[] {
   return [{ name: 'envoy.access_loggers.file', typed_config: { '@type': FILE_LOG_TYPE, path: '/dev/stdout' } }];
 }
 
+/** Istio's standard metrics (istio_requests_total, istio_tcp_*), as Istio configures its stats plugin. */
+export function istioStats(): JsonObject {
+  return { name: 'istio.stats', typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/stats.PluginConfig', value: {} } };
+}
+
 function httpFilters(extra: JsonObject[]): JsonObject[] {
   return [
     ...extra,
+    istioStats(),
     { name: 'envoy.filters.http.cors', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors' } },
     { name: 'envoy.filters.http.fault', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault' } },
     { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
@@ -63,6 +69,11 @@ export function tcpProxy(statPrefix: string, target: string | WeightedCluster[],
   else cfg.weighted_clusters = { clusters: target.map((c) => ({ name: c.name, weight: c.weight })) };
   if (idleTimeout) cfg.idle_timeout = idleTimeout;
   return { name: 'envoy.filters.network.tcp_proxy', typed_config: cfg };
+}
+
+/** tcp_proxy preceded by the stats filter, so TCP connections report istio_tcp_* as in Istio. */
+export function reportedTcpProxy(statPrefix: string, target: string | WeightedCluster[], idleTimeout?: string): JsonObject[] {
+  return [istioStats(), tcpProxy(statPrefix, target, idleTimeout)];
 }
 
 export function socketAddress(address: string, port: number): JsonObject {

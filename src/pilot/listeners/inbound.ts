@@ -14,7 +14,7 @@ import { ISTIO_ALPN } from '../clusters/upstream-tls.js';
 import { mtlsModeFor, type MtlsMode } from '../security/peer-authentication.js';
 import { policiesFor, rbacFilters } from '../security/authorization.js';
 import { jwtAuthnFilter, requestAuthenticationsFor } from '../security/request-authentication.js';
-import { httpConnectionManager, socketAddress, tcpProxy } from './hcm.js';
+import { httpConnectionManager, reportedTcpProxy, socketAddress } from './hcm.js';
 
 export const INBOUND_CAPTURE_PORT = 15006;
 const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
@@ -62,7 +62,7 @@ function appFilters(inst: WorkloadInstance, ctx: GenContext): JsonObject[] {
     };
     return [httpConnectionManager({ statPrefix: `inbound_0.0.0.0_${inst.targetPort}`, routeConfig, direction: 'inbound', extraFilters: [...jwtFilters(ctx), ...rbacFilters(policies, 'http')] })];
   }
-  return [...rbacFilters(policies, 'tcp'), tcpProxy(cluster, cluster)];
+  return [...rbacFilters(policies, 'tcp'), ...reportedTcpProxy(cluster, cluster)];
 }
 
 function chainsFor(port: number, mode: MtlsMode, filters: JsonObject[], http: boolean, name: string, tcpRbac: JsonObject[]): JsonObject[] {
@@ -78,7 +78,7 @@ function chainsFor(port: number, mode: MtlsMode, filters: JsonObject[], http: bo
   if (mode !== 'STRICT') chains.push({ name, filter_chain_match: { destination_port: port, transport_protocol: 'raw_buffer' }, filters });
   if (mode !== 'STRICT') {
     // TLS that is not the mesh's (the app's own HTTPS) goes to the app untouched.
-    chains.push({ name, filter_chain_match: { destination_port: port, transport_protocol: 'tls' }, filters: [...tcpRbac, tcpProxy(clusterName('inbound', port, '', ''), clusterName('inbound', port, '', ''))] });
+    chains.push({ name, filter_chain_match: { destination_port: port, transport_protocol: 'tls' }, filters: [...tcpRbac, ...reportedTcpProxy(clusterName('inbound', port, '', ''), clusterName('inbound', port, '', ''))] });
   }
   return chains;
 }
@@ -96,7 +96,7 @@ export function buildInboundListener(ctx: GenContext, instances: readonly Worklo
     chains.push(...chainsFor(inst.targetPort, mode, appFilters(inst, ctx), http, `0.0.0.0_${inst.targetPort}`, tcpRbac));
   }
   const nsMode = mtlsModeFor(policies, ctx.mesh.rootNamespace, ctx.proxy.namespace, ctx.proxy.labels);
-  const passthrough = [...tcpRbac, tcpProxy(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)];
+  const passthrough = [...tcpRbac, ...reportedTcpProxy(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)];
   if (nsMode !== 'DISABLE') {
     chains.push({ name: 'virtualInbound-mtls', filter_chain_match: { transport_protocol: 'tls', application_protocols: ISTIO_ALPN }, transport_socket: inboundMtlsSocket(false), filters: passthrough });
   }

@@ -11,7 +11,7 @@ import { outboundPolicy, visibleServices, type GenContext } from '../context.js'
 import type { MeshService, ServicePort } from '../model.js';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, PASSTHROUGH_FILTER_CHAIN, VIRTUAL_OUTBOUND_LISTENER, clusterName } from '../names.js';
 import { outboundHttpPorts } from '../routes/route-configs.js';
-import { httpConnectionManager, socketAddress, tcpProxy } from './hcm.js';
+import { httpConnectionManager, reportedTcpProxy, socketAddress } from './hcm.js';
 import { tcpRouteClusters, tlsRouteClusters } from './tcp-routes.js';
 
 export const OUTBOUND_CAPTURE_PORT = 15001;
@@ -29,7 +29,7 @@ function virtualOutbound(ctx: GenContext): JsonObject {
     use_original_dst: true,
     traffic_direction: 'OUTBOUND',
     filter_chains: [],
-    default_filter_chain: { name: PASSTHROUGH_FILTER_CHAIN, filters: [tcpProxy(target, target)] },
+    default_filter_chain: { name: PASSTHROUGH_FILTER_CHAIN, filters: [...reportedTcpProxy(target, target)] },
   };
 }
 
@@ -70,18 +70,18 @@ export function buildOutboundListeners(ctx: GenContext): JsonObject[] {
         const vs = ctx.config.virtualServiceForHost(ctx.config.virtualServicesFor(ctx.gateways, ctx.proxy.namespace), svc.hostname);
         const target = (vs && tlsRouteClusters(vs, port.port, svc.hostname, ctx)) ?? statPrefix;
         const chains = tlsByPort.get(port.port) ?? [];
-        chains.push({ filter_chain_match: { server_names: [svc.hostname] }, filters: [tcpProxy(statPrefix, target)] });
+        chains.push({ filter_chain_match: { server_names: [svc.hostname] }, filters: [...reportedTcpProxy(statPrefix, target)] });
         tlsByPort.set(port.port, chains);
         continue;
       }
       const target = tcpTarget(svc, port, ctx);
       const addresses = svc.addresses.length ? svc.addresses : svc.resolution === 'Passthrough' ? ctx.services.endpoints(svc.hostname, port.port).map((e) => e.address) : ['0.0.0.0'];
-      for (const addr of addresses) add(listener(`${addr}_${port.port}`, addr, port.port, [{ filters: [tcpProxy(statPrefix, target)] }]));
+      for (const addr of addresses) add(listener(`${addr}_${port.port}`, addr, port.port, [{ filters: [...reportedTcpProxy(statPrefix, target)] }]));
     }
   }
   for (const [port, chains] of tlsByPort) {
     const passthrough = outboundPolicy(ctx) === 'REGISTRY_ONLY' ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
-    add(listener(`0.0.0.0_${port}`, '0.0.0.0', port, chains, { listener_filters: [TLS_INSPECTOR], default_filter_chain: { name: PASSTHROUGH_FILTER_CHAIN, filters: [tcpProxy(passthrough, passthrough)] } }));
+    add(listener(`0.0.0.0_${port}`, '0.0.0.0', port, chains, { listener_filters: [TLS_INSPECTOR], default_filter_chain: { name: PASSTHROUGH_FILTER_CHAIN, filters: [...reportedTcpProxy(passthrough, passthrough)] } }));
   }
   out.push(...byName.values());
   return out;
