@@ -224,6 +224,10 @@ test('10,000 idle keep-alive HTTP connections, each after one request, keep memo
         ]),
       ],
     },
+  }).catch((e: unknown) => {
+    // Close what was started, or a proxy that fails to start leaves the file hanging to the runner's timeout.
+    web.close();
+    throw e;
   });
   const sockets: Socket[] = [];
   t.after(async () => {

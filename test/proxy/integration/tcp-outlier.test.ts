@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { exchange } from '../listener/fake-upstream.js';
-import { adminBlock, httpGet, runProxy, staticCluster, tcpListener, tcpProxyFilter } from './harness.js';
+import { adminBlock, httpGet, runProxy, staticCluster, tcpListener, tcpProxyFilter, type RunningProxy } from './harness.js';
 
 /** An echo server that can be stopped and started again on the same port. */
 class FlappingUpstream {
@@ -40,20 +40,23 @@ class FlappingUpstream {
 test('tcp_proxy: a good connection between two connect failures resets the consecutive count; two in a row eject', async (t) => {
   const upstream = new FlappingUpstream();
   await upstream.up();
-  const p = await runProxy({
+  // Cleanup first: if the proxy fails to start, the upstream must still close or the file never exits.
+  let p: RunningProxy | undefined;
+  t.after(async () => {
+    await p?.stop();
+    await upstream.down();
+  });
+  p = await runProxy({
     admin: adminBlock(),
     static_resources: {
       clusters: [staticCluster('flap', [upstream.port], { outlier_detection: { consecutive_5xx: 2, interval: '10s', base_ejection_time: '30s', max_ejection_percent: 100 } })],
       listeners: [tcpListener('flap', [{ filters: [tcpProxyFilter('flap')] }])],
     },
   });
-  t.after(async () => {
-    await p.stop();
-    await upstream.down();
-  });
+  const proxy = p;
   const port = p.ports.get('flap')!;
   const ejections = async (): Promise<number> => {
-    const text = (await httpGet(p.adminPort, '/stats')).body;
+    const text = (await httpGet(proxy.adminPort, '/stats')).body;
     return Number(/^cluster\.flap\.outlier_detection\.ejections_enforced_total: (\d+)$/m.exec(text)?.[1] ?? 0);
   };
   const ok = async () => assert.equal(await exchange(port, 'ping', 4), 'ping', 'connection through the proxy echoes');

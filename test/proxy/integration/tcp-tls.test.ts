@@ -9,7 +9,7 @@ import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls
 import { connect } from 'node:net';
 import { echoServer, exchange } from '../listener/fake-upstream.js';
 import { makePki } from '../tls/certs.js';
-import { adminBlock, httpGet, runProxy, staticCluster, TLS_INSPECTOR, tcpListener, tcpProxyFilter } from './harness.js';
+import { adminBlock, httpGet, runProxy, staticCluster, TLS_INSPECTOR, tcpListener, tcpProxyFilter, type RunningProxy } from './harness.js';
 
 const pki = makePki();
 after(() => pki.cleanup());
@@ -22,7 +22,14 @@ test('tcp_proxy: bytes both ways, weighted clusters split connections, UF and UH
   const dead = await echoServer('dead');
   const deadPort = dead.port;
   dead.close();
-  const p = await runProxy({
+  // Cleanup first: if the proxy fails to start, the servers must still close or the file never exits.
+  let p: RunningProxy | undefined;
+  t.after(async () => {
+    await p?.stop();
+    a.close();
+    b.close();
+  });
+  p = await runProxy({
     admin: adminBlock(),
     static_resources: {
       clusters: [staticCluster('a', [a.port]), staticCluster('b', [b.port]), staticCluster('dead', [deadPort]), staticCluster('empty', [])],
@@ -34,16 +41,12 @@ test('tcp_proxy: bytes both ways, weighted clusters split connections, UF and UH
       ],
     },
   });
-  t.after(async () => {
-    await p.stop();
-    a.close();
-    b.close();
-  });
   assert.equal(await exchange(p.ports.get('one')!, 'ping', 6), 'a:ping');
   const counts = { a: 0, b: 0 };
   const N = 200;
+  const splitPort = p.ports.get('split')!;
   for (let i = 0; i < N; i += 20) {
-    const got = await Promise.all(Array.from({ length: 20 }, () => exchange(p.ports.get('split')!, '', 2)));
+    const got = await Promise.all(Array.from({ length: 20 }, () => exchange(splitPort, '', 2)));
     for (const g of got) counts[g[0] as 'a' | 'b']++;
   }
   assert.equal(counts.a + counts.b, N);
@@ -66,7 +69,13 @@ test('SNI routing: passthrough leaves the ClientHello untouched; a terminated ch
   const backend = createTlsServer({ cert: backendCert.cert, key: backendCert.key }, (s) => s.end(`backend saw SNI ${(s as unknown as { servername: string }).servername}`));
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
   const plain = await echoServer('plain');
-  const p = await runProxy({
+  let p: RunningProxy | undefined;
+  t.after(async () => {
+    await p?.stop();
+    backend.close();
+    plain.close();
+  });
+  p = await runProxy({
     admin: adminBlock(),
     static_resources: {
       secrets: [{ name: 'edge-cert', tls_certificate: { certificate_chain: { inline_string: edgeCert.cert }, private_key: { inline_string: edgeCert.key } } }],
@@ -92,11 +101,6 @@ test('SNI routing: passthrough leaves the ClientHello untouched; a terminated ch
         ),
       ],
     },
-  });
-  t.after(async () => {
-    await p.stop();
-    backend.close();
-    plain.close();
   });
   const port = p.ports.get('gateway')!;
   const talk = (servername: string, send: string) =>
@@ -126,17 +130,19 @@ test('SNI routing: passthrough leaves the ClientHello untouched; a terminated ch
 
 test('tcp_proxy idle_timeout closes a silent connection', async (t) => {
   const a = await echoServer('a');
-  const p = await runProxy({
+  let p: RunningProxy | undefined;
+  t.after(async () => {
+    await p?.stop();
+    a.close();
+  });
+  p = await runProxy({
     admin: adminBlock(),
     static_resources: { clusters: [staticCluster('a', [a.port])], listeners: [tcpListener('idle', [{ filters: [tcpProxyFilter('a', { idle_timeout: '0.3s' })] }])] },
   });
-  t.after(async () => {
-    await p.stop();
-    a.close();
-  });
+  const idlePort = p.ports.get('idle')!;
   const started = Date.now();
   await new Promise<void>((resolve) => {
-    const s = connect(p.ports.get('idle')!, '127.0.0.1');
+    const s = connect(idlePort, '127.0.0.1');
     s.on('error', () => {});
     s.resume();
     s.on('close', () => resolve());

@@ -47,6 +47,11 @@ test('istio.stats exports istio_requests_total and istio_tcp_* with Istio labels
         tcpListener('tcp', [{ filters: [{ name: 'istio.stats', typed_config: { '@type': 'type.googleapis.com/stats.PluginConfig' } }, tcpProxyFilter(tcpCluster)] }]),
       ],
     },
+  }).catch((e: unknown) => {
+    // Close what was started, or a proxy that fails to start leaves the file hanging to the runner's timeout.
+    web.close();
+    tcp.close();
+    throw e;
   });
   t.after(async () => {
     await p.stop();
