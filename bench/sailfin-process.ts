@@ -14,8 +14,30 @@ export async function startSailfin(dir: string, name: string, bootstrap: object,
     name: `sailfin ${name}`,
     env: { ...process.env, SAILFIN_LOG_LEVEL: 'warn' },
   });
+  // With workers, the first to bind answers the port; wait for all, or the others' start-up would
+  // be counted as the proxy's CPU and their share of connections would wait.
+  const want = `${concurrency} workers ready`;
+  let seen = '';
+  const allReady = new Promise<void>((resolve) => {
+    const onData = (c: Buffer): void => {
+      seen = (seen + c.toString()).slice(-200);
+      if (seen.includes(want)) {
+        p.stderr!.off('data', onData);
+        resolve();
+      }
+    };
+    if (concurrency > 1) p.stderr!.on('data', onData);
+    else resolve();
+  });
   // Fail at once when the proxy refuses its config instead of waiting out the timeout.
   const exited = new Promise<never>((_, reject) => p.once('exit', (code) => reject(new Error(`sailfin exited with ${code} before listening`))));
   await Promise.race([waitForPort(port, 15_000), exited]);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not all ${concurrency} workers ready after 30 s`)), 30_000)));
+  try {
+    await Promise.race([allReady, exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
   return p;
 }

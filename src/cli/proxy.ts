@@ -9,6 +9,7 @@ import { readBootstrapFile } from '../proxy/bootstrap/source.js';
 import { formatAddress } from '../proxy/listener/address.js';
 import { startProxy } from '../proxy/proxy.js';
 import { attachIdentity } from './proxy-identity.js';
+import { isProxyWorker, reportWorkerReady, startWorkers } from './proxy-workers.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -40,15 +41,16 @@ export function register(program: Command): void {
     .requiredOption('-c, --config <file>', 'the bootstrap file')
     .option('--admin-port <port>', "override admin.address's port (0 = any free port)", port)
     .option('--health-port <port>', "serve Istio's /healthz/ready on this port (Istio uses 15021)", port)
-    .option('--concurrency <n>', 'worker count (the proxy runs one event loop; values above 1 are accepted for Envoy compatibility)', positive)
+    .option('--concurrency <n>', 'worker processes sharing the listeners, one event loop (core) each, like Envoy\'s workers', positive)
     .option('--drain-time-s <seconds>', 'how long old connections may finish after a listener changes', positive)
     .option('--identity-dir <dir>', "the pod's bootstrap token and mesh root (istio-token, root-cert.pem): get a workload certificate from the mesh CA")
     .option('--ca-address <host:port>', "the mesh CA's TLS port (Istio's 15012), with --identity-dir")
     .option('--trust-domain <domain>', 'SPIFFE trust domain of the workload identity', 'cluster.local')
     .action(async (opts: ProxyCliOptions) => {
       const source = await readBootstrapFile(opts.config);
-      if (opts.concurrency !== undefined && opts.concurrency > 1) {
-        process.stderr.write(`sailfin proxy: --concurrency ${opts.concurrency}: running one event loop (see docs/envoy-subset.md)\n`);
+      if (opts.concurrency !== undefined && opts.concurrency > 1 && !isProxyWorker()) {
+        startWorkers(opts.concurrency);
+        return;
       }
       let stopping = false;
       const proxy = await startProxy(source, {
@@ -79,5 +81,6 @@ export function register(program: Command): void {
         process.stderr.write(`sailfin proxy: listener ${l.name} on ${l.bound ? formatAddress(l.address, l.port) : '(not bound)'}\n`);
       }
       process.stderr.write('sailfin proxy: ready\n');
+      reportWorkerReady();
     });
 }
