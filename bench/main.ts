@@ -52,6 +52,20 @@ if (onlyArg?.includes('cp')) {
   if (onlyArg.length === 1) process.exit(0);
 }
 
+/**
+ * Judges a throughput target by work per CPU-second when both sides were measured: on a loaded
+ * machine (load average 30 on 2 cores here) the wall-clock rate mostly says how much CPU the
+ * scheduler happened to give each process, and a proxy that got more of it looks faster.
+ */
+function throughputVerdict(label: string, sailfin: Row, peer: Row, factor: number): string {
+  const wall = sailfin.value / peer.value;
+  if (sailfin.cpuPerUnit && peer.cpuPerUnit) {
+    const perCpu = peer.cpuPerUnit / sailfin.cpuPerUnit;
+    return verdict(label, perCpu >= factor, `${fmt(perCpu)}x per CPU-second (wall-clock ${fmt(wall)}x)`);
+  }
+  return verdict(label, wall >= factor, `${fmt(wall)}x`);
+}
+
 const peers = ensurePeers();
 const dir = mkdtempSync(join(tmpdir(), 'sailfin-bench-'));
 // nginx workers drop root privileges (to nobody) and must still read the backend's files.
@@ -74,10 +88,8 @@ try {
     const np = await freePort();
     rows.push(await measure('node-http-proxy', () => startNodeHttpProxy(dir, np, backendPort), `http://127.0.0.1:${np}/`));
     printTable('L7 throughput (requests/s at saturation, small response)', rows);
-    const s = rows[1].value;
-    const perCpu = (i: number) => (rows[1].cpuPerUnit && rows[i].cpuPerUnit ? `, per CPU-second ${fmt(rows[i].cpuPerUnit! / rows[1].cpuPerUnit)}x` : '');
-    verdicts.push(verdict('L7 >= 1.0x nginx', s >= rows[2].value, `${fmt(s / rows[2].value)}x${perCpu(2)}`));
-    verdicts.push(verdict('L7 >= 3x node-http-proxy', s >= 3 * rows[4].value, `${fmt(s / rows[4].value)}x${perCpu(4)}`));
+    verdicts.push(throughputVerdict('L7 >= 1.0x nginx', rows[1], rows[2], 1));
+    verdicts.push(throughputVerdict('L7 >= 3x node-http-proxy', rows[1], rows[4], 3));
   }
 
   if (runs('scaling')) {
@@ -99,7 +111,7 @@ try {
     port = await freePort();
     rows.push(await measure('haproxy (mode tcp)', () => startHaproxy(peers.haproxy, dir, port, backendPort, 'tcp', 1), `http://127.0.0.1:${port}/big`, 16));
     printTable('L4 throughput (MB/s of 1 MB responses through tcp_proxy)', rows);
-    verdicts.push(verdict('L4 >= 0.9x HAProxy', rows[1].value >= 0.9 * rows[2].value, `${fmt(rows[1].value / rows[2].value)}x`));
+    verdicts.push(throughputVerdict('L4 >= 0.9x HAProxy', rows[1], rows[2], 0.9));
   }
 
   if (runs('latency') || runs('cost')) {
