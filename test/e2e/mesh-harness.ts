@@ -58,9 +58,9 @@ export class Mesh {
   }
 
   up(extraPaths: string[] = []): void {
-    const args = ['up', '--detach', '--state-dir', this.stateDir, '--xds-port', '0', '--monitoring-port', '0', '--ca-port', '0', '--ready-timeout', '150', '--bridge', this.bridge, '--pod-cidr', this.podCidr, '-f', this.configDir];
+    const args = ['up', '--detach', '--state-dir', this.stateDir, '--xds-port', '0', '--monitoring-port', '0', '--ca-port', '0', '--ready-timeout', '240', '--bridge', this.bridge, '--pod-cidr', this.podCidr, '-f', this.configDir];
     for (const p of extraPaths) args.push('-f', join(ROOT, p));
-    const r = sailfin(args, 150_000);
+    const r = sailfin(args, 300_000);
     if (r.status !== 0) throw new Error(`sailfin up failed (${r.status}): ${r.stdout}\n${r.stderr}`);
     this.state = readState(this.stateDir)!;
   }
