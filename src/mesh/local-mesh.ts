@@ -39,6 +39,8 @@ export class LocalMesh {
   private readonly forwards: Array<PortForward & { pod: string; namespace: string; podPort: number; name: string }> = [];
   private timer?: NodeJS.Timeout;
   private reconciling: Promise<void> = Promise.resolve();
+  /** A reconcile is queued and has not started yet: further changes ride on it. */
+  private queued = false;
   readonly notes: string[] = [];
   private readonly startedAt = new Date().toISOString();
 
@@ -73,13 +75,23 @@ export class LocalMesh {
     });
     await this.cp.start();
     this.cp.registry.subscribe(() => this.schedule());
+    // The registry only reports service and endpoint changes, so a Deployment no Service selects (a
+    // client, a crashing job) would never start or stop on reload: watch the config itself as well.
+    this.cp.store.onChange(() => this.schedule());
     await this.reconcile();
     this.timer = setInterval(() => this.writeStateFile(), 1000);
     this.timer.unref();
   }
 
   private schedule(): void {
-    this.reconciling = this.reconciling.then(() => this.reconcile()).catch((err: unknown) => this.opts.logger.error(`reconcile failed: ${(err as Error).message}`));
+    if (this.queued) return;
+    this.queued = true;
+    this.reconciling = this.reconciling
+      .then(() => {
+        this.queued = false;
+        return this.reconcile();
+      })
+      .catch((err: unknown) => this.opts.logger.error(`reconcile failed: ${(err as Error).message}`));
   }
 
   /** Makes the running pods match the registry: start new ones, stop removed ones, refresh names and rules. */

@@ -168,6 +168,8 @@ export class PodRuntime {
       containers: this.gateway ? ['istio-proxy'] : this.appContainers,
       adminPort: this.sidecar || this.gateway ? 15000 : undefined,
       labels: { ...this.pod.labels },
+      // Why the pod is not running (command not found, last exit), as `kubectl describe` would say.
+      message: this.error ?? statuses.find((s) => s.message && s.state !== 'Running')?.message,
     };
   }
 

@@ -21,6 +21,7 @@ export interface PodState {
   containers: string[];
   adminPort?: number;
   labels: Record<string, string>;
+  message?: string;
 }
 
 export interface ServiceState {
