@@ -44,6 +44,8 @@ export class AnalysisContext {
   /** AuthorizationPolicy, PeerAuthentication, RequestAuthentication and Sidecar objects. */
   readonly policies: LoadedResource[] = [];
   readonly pods: PodInfo[] = [];
+  /** Secrets, for Gateway `credentialName` checks. */
+  readonly secrets: LoadedResource[] = [];
   /** Indexes so lookups stay cheap on large configs (analysis must stay roughly linear in input size). */
   private readonly podsByLabel = new Map<string, PodInfo[]>();
   private readonly exactServiceEntryHosts = new Map<string, ServiceEntryHost[]>();
@@ -104,6 +106,9 @@ export class AnalysisContext {
         break;
       case 'DestinationRule':
         this.destinationRules.push(loaded);
+        break;
+      case 'Secret':
+        this.secrets.push(loaded);
         break;
       case 'AuthorizationPolicy':
       case 'PeerAuthentication':

@@ -18,6 +18,7 @@ import { destinationRuleHostsAnalyzer } from './destinationrule-hosts.js';
 import { destinationRuleTlsAnalyzer } from './destinationrule-tls.js';
 import { gatewayHostsAnalyzer } from './gateway-hosts.js';
 import { gatewayPortsAnalyzer } from './gateway-ports.js';
+import { gatewayCredentialsAnalyzer } from './gateway-credentials.js';
 import { gatewayReferencesAnalyzer } from './gateway-references.js';
 import { gatewaySelectorsAnalyzer } from './gateway-selectors.js';
 import { portNamesAnalyzer } from './port-names.js';
@@ -29,6 +30,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   destinationSubsetsAnalyzer,
   destinationPortsAnalyzer,
   gatewayReferencesAnalyzer,
+  gatewayCredentialsAnalyzer,
   gatewayHostsAnalyzer,
   conflictingVirtualServicesAnalyzer,
   destinationRuleHostsAnalyzer,

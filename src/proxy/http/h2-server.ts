@@ -130,7 +130,11 @@ export class H2Downstream {
     socket.on('close', onClose);
     // node:http2 reads a net.Socket through its native handle, so bytes already read off it (the
     // sniffed preface) would be lost; such sockets go through a JS stream that replays them first.
-    const transport = initial && initial.length ? replayingStream(socket, initial) : socket;
+    // A server-side TLSSocket made around an accepted socket (the listener's TLS termination) hangs when
+    // node:http2 consumes its native handle: the session never answers (curl's default h2 over HTTPS
+    // timed out at the gateway). Reading it through the JS stream works.
+    const encrypted = (socket as Duplex & { encrypted?: boolean }).encrypted === true;
+    const transport = (initial && initial.length) || encrypted ? replayingStream(socket, initial ?? Buffer.alloc(0)) : socket;
     this.handoff = conn;
     this.server.emit('connection', transport);
     this.handoff = undefined;
@@ -187,7 +191,7 @@ function replayingStream(socket: Duplex, initial: Buffer): Duplex {
       cb(err);
     },
   });
-  d.push(initial);
+  if (initial.length) d.push(initial);
   socket.on('data', (chunk: Buffer) => {
     if (!d.push(chunk)) socket.pause();
   });
