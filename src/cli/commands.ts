@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { register as registerAnalyze } from './analyze.js';
 import { register as registerApply } from './apply.js';
+import { register as registerDescribe } from './describe.js';
 import { register as registerDiscovery } from './discovery.js';
 import { register as registerDnsProxy } from './dns-proxy.js';
 import { register as registerDown } from './down.js';
@@ -20,6 +21,7 @@ export type CommandRegistration = (program: Command) => void;
 export const commandRegistrations: CommandRegistration[] = [
   registerAnalyze,
   registerApply,
+  registerDescribe,
   registerDiscovery,
   registerDnsProxy,
   registerDown,
