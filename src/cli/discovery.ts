@@ -6,6 +6,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { pino } from 'pino';
 import { ControlPlane } from '../discovery/control-plane.js';
+import { KubeConfigSource, loadKubeConfig } from '../kube/kube-config-source.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -17,16 +18,22 @@ export function register(program: Command): void {
   program
     .command('discovery')
     .description('run the control plane alone: serve xDS (ADS) from manifests, reloading them live')
-    .requiredOption('-f, --filename <path>', 'manifest file or directory (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('-f, --filename <path>', 'manifest file or directory (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--host <address>', 'address to listen on', '0.0.0.0')
     .option('--port <port>', 'ADS (gRPC) port', port, 15010)
     .option('--monitoring-port <port>', 'debug and metrics port (/debug/syncz, /debug/config_dump)', port, 15014)
     .option('--no-watch', 'do not reload the manifests when they change')
-    .action(async (opts: { filename: string[]; host: string; port: number; monitoringPort: number; watch: boolean }) => {
+    .option('--kubeconfig <file>', 'read config from a Kubernetes API server instead of files')
+    .option('--in-cluster', 'read config from the API server of the cluster this pod runs in')
+    .action(async (opts: { filename: string[]; host: string; port: number; monitoringPort: number; watch: boolean; kubeconfig?: string; inCluster?: boolean }) => {
+      const kube = opts.kubeconfig !== undefined || opts.inCluster === true;
+      if (kube === (opts.filename.length > 0)) throw new InvalidArgumentError('give either -f PATH… or --kubeconfig FILE / --in-cluster');
       const logger = pino({ level: process.env.SAILFIN_LOG_LEVEL ?? 'info' }, pino.destination(2));
-      const cp = new ControlPlane({ paths: opts.filename, host: opts.host, adsPort: opts.port, monitoringPort: opts.monitoringPort, watch: opts.watch, logger });
+      const source = kube ? new KubeConfigSource(loadKubeConfig(opts.kubeconfig), { log: (m) => logger.warn(m) }) : undefined;
+      const cp = new ControlPlane({ paths: opts.filename, host: opts.host, adsPort: opts.port, monitoringPort: opts.monitoringPort, watch: opts.watch, logger, source });
       await cp.start();
-      process.stdout.write(`sailfin discovery: ADS on ${opts.host}:${cp.adsPort}, monitoring on ${opts.host}:${cp.monitoringPort}, ${cp.store.size} objects from ${opts.filename.join(', ')}\n`);
+      const from = kube ? `the Kubernetes API (${opts.kubeconfig ?? 'in-cluster'})` : opts.filename.join(', ');
+      process.stdout.write(`sailfin discovery: ADS on ${opts.host}:${cp.adsPort}, monitoring on ${opts.host}:${cp.monitoringPort}, ${cp.store.size} objects from ${from}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);

@@ -45,6 +45,14 @@ export interface ControlPlaneOptions {
   podCidr?: string;
   /** Run the mesh CA (IstioCertificateService over TLS) with its root kept in this directory. */
   ca?: { stateDir: string; port: number; ipAddresses: string[] };
+  /** Another config source instead of `paths` (the Kubernetes API): it feeds the store via apply/delete. */
+  source?: ExternalConfigSource;
+}
+
+export interface ExternalConfigSource {
+  /** Starts feeding `store`; resolves once the first full state is in it. */
+  start(store: ConfigStore): Promise<void>;
+  stop(): void;
 }
 
 const WORKLOAD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet']);
@@ -142,7 +150,11 @@ export class ControlPlane {
   }
 
   async start(): Promise<void> {
-    const first = await this.reload();
+    if (this.opts.source) {
+      await this.opts.source.start(this.store);
+      this.loads++;
+    }
+    const first = this.opts.source ? { accepted: true, messages: [] } : await this.reload();
     if (!first.accepted) {
       throw new Error(`the manifests have errors:\n${first.messages.filter((m) => m.type.level === 'Error').map(formatMessage).join('\n')}`);
     }
@@ -169,7 +181,7 @@ export class ControlPlane {
       debounce: this.opts.debounceMs !== undefined ? { quietMs: this.opts.debounceMs } : undefined,
       isReady: () => this.loads > 0,
     });
-    if (this.opts.watch) {
+    if (this.opts.watch && !this.opts.source) {
       this.watcher = new ConfigWatcher(this.opts.overlayDir ? [...this.opts.paths, this.opts.overlayDir] : this.opts.paths, () => {
         this.reload().catch((err: unknown) => this.opts.logger.error(`reload failed: ${(err as Error).message}`));
       });
@@ -185,6 +197,7 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     this.watcher?.close();
+    this.opts.source?.stop();
     await this.serving?.close();
     await this.caServer?.close();
   }
