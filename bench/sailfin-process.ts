@@ -32,7 +32,7 @@ export async function startSailfin(dir: string, name: string, bootstrap: object,
   // Fail at once when the proxy refuses its config instead of waiting out the timeout.
   const exited = new Promise<never>((_, reject) => p.once('exit', (code) => reject(new Error(`sailfin exited with ${code} before listening`))));
   // Start-up is CPU-bound module loading; each worker pays it, slowly on a loaded machine.
-  await Promise.race([waitForPort(port, 15_000 * concurrency), exited]);
+  await Promise.race([waitForPort(port, 30_000 * concurrency), exited]);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not all ${concurrency} workers ready after 60 s`)), 60_000)));
   try {

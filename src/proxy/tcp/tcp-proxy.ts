@@ -111,17 +111,14 @@ class TcpProxySession {
       cfg.stats.rxBytes.inc(conn.initialData.length);
       up.write(conn.initialData);
     }
-    down.on('data', (d: Buffer) => {
-      info.bytesReceived += d.length;
-      cfg.stats.rxBytes.inc(d.length);
+    forward(down, up, (n) => {
+      info.bytesReceived += n;
+      cfg.stats.rxBytes.inc(n);
     });
-    up.on('data', (d: Buffer) => {
-      info.bytesSent += d.length;
-      cfg.stats.txBytes.inc(d.length);
+    forward(up, down, (n) => {
+      info.bytesSent += n;
+      cfg.stats.txBytes.inc(n);
     });
-    // pipe() gives backpressure both ways and forwards half-closes (FIN) as Envoy does.
-    down.pipe(up);
-    up.pipe(down);
     up.on('error', () => this.finish('UC'));
     up.once('close', () => this.finish(undefined));
     if (cfg.idleTimeoutMs > 0) {
@@ -148,6 +145,30 @@ class TcpProxySession {
     logAll(this.cfg.accessLogs, info);
     void this.host;
   }
+}
+
+/**
+ * Copies src to dst with backpressure and forwards the half-close (FIN), as pipe() does, but pauses
+ * only when bytes really stay queued. Why not pipe(): a socket read is up to 64 KB and a socket's
+ * write() answers false for any chunk above its 16 KB high-water mark even when the kernel took it
+ * all at once, so pipe() paused and resumed the source (two epoll_ctl calls and a tick) for almost
+ * every chunk; the bench's L4 run (1 MB responses) spent 3.1 ms of CPU per MB against HAProxy's 1.0.
+ */
+function forward(src: Duplex, dst: Duplex, count: (bytes: number) => void): void {
+  let waiting = false;
+  const resume = (): void => {
+    waiting = false;
+    src.resume();
+  };
+  src.on('data', (d: Buffer) => {
+    count(d.length);
+    if (!dst.write(d) && dst.writableLength > 0 && !waiting) {
+      waiting = true;
+      src.pause();
+      dst.once('drain', resume);
+    }
+  });
+  src.once('end', () => dst.end());
 }
 
 class TcpProxyFilter implements NetworkFilter {
