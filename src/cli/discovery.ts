@@ -6,7 +6,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { pino } from 'pino';
 import { ControlPlane } from '../discovery/control-plane.js';
-import { KubeConfigSource, loadKubeConfig } from '../kube/kube-config-source.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -29,7 +28,9 @@ export function register(program: Command): void {
       const kube = opts.kubeconfig !== undefined || opts.inCluster === true;
       if (kube === (opts.filename.length > 0)) throw new InvalidArgumentError('give either -f PATH… or --kubeconfig FILE / --in-cluster');
       const logger = pino({ level: process.env.SAILFIN_LOG_LEVEL ?? 'info' }, pino.destination(2));
-      const source = kube ? new KubeConfigSource(loadKubeConfig(opts.kubeconfig), { log: (m) => logger.warn(m) }) : undefined;
+      // Loaded only when asked for: @kubernetes/client-node takes seconds to import on a busy machine.
+      const kubeSource = kube ? await import('../kube/kube-config-source.js') : undefined;
+      const source = kubeSource ? new kubeSource.KubeConfigSource(kubeSource.loadKubeConfig(opts.kubeconfig), { log: (m) => logger.warn(m) }) : undefined;
       const cp = new ControlPlane({ paths: opts.filename, host: opts.host, adsPort: opts.port, monitoringPort: opts.monitoringPort, watch: opts.watch, logger, source });
       await cp.start();
       const from = kube ? `the Kubernetes API (${opts.kubeconfig ?? 'in-cluster'})` : opts.filename.join(', ');

@@ -12,7 +12,7 @@ import { FakeApiServer } from './fake-api-server.js';
 
 const BIN = new URL('../../../bin/sailfin', import.meta.url).pathname;
 
-test('discovery --kubeconfig serves the objects the API server lists', { timeout: 60_000 }, async () => {
+test('discovery --kubeconfig serves the objects the API server lists', { timeout: 90_000 }, async () => {
   const api = new FakeApiServer();
   const server = await api.start();
   const dir = mkdtempSync(join(tmpdir(), 'sailfin-kube-'));
@@ -36,7 +36,7 @@ test('discovery --kubeconfig serves the objects the API server lists', { timeout
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const line = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no start-up line; stdout: ${out} stderr: ${err.slice(0, 2000)}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`no start-up line; stdout: ${out} stderr: ${err.slice(0, 2000)}`)), 45_000);
       child.stdout.on('data', (c: Buffer) => {
         out += c.toString();
         if (out.includes('\n')) {
