@@ -3,7 +3,7 @@
  * task pages do), Secrets in the two credential layouts, and curl / openssl s_client run from the host.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,6 +21,8 @@ function openssl(args: string[], cwd: string): void {
 /** A root CA (example.com) in a fresh temporary directory. */
 export function makeCa(name = 'example'): Pki {
   const dir = mkdtempSync(join(tmpdir(), 'sailfin-e2e-pki-'));
+  // Sidecars run as UID 1337 and read a DestinationRule's caCertificates file themselves.
+  chmodSync(dir, 0o755);
   openssl(['req', '-x509', '-sha256', '-nodes', '-days', '2', '-newkey', 'rsa:2048', '-subj', `/O=${name} Inc./CN=${name}.com`, '-keyout', `${name}-ca.key`, '-out', `${name}-ca.crt`], dir);
   return { dir, caCrt: join(dir, `${name}-ca.crt`), caKey: join(dir, `${name}-ca.key`) };
 }
