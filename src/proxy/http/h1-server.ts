@@ -353,11 +353,26 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
     this.socket.destroy();
   }
 
-  /** Listener draining: close now if idle, otherwise after the response in flight. */
+  /**
+   * Listener draining. Closing an idle keep-alive connection at once races a request the client may be
+   * sending at that moment (it would see a reset); as Envoy does, the next response carries
+   * `Connection: close`, and a connection still idle after the grace period is closed then.
+   */
   drain(): void {
-    if (!this.stream) this.close();
-    else this.keepAlive = false;
+    this.keepAlive = false;
+    if (!this.stream) setTimeout(closeIfIdle, DRAIN_IDLE_CLOSE_MS, this).unref();
   }
+
+  closeIfIdle(): void {
+    if (!this.stream && !this.closed) this.close();
+  }
+}
+
+/** How long an idle connection of a draining listener may still bring a request (answered with Connection: close). */
+const DRAIN_IDLE_CLOSE_MS = 2000;
+
+function closeIfIdle(c: H1ServerConnection): void {
+  c.closeIfIdle();
 }
 
 function statusBody(status: number): string {
