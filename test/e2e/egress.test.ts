@@ -1,0 +1,168 @@
+/**
+ * Istio's egress tasks end to end on a real local mesh. "External" services are servers in a network
+ * namespace this test creates and attaches to the mesh bridge with addresses from 203.0.113.0/24
+ * (TEST-NET-3, never on the host); pods that must reach them get a route to it in their own namespace.
+ * Names resolve through ServiceEntry addresses and each pod's DNS proxy.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeCa, makeLeaf, type Pki } from './gateway-fixtures.js';
+import { Mesh, ROOT, eventually, sailfin, skipReason } from './mesh-harness.js';
+
+const skip = skipReason();
+const EXT_NS = 'sfe2eeg-ext';
+const EXT_LINK = 'sfe2eeg-x0';
+const HTTP_IP = '203.0.113.10';
+const TLS_IP = '203.0.113.11';
+
+function sh(cmd: string): void {
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', timeout: 20_000 });
+  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+}
+
+const se = (name: string, host: string, ip: string, ports: string, extra = '') => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ${name}}
+spec:
+  hosts: [${host}]
+  addresses: [${ip}]
+  ports:
+${ports}
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  endpoints: [{address: ${ip}}]
+${extra}`;
+
+describe('egress on the local mesh', { skip, timeout: 240_000 }, () => {
+  const mesh = new Mesh('sfe2eeg', '10.94.0.0/16');
+  const servers: ChildProcess[] = [];
+  let pki: Pki;
+  let curlPod: string;
+  const platform = readFileSync(join(ROOT, 'samples', 'platform', 'istio-system.yaml'), 'utf8');
+  const curl = (url: string, extra: string[] = []) => mesh.execCurl(curlPod, url, extra);
+
+  /** Routes 203.0.113.0/24 on-link inside a pod's namespace, so it reaches the external namespace. */
+  function routeToExternal(pod: string): void {
+    const netns = mesh.refresh().pods.find((p) => p.name === pod)?.netns;
+    assert.ok(netns, `pod ${pod} has a network namespace`);
+    sh(`ip -n ${netns} route replace 203.0.113.0/24 dev eth0`);
+  }
+
+  before(() => {
+    pki = makeCa();
+    const ext = makeLeaf(pki, 'secure.example.test', 7001);
+    mesh.write('platform.yaml', platform);
+    mesh.add('samples/curl/curl.yaml');
+    mesh.up();
+    sh(`ip netns del ${EXT_NS} 2>/dev/null; ip link del ${EXT_LINK} 2>/dev/null; ip netns add ${EXT_NS}`);
+    sh(`ip link add ${EXT_LINK} type veth peer name eth0 netns ${EXT_NS} && ip link set ${EXT_LINK} master sfe2eeg up`);
+    sh(`ip -n ${EXT_NS} link set lo up && ip -n ${EXT_NS} addr add ${HTTP_IP}/24 dev eth0 && ip -n ${EXT_NS} addr add ${TLS_IP}/24 dev eth0 && ip -n ${EXT_NS} link set eth0 up`);
+    sh(`ip -n ${EXT_NS} route add 10.94.0.0/16 dev eth0`);
+    servers.push(spawn('ip', ['netns', 'exec', EXT_NS, join(ROOT, 'bin', 'sailfin-sample'), 'echo', '--port', '80'], { stdio: 'ignore' }));
+    servers.push(spawn('ip', ['netns', 'exec', EXT_NS, 'openssl', 's_server', '-www', '-accept', `${TLS_IP}:443`, '-cert', ext.crt, '-key', ext.key], { stdio: 'ignore' }));
+    curlPod = mesh.state.pods.find((p) => p.name.startsWith('curl'))!.name;
+    routeToExternal(curlPod);
+  });
+  after(() => {
+    for (const s of servers) s.kill();
+    spawnSync('sh', ['-c', `ip netns del ${EXT_NS}; ip link del ${EXT_LINK}`]);
+    mesh.down();
+    if (pki) rmSync(pki.dir, { recursive: true, force: true });
+  });
+
+  it('ALLOW_ANY: an unknown external IP is reached through the PassthroughCluster', async () => {
+    await eventually('200 from the external server', () => (curl(`http://${HTTP_IP}/status/200`).code === '200' ? true : undefined), 60_000);
+  });
+
+  it('REGISTRY_ONLY: 502 for HTTP, closed connection for TLS; a ServiceEntry re-allows the host', async () => {
+    mesh.write('platform.yaml', platform.replace('mode: ALLOW_ANY', 'mode: REGISTRY_ONLY'));
+    await eventually('502', () => (curl(`http://${HTTP_IP}/status/200`).code === '502' ? true : undefined), 30_000);
+    const tls = curl(`https://${TLS_IP}/`, ['-k']);
+    assert.equal(tls.code, '000', 'TLS to an unknown host is closed');
+    assert.notEqual(tls.exit, 0);
+
+    mesh.write('se-ext.yaml', se('ext', 'ext.example.test', HTTP_IP, '  - {number: 80, name: http, protocol: HTTP}'));
+    const ok = await eventually('200 by name', () => {
+      const r = curl('http://ext.example.test/headers');
+      return r.code === '200' ? r : undefined;
+    }, 30_000);
+    assert.match(ok.body, /ext\.example\.test/i);
+  });
+
+  it('VirtualService timeout 3s on the external host: /delay/5 is 504 after about 3 s', async () => {
+    mesh.write(
+      'vs-ext.yaml',
+      `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: ext}\nspec:\n  hosts: [ext.example.test]\n  http:\n  - timeout: 3s\n    route: [{destination: {host: ext.example.test}}]\n`,
+    );
+    const r = await eventually('504', () => {
+      const started = Date.now();
+      const x = curl('http://ext.example.test/delay/5');
+      return x.code === '504' ? { ...x, ms: Date.now() - started } : undefined;
+    }, 40_000, 500);
+    assert.ok(r.ms >= 2900, `took ${r.ms} ms`);
+  });
+
+  it('TLS origination: plain HTTP from the app, HTTPS to the external server', async () => {
+    mesh.write('se-secure.yaml', se('secure', 'secure.example.test', TLS_IP, '  - {number: 80, name: http-port, protocol: HTTP, targetPort: 443}'));
+    mesh.write(
+      'dr-secure.yaml',
+      `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: secure}\nspec:\n  host: secure.example.test\n  trafficPolicy:\n    portLevelSettings:\n    - port: {number: 80}\n      tls: {mode: SIMPLE, sni: secure.example.test, caCertificates: ${pki.caCrt}}\n`,
+    );
+    const r = await eventually('200 over originated TLS', () => {
+      const x = curl('http://secure.example.test/');
+      return x.code === '200' ? x : undefined;
+    }, 30_000);
+    assert.match(r.body, /s_server|Ciphers/i, 'answered by the TLS-only server');
+  });
+
+  // Known broken: the request does not show up in the egress gateway's access log within 40 s (cause not
+  // yet found: sidecar route to the gateway subset, the gateway's port 80 listener, or its route to the host).
+  it('egress gateway two-hop for HTTP: the egress gateway logs the request', { todo: 'egress gateway two-hop not yet working' }, async () => {
+    const gw = mesh.refresh().pods.find((p) => p.gateway === 'egress');
+    assert.ok(gw, 'an egress gateway pod runs');
+    routeToExternal(gw.name);
+    mesh.write(
+      'egress-gw.yaml',
+      `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: istio-egressgateway}
+spec:
+  selector: {istio: egressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [ext.example.test]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: egressgateway-for-ext}
+spec:
+  host: istio-egressgateway.istio-system.svc.cluster.local
+  subsets: [{name: ext}]
+`,
+    );
+    mesh.write(
+      'vs-ext.yaml',
+      `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ext}
+spec:
+  hosts: [ext.example.test]
+  gateways: [istio-egressgateway, mesh]
+  http:
+  - match: [{gateways: [mesh], port: 80}]
+    route: [{destination: {host: istio-egressgateway.istio-system.svc.cluster.local, subset: ext, port: {number: 80}}}]
+  - match: [{gateways: [istio-egressgateway], port: 80}]
+    route: [{destination: {host: ext.example.test, port: {number: 80}}}]
+`,
+    );
+    await eventually('request in the egress gateway log', () => {
+      const r = curl('http://ext.example.test/status/200?via=egress');
+      if (r.code !== '200') return undefined;
+      const logs = sailfin(['logs', gw.name, '-n', gw.namespace, '-c', 'proxy', '--state-dir', mesh.stateDir]);
+      return /via=egress/.test(logs.stdout) ? true : undefined;
+    }, 40_000, 1000);
+  });
+});
