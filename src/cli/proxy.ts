@@ -27,6 +27,7 @@ interface ProxyCliOptions {
   config: string;
   adminPort?: number;
   healthPort?: number;
+  statsPort?: number;
   concurrency?: number;
   drainTimeS?: number;
   identityDir?: string;
@@ -41,6 +42,7 @@ export function register(program: Command): void {
     .requiredOption('-c, --config <file>', 'the bootstrap file')
     .option('--admin-port <port>', "override admin.address's port (0 = any free port)", port)
     .option('--health-port <port>', "serve Istio's /healthz/ready on this port (Istio uses 15021)", port)
+    .option('--stats-port <port>', "serve Istio's metrics (/stats/prometheus) on this port (Istio's merged-metrics port is 15020)", port)
     .option('--concurrency <n>', 'worker processes sharing the listeners, one event loop (core) each, like Envoy\'s workers', positive)
     .option('--drain-time-s <seconds>', 'how long old connections may finish after a listener changes', positive)
     .option('--identity-dir <dir>', "the pod's bootstrap token and mesh root (istio-token, root-cert.pem): get a workload certificate from the mesh CA")
@@ -56,6 +58,7 @@ export function register(program: Command): void {
       const proxy = await startProxy(source, {
         adminPort: opts.adminPort,
         healthPort: opts.healthPort,
+        statsPort: opts.statsPort,
         drainTimeMs: opts.drainTimeS === undefined ? undefined : opts.drainTimeS * 1000,
         onQuit: () => process.exit(0),
       });

@@ -115,7 +115,7 @@ export class PodRuntime {
         domain: ctx.clusterDomain,
       });
       writeFileSync(bootstrapFile, JSON.stringify(bootstrap, null, 2));
-      const command = [process.execPath, SAILFIN_BIN, 'proxy', '--config', bootstrapFile, '--health-port', '15021'];
+      const command = [process.execPath, SAILFIN_BIN, 'proxy', '--config', bootstrapFile, '--health-port', '15021', '--stats-port', '15020'];
       if (ctx.ca) {
         // What Istio mounts into the pod: a token for the first certificate and the mesh root.
         const identityDir = join(dir, 'identity');

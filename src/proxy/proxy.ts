@@ -25,6 +25,8 @@ export interface ProxyOptions {
   /** Istio's health port for /healthz/ready; not opened when undefined. */
   healthPort?: number;
   healthAddress?: string;
+  /** Istio's merged-metrics port (15020): /stats/prometheus (and /healthz/ready), like the health port. */
+  statsPort?: number;
   drainTimeMs?: number;
   logger?: Logger;
   /** Called by /quitquitquit after the proxy has closed. */
@@ -68,6 +70,7 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
   let state: ServerState = 'INITIALIZING';
   let admin: AdminServer | undefined;
   let health: { port: number; close(): void } | undefined;
+  let statsEndpoint: { port: number; close(): void } | undefined;
   let dynamic: DynamicConfig | undefined;
   const startedAt = Date.now();
   const handle: ProxyHandle = {
@@ -85,6 +88,7 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
       clusters.close();
       admin?.close();
       health?.close();
+      statsEndpoint?.close();
     },
   };
   try {
@@ -116,6 +120,10 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
       admin ??= new AdminServer(adminTarget());
       health = await listenHealth(admin, opts.healthAddress ?? '0.0.0.0', opts.healthPort);
       (handle as { healthPort?: number }).healthPort = health.port;
+    }
+    if (opts.statsPort !== undefined) {
+      admin ??= new AdminServer(adminTarget());
+      statsEndpoint = await listenHealth(admin, opts.healthAddress ?? '0.0.0.0', opts.statsPort);
     }
     if (cfg.dynamic?.ads_config) {
       // Loaded only when needed: the gRPC stack is most of the proxy's start-up time.
