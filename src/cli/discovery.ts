@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .option('--in-cluster', 'read config from the API server of the cluster this pod runs in')
     .action(async (opts: { filename: string[]; host: string; port: number; monitoringPort: number; watch: boolean; kubeconfig?: string; inCluster?: boolean }) => {
       const kube = opts.kubeconfig !== undefined || opts.inCluster === true;
-      if (kube === (opts.filename.length > 0)) throw new InvalidArgumentError('give either -f PATH… or --kubeconfig FILE / --in-cluster');
+      if (kube === (opts.filename.length > 0)) throw new Error('discovery needs either -f PATH… or --kubeconfig FILE / --in-cluster, not both');
       const logger = pino({ level: process.env.SAILFIN_LOG_LEVEL ?? 'info' }, pino.destination(2));
       // Loaded only when asked for: @kubernetes/client-node takes seconds to import on a busy machine.
       const kubeSource = kube ? await import('../kube/kube-config-source.js') : undefined;

@@ -13,7 +13,7 @@ export function loadKubeConfig(kubeconfig: string | undefined): KubeConfig {
     if (kubeconfig) kc.loadFromFile(kubeconfig);
     else kc.loadFromCluster();
   } catch (err) {
-    throw new SailfinError('io', `cannot read kubeconfig ${kubeconfig ?? '(in-cluster)'}: ${(err as Error).message}`, kubeconfig ? { location: { file: kubeconfig } } : {});
+    throw new SailfinError('io', `cannot read the ${kubeconfig ? 'kubeconfig' : 'in-cluster config'}: ${(err as Error).message}`, kubeconfig ? { location: { file: kubeconfig } } : {});
   }
   if (!kc.getCurrentCluster()) throw new SailfinError('schema', `kubeconfig ${kubeconfig ?? '(in-cluster)'} has no current cluster`, kubeconfig ? { location: { file: kubeconfig }, field: 'current-context' } : {});
   return kc;
