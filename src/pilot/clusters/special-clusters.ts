@@ -25,8 +25,12 @@ export function blackHoleCluster(): JsonObject {
   return { name: BLACKHOLE_CLUSTER, type: 'STATIC', connect_timeout: '10s', load_assignment: { cluster_name: BLACKHOLE_CLUSTER, endpoints: [] } };
 }
 
+/**
+ * Traffic to ports no Service declares goes to the app as it was addressed. Connecting from 127.0.0.6,
+ * which the capture rules never redirect, is what keeps the proxy from capturing its own connection.
+ */
 export function inboundPassthroughCluster(): JsonObject {
-  return passthroughCluster(INBOUND_PASSTHROUGH_CLUSTER);
+  return { ...passthroughCluster(INBOUND_PASSTHROUGH_CLUSTER), upstream_bind_config: { source_address: { address: '127.0.0.6', port_value: 0 } } };
 }
 
 /**

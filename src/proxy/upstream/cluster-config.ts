@@ -76,6 +76,8 @@ export interface ClusterConfig {
   localityWeighted: boolean;
   breakers: BreakerThresholds;
   outlier?: OutlierConfig;
+  /** upstream_bind_config.source_address: the local address upstream connections are made from. */
+  sourceAddress?: string;
   /** TCP keepalive idle time in seconds (probes/interval are left to the OS; Node cannot set them). */
   keepalive?: { timeSeconds?: number };
   transport: TransportSocketConfig;
@@ -91,7 +93,7 @@ const CLUSTER_FIELDS = [
   'respect_dns_ttl', 'dns_failure_refresh_rate', 'outlier_detection', 'cleanup_interval', 'ring_hash_lb_config', 'maglev_lb_config',
   'original_dst_lb_config', 'least_request_lb_config', 'round_robin_lb_config', 'common_lb_config', 'transport_socket',
   'transport_socket_matches', 'metadata', 'upstream_connection_options', 'close_connections_on_host_health_failure',
-  'ignore_health_on_host_removal', 'wait_for_warm_on_init', 'health_checks', 'filters', 'track_timeout_budgets',
+  'ignore_health_on_host_removal', 'wait_for_warm_on_init', 'health_checks', 'filters', 'track_timeout_budgets', 'upstream_bind_config',
 ];
 
 const TYPES: readonly ClusterType[] = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'];
@@ -190,6 +192,15 @@ export function compileClusterConfig(json: Json, path: string): ClusterConfig {
   const od = optObject(json, 'outlier_detection', path);
   if (od) cfg.outlier = compileOutlierDetection(od, join(path, 'outlier_detection'));
   compileConnectionOptions(optObject(json, 'upstream_connection_options', path), join(path, 'upstream_connection_options'), cfg);
+  const bind = optObject(json, 'upstream_bind_config', path);
+  if (bind) {
+    // Istio binds InboundPassthroughCluster to 127.0.0.6 so the capture rules let the proxy reach its own pod's app.
+    const bp = join(path, 'upstream_bind_config');
+    assertKnownFields(bind, ['source_address'], bp);
+    const sa = reqObject(bind, 'source_address', bp);
+    assertKnownFields(sa, ['address', 'port_value', 'protocol'], join(bp, 'source_address'));
+    cfg.sourceAddress = reqString(sa, 'address', join(bp, 'source_address'));
+  }
 
   const ts = json.transport_socket;
   if (ts !== undefined && ts !== null) cfg.transport = compileTransportSocket(ts, join(path, 'transport_socket'));

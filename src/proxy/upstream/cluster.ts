@@ -193,6 +193,7 @@ export class ClusterImpl implements Cluster {
         host,
         timeoutMs: this.info.connectTimeoutMs,
         keepaliveSeconds: this.cfg.keepalive ? this.cfg.keepalive.timeSeconds ?? 7200 : undefined,
+        sourceAddress: this.cfg.sourceAddress,
         tls: this.transportFor(host),
         alpn,
         protocol: this.info.upstreamProtocol,

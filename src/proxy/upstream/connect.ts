@@ -27,6 +27,8 @@ export interface ConnectOptions {
   host: HostImpl;
   timeoutMs: number;
   keepaliveSeconds?: number;
+  /** Local address to connect from (upstream_bind_config). */
+  sourceAddress?: string;
   tls?: UpstreamTls;
   alpn: readonly string[] | undefined;
   /** The cluster's configured upstream protocol, so an HTTP/1.1 cluster never negotiates h2. */
@@ -77,6 +79,7 @@ export function openConnection(o: ConnectOptions, cb: (err: Error | null, result
     socket = tlsConnect({
       host: host.address,
       port: host.port,
+      ...(o.sourceAddress ? { localAddress: o.sourceAddress } : {}),
       servername: o.tls.serverName(),
       secureContext,
       ALPNProtocols: alpn,
@@ -85,7 +88,7 @@ export function openConnection(o: ConnectOptions, cb: (err: Error | null, result
       checkServerIdentity: () => undefined,
     });
   } else {
-    socket = netConnect({ host: host.address, port: host.port });
+    socket = netConnect({ host: host.address, port: host.port, localAddress: o.sourceAddress });
   }
 
   const timer = setTimeout(() => fail(new UpstreamConnectError('timeout', 'connection timeout')), o.timeoutMs);

@@ -146,3 +146,20 @@ test('circuit breakers: thresholds shared by every user of the cluster, with ope
     await b.close();
   }
 });
+
+test('upstream_bind_config connects from the given source address (Istio binds inbound passthrough to 127.0.0.6)', async (t) => {
+  const b = await startBackend('bound');
+  t.after(() => b.close());
+  const { cm } = newManager();
+  t.after(() => cm.close());
+  cm.addOrUpdate(staticCluster('bound', [b.port], { upstream_bind_config: { source_address: { address: '127.0.0.6', port_value: 0 } } }), 'c');
+  const c = cm.get('bound')!;
+  const r = await connectAsync(c, c.chooseHost({})!);
+  t.after(() => r.socket.destroy());
+  // The backend may have accepted before we look: wait for its socket rather than for the event.
+  const deadline = Date.now() + 5000;
+  while (b.sockets.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const peers = [...b.sockets].map((s) => s.remoteAddress);
+  assert.ok(peers.includes('127.0.0.6'), `backend saw ${peers.join(', ')}`);
+  assert.throws(() => cm.addOrUpdate(staticCluster('bad', [b.port], { upstream_bind_config: { nope: 1 } }), 'c2'), /nope/);
+});
