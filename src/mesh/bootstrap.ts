@@ -12,6 +12,8 @@ export interface ProxyBootstrapInput {
   labels: Record<string, string>;
   serviceAccount: string;
   controlPlane: { address: string; port: number };
+  /** The Deployment/StatefulSet the pod belongs to (Istio's WORKLOAD_NAME, the `*_workload` metric label). */
+  workloadName?: string;
   adminPort?: number;
   domain?: string;
 }
@@ -31,6 +33,7 @@ export function proxyBootstrap(p: ProxyBootstrapInput): Record<string, unknown> 
         LABELS: p.labels,
         INSTANCE_IPS: p.ip,
         SERVICE_ACCOUNT: p.serviceAccount,
+        WORKLOAD_NAME: p.workloadName ?? p.podName,
         CLUSTER_ID: 'Kubernetes',
         MESH_ID: domain,
         ISTIO_VERSION: 'sailfin',

@@ -25,6 +25,13 @@ import type { PodState } from './state.js';
 
 const PROXY_UID = 1337;
 
+/** The controller's name, as Istio reports workloads: `reviews-v1` for pod `reviews-v1-7c9d8b5f4d-abcde`, `peers` for `peers-0`. */
+export function workloadName(pod: string, labels: Readonly<Record<string, string>>): string {
+  if (labels['pod-template-hash']) return pod.replace(/-[a-z0-9]+-[a-z0-9]{5}$/, '');
+  if (labels['statefulset.kubernetes.io/pod-name']) return pod.replace(/-\d+$/, '');
+  return pod;
+}
+
 export interface PodRuntimeContext {
   state: NetworkState;
   bridge: Bridge;
@@ -113,6 +120,7 @@ export class PodRuntime {
         serviceAccount: this.pod.serviceAccountName ?? 'default',
         controlPlane: ctx.controlPlane,
         domain: ctx.clusterDomain,
+        workloadName: workloadName(this.pod.name, this.pod.labels),
       });
       writeFileSync(bootstrapFile, JSON.stringify(bootstrap, null, 2));
       const command = [process.execPath, SAILFIN_BIN, 'proxy', '--config', bootstrapFile, '--health-port', '15021', '--stats-port', '15020'];

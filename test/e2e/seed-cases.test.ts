@@ -130,10 +130,9 @@ describe('direct pod connections (second seed) on the local mesh', { skip, timeo
     await eventually('pod IP accepted under PERMISSIVE', () => (curl(`http://${ip('web-')}:8080/ip`).code === '200' ? true : undefined), 60_000, 1000);
   });
 
-  // Known bug: InboundPassthroughCluster connects to the pod's own IP from the proxy's UID, which the
-  // capture rules send back to 15006 (Istio binds that cluster to 127.0.0.6, which the rules let
-  // through; the proxy has no upstream_bind_config yet), so the connection loops and never reaches the app.
-  it('PERMISSIVE: an undeclared port passes through in plaintext', { todo: 'inbound passthrough loops (no 127.0.0.6 bind)' }, () => {
+  // InboundPassthroughCluster connects from 127.0.0.6, which the capture rules let through, as Istio's does;
+  // without that the proxy's own connection to the pod IP was captured again and looped.
+  it('PERMISSIVE: an undeclared port passes through in plaintext', () => {
     const undeclared = nodeInPod<string[][]>(mesh, 'client', TCP_CLIENT, [ip('hl-0'), '9100', '1', '1'], 20_000);
     assert.deepEqual(undeclared, [['hl']]);
   });
