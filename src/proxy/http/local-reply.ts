@@ -4,6 +4,8 @@
  * so gRPC clients see a proper status (Envoy maps HTTP codes the same way).
  */
 import { HeaderList } from './headers.js';
+import type { ResponseFlag } from '../stream-info.js';
+import type { UpstreamFailure } from './upstream-types.js';
 
 export const BODY_NO_HEALTHY_UPSTREAM = 'no healthy upstream';
 export const BODY_CONNECT_FAILURE = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
@@ -15,6 +17,21 @@ export const BODY_TIMEOUT = 'upstream request timeout';
 export const BODY_FAULT_ABORT = 'fault filter abort';
 
 /** HTTP status → gRPC status code, as Envoy's Grpc::Utility::httpToGrpcStatus. */
+/** Envoy's 503 for an upstream that failed before sending headers: body, response flag and details. */
+export function upstreamFailureReply(kind: UpstreamFailure): { body: string; flag: ResponseFlag; details: string } {
+  switch (kind) {
+    case 'connect_failure':
+      return { body: BODY_CONNECT_FAILURE, flag: 'UF', details: 'upstream_reset_before_response_started{connection_failure}' };
+    case 'remote_reset':
+    case 'refused_stream':
+      return { body: BODY_REMOTE_RESET, flag: 'UR', details: 'upstream_reset_before_response_started{remote_reset}' };
+    case 'protocol_error':
+      return { body: BODY_PROTOCOL_ERROR, flag: 'UPE', details: 'upstream_reset_before_response_started{protocol_error}' };
+    default:
+      return { body: BODY_CONNECTION_TERMINATION, flag: 'UC', details: 'upstream_reset_before_response_started{connection_termination}' };
+  }
+}
+
 export function grpcStatusForHttp(status: number): number {
   switch (status) {
     case 400:

@@ -9,20 +9,14 @@ import type { ProxyContext } from '../context.js';
 import { addFlag, type ResponseFlag } from '../stream-info.js';
 import type { Cluster, Host, LbContext, OutlierResult } from '../upstream/api.js';
 import type { ActiveStream } from './active-stream.js';
-import { HeaderList } from './headers.js';
-import {
-  BODY_CONNECT_FAILURE,
-  BODY_CONNECTION_TERMINATION,
-  BODY_NO_HEALTHY_UPSTREAM,
-  BODY_OVERFLOW,
-  BODY_PROTOCOL_ERROR,
-  BODY_REMOTE_RESET,
-  BODY_TIMEOUT,
-} from './local-reply.js';
+import type { HeaderList } from './headers.js';
+import { BODY_NO_HEALTHY_UPSTREAM, BODY_OVERFLOW, BODY_TIMEOUT, upstreamFailureReply } from './local-reply.js';
 import { startMirrors, type Mirror } from './mirror.js';
 import { backOffMs, retriableFailure, retriableResponse, RetryOn, type RetryPolicy } from './retry-policy.js';
 import { pickWeighted, type RouteAction, type WeightedCluster } from './route-action.js';
-import { buildRedirectLocation } from './redirect.js';
+import { answerWithoutUpstream } from './direct-actions.js';
+import { spliceTunnel } from './tunnel.js';
+import { parseHostPort, prepareUpstreamHead } from './upstream-head.js';
 import { h1PoolFor, h2PoolFor } from './upstream-pools.js';
 import type { UpstreamCallbacks, UpstreamFailure, UpstreamRequest, UpstreamRequestHead } from './upstream-types.js';
 
@@ -82,24 +76,7 @@ export class Router implements UpstreamCallbacks {
       hcm.stats.no_route.inc();
       return s.sendLocalReply(404, undefined, 'NR', 'route_not_found');
     }
-    if (route.directResponse) {
-      hcm.stats.rq_direct_response.inc();
-      const dr = route.directResponse;
-      const h = new HeaderList();
-      if (dr.body) h.add('content-type', 'text/plain');
-      h.add('content-length', String(dr.body ? dr.body.length : 0));
-      s.info.responseCodeDetails = 'direct_response';
-      s.encodeHeaders(dr.status, h, !dr.body || s.method === 'HEAD', true);
-      if (dr.body && s.method !== 'HEAD') s.encodeData(dr.body, true);
-      return;
-    }
-    if (route.redirect) {
-      hcm.stats.rq_redirect.inc();
-      const h = new HeaderList(['location', buildRedirectLocation(route.redirect, s, route), 'content-length', '0']);
-      s.info.responseCodeDetails = 'direct_response';
-      s.encodeHeaders(route.redirect.status, h, true, true);
-      return;
-    }
+    if (answerWithoutUpstream(s, route)) return;
     const action = route.action!;
     this.action = action;
     let clusterName: string | undefined = action.cluster;
@@ -115,7 +92,10 @@ export class Router implements UpstreamCallbacks {
     }
     this.cluster = cluster;
     s.router = this;
-    this.prepareHead();
+    const prepared = prepareUpstreamHead(s, this.action, this.weighted, this.opts.suppressEnvoyHeaders);
+    this.head = prepared.head;
+    this.timeoutMs = prepared.timeoutMs;
+    this.perTryMs = prepared.perTryMs;
     this.retry = action.retry ?? route.virtualHost.retry;
     this.retriesLeft = this.retry ? this.retry.numRetries : 0;
     if (this.retry?.previousHosts) this.attempted = [];
@@ -144,73 +124,6 @@ export class Router implements UpstreamCallbacks {
     }
     if (s.requestComplete && this.timeoutMs > 0) this.globalTimer = setTimeout(onGlobalTimeout, this.timeoutMs, this);
     this.attempt();
-  }
-
-  private prepareHead(): void {
-    const s = this.stream;
-    const route = s.route!;
-    const action = this.action;
-    const h = s.headers;
-    let path = s.path;
-    if (action.prefixRewrite !== undefined && route.matchedPrefix !== undefined) {
-      path = action.prefixRewrite + path.slice(route.matchedPrefix.length);
-      if (!path.startsWith('/')) path = '/' + path;
-    } else if (action.regexRewrite) {
-      const q = path.indexOf('?');
-      const p = q < 0 ? path : path.slice(0, q);
-      action.regexRewrite.re.lastIndex = 0;
-      path = p.replace(action.regexRewrite.re, action.regexRewrite.substitution) + (q < 0 ? '' : path.slice(q));
-    }
-    if (path !== s.path && !this.opts.suppressEnvoyHeaders) h.set('x-envoy-original-path', s.path);
-    let authority = s.info.authority ?? s.host;
-    if (action.hostRewriteLiteral !== undefined) authority = action.hostRewriteLiteral;
-    else if (action.hostRewriteHeader) authority = h.get(action.hostRewriteHeader) ?? authority;
-    // Header policies: the most specific level first, so the route config has the last word (Envoy's default).
-    const rc = route.virtualHost.routeConfig;
-    const levels = [this.weighted?.requestMutation, route.requestMutation, route.virtualHost.requestMutation, rc.requestMutation];
-    if (rc.mostSpecificHeaderMutationsWins) levels.reverse();
-    for (const m of levels) if (m && !m.empty) m.apply(h, s.info);
-    let timeout = action.timeoutMs;
-    const hdrTimeout = h.get('x-envoy-upstream-rq-timeout-ms');
-    if (hdrTimeout !== undefined && /^\d+$/.test(hdrTimeout)) timeout = Number(hdrTimeout);
-    if (action.grpcTimeoutHeaderMaxMs !== undefined && s.grpc) {
-      const gt = parseGrpcTimeout(h.get('grpc-timeout'));
-      if (gt !== undefined) timeout = action.grpcTimeoutHeaderMaxMs > 0 ? Math.min(gt, action.grpcTimeoutHeaderMaxMs) : gt;
-    }
-    this.timeoutMs = timeout;
-    const retry = action.retry ?? route.virtualHost.retry;
-    let perTry = retry?.perTryTimeoutMs ?? 0;
-    const hdrPerTry = h.get('x-envoy-upstream-rq-per-try-timeout-ms');
-    if (hdrPerTry !== undefined && /^\d+$/.test(hdrPerTry)) perTry = Number(hdrPerTry);
-    this.perTryMs = perTry;
-    h.remove('x-envoy-upstream-rq-timeout-ms');
-    h.remove('x-envoy-upstream-rq-per-try-timeout-ms');
-    const expected = perTry > 0 && (timeout === 0 || perTry < timeout) ? perTry : timeout;
-    if (expected > 0 && !this.opts.suppressEnvoyHeaders) h.set('x-envoy-expected-rq-timeout-ms', String(expected));
-    const cl = h.get('content-length');
-    const codecHasBody = !s.requestComplete || (s.info.bytesReceived > 0);
-    this.head = {
-      method: s.method,
-      path,
-      authority,
-      scheme: s.scheme,
-      headers: h,
-      hasBody: codecHasBody,
-      contentLength: cl !== undefined && !h.has('transfer-encoding') ? Number(cl) : codecHasBody ? -1 : 0,
-      upgrade: this.upgradeType(),
-    };
-  }
-
-  private upgradeType(): string | undefined {
-    const s = this.stream;
-    const up = s.headers.get('upgrade');
-    if (!up || s.codec.protocol === 'HTTP/2') return undefined;
-    const conn = s.headers.get('connection');
-    if (!conn || !conn.toLowerCase().includes('upgrade')) return undefined;
-    const type = up.toLowerCase();
-    const routeAllows = this.action.upgrades?.get(type);
-    const allowed = routeAllows ?? s.hcm.upgrades.get(type) ?? false;
-    return allowed ? up : undefined;
   }
 
   private bufferBody(chunk: Buffer): void {
@@ -434,17 +347,8 @@ export class Router implements UpstreamCallbacks {
     const p = this.retry;
     const retriable = p !== undefined && retriableFailure(p, kind === 'connect_failure' ? 'connect_failure' : kind === 'refused_stream' ? 'refused_stream' : 'reset');
     if (this.maybeRetry(retriable)) return;
-    switch (kind) {
-      case 'connect_failure':
-        return this.localFailure(503, BODY_CONNECT_FAILURE, 'UF', 'upstream_reset_before_response_started{connection_failure}');
-      case 'remote_reset':
-      case 'refused_stream':
-        return this.localFailure(503, BODY_REMOTE_RESET, 'UR', 'upstream_reset_before_response_started{remote_reset}');
-      case 'protocol_error':
-        return this.localFailure(503, BODY_PROTOCOL_ERROR, 'UPE', 'upstream_reset_before_response_started{protocol_error}');
-      default:
-        return this.localFailure(503, BODY_CONNECTION_TERMINATION, 'UC', 'upstream_reset_before_response_started{connection_termination}');
-    }
+    const reply = upstreamFailureReply(kind);
+    return this.localFailure(503, reply.body, reply.flag, reply.details);
   }
 
   onUpstreamUpgrade(headers: HeaderList, socket: Duplex, head: Buffer | null): void {
@@ -464,19 +368,7 @@ export class Router implements UpstreamCallbacks {
     }
     this.tunnel = socket;
     s.onTunnelEstablished();
-    if (head && head.length) down.socket.write(head);
-    if (down.head && down.head.length) socket.write(down.head);
-    socket.pipe(down.socket);
-    down.socket.pipe(socket);
-    const closeBoth = () => {
-      socket.destroy();
-      down.socket.destroy();
-      s.onTunnelClosed();
-    };
-    socket.on('error', closeBoth);
-    down.socket.on('error', closeBoth);
-    socket.on('close', closeBoth);
-    down.socket.on('close', closeBoth);
+    spliceTunnel(socket, head, down.socket, down.head, () => s.onTunnelClosed());
   }
 
   onUpstreamWritable(): void {
@@ -593,35 +485,4 @@ function onPerTryTimeout(r: Router): void {
 
 function onBackoffDone(r: Router): void {
   r.retryNow();
-}
-
-function parseHostPort(v: string): { address: string; port: number } | undefined {
-  const c = v.lastIndexOf(':');
-  if (c < 0) return undefined;
-  const address = v.slice(0, c).replace(/^\[|\]$/g, '');
-  const port = Number(v.slice(c + 1));
-  return Number.isInteger(port) ? { address, port } : undefined;
-}
-
-/** gRPC's grpc-timeout header ("100m", "5S", …) in ms. */
-function parseGrpcTimeout(v: string | undefined): number | undefined {
-  if (!v) return undefined;
-  const n = Number(v.slice(0, -1));
-  if (!Number.isFinite(n)) return undefined;
-  switch (v[v.length - 1]) {
-    case 'H':
-      return n * 3_600_000;
-    case 'M':
-      return n * 60_000;
-    case 'S':
-      return n * 1000;
-    case 'm':
-      return n;
-    case 'u':
-      return Math.ceil(n / 1000);
-    case 'n':
-      return Math.ceil(n / 1e6);
-    default:
-      return undefined;
-  }
 }
