@@ -4,11 +4,21 @@ import type { ServiceRegistry } from '../registry/service-registry.js';
 import type { RegistryEndpoint, RegistryService } from '../registry/model.js';
 
 export class RegistryView implements ServiceView {
-  constructor(readonly registry: ServiceRegistry) {}
+  /** Per-service views, kept until the registry changes: every proxy of a push reads the same ones. */
+  private cache = new Map<RegistryService, MeshService>();
 
-  /** The client checks the server's SAN against every identity the service's endpoints run as (read fresh: pods change). */
+  constructor(readonly registry: ServiceRegistry) {
+    registry.subscribe(() => this.cache.clear());
+  }
+
+  /** The client checks the server's SAN against every identity the service's endpoints run as. */
   private mesh(svc: RegistryService): MeshService {
-    return { ...svc, serviceAccounts: [...new Set([...svc.serviceAccounts, ...this.registry.serviceAccounts(svc.hostname)])] };
+    let m = this.cache.get(svc);
+    if (!m) {
+      m = { ...svc, serviceAccounts: [...new Set([...svc.serviceAccounts, ...this.registry.serviceAccounts(svc.hostname)])] };
+      this.cache.set(svc, m);
+    }
+    return m;
   }
 
   services(): readonly MeshService[] {

@@ -12,12 +12,12 @@ import { buildOutboundClusters, subsetLabels } from './clusters/outbound-cluster
 import { inboundCluster, inboundPassthroughCluster } from './clusters/special-clusters.js';
 import { effectivePolicy } from './clusters/traffic-policy.js';
 import type { GenContext, MeshSettings } from './context.js';
-import { buildLoadAssignment } from './endpoints/load-assignment.js';
+import { buildLoadAssignment, proxyLocalityOf } from './endpoints/load-assignment.js';
 import type { IstioConfig } from './istio-config.js';
 import { buildGatewayListeners, gatewayKeys } from './listeners/gateway.js';
 import { buildInboundListener, inboundHttp2 } from './listeners/inbound.js';
 import { buildOutboundListeners } from './listeners/outbound.js';
-import type { Locality, ServiceView } from './model.js';
+import type { ServiceView } from './model.js';
 import { parseClusterName } from './names.js';
 import { parseProxyInfo, type ProxyInfo } from './proxy-info.js';
 import { proxylessCluster, proxylessListener, proxylessRouteConfig } from './proxyless.js';
@@ -39,12 +39,6 @@ function named(list: JsonObject[]): GeneratedResource[] {
   return list.map((r) => ({ name: r.name as string, resource: r }));
 }
 
-function localityOf(labels: Record<string, string>): Locality | undefined {
-  const region = labels['topology.kubernetes.io/region'] ?? '';
-  const zone = labels['topology.kubernetes.io/zone'] ?? '';
-  const subZone = labels['topology.istio.io/subzone'] ?? '';
-  return region || zone ? { region, zone, subZone } : undefined;
-}
 
 export class PilotGenerator implements XdsGenerator {
   constructor(private snapshot: () => PilotSnapshot) {}
@@ -134,7 +128,7 @@ export class PilotGenerator implements XdsGenerator {
     const subsetPolicy = dr?.subsets?.find((s) => s.name === parsed.subset)?.trafficPolicy;
     const policy = effectivePolicy(dr?.trafficPolicy, subsetPolicy, parsed.port);
     const cla = buildLoadAssignment(name, ctx.services.endpoints(svc.hostname, parsed.port), subsetLabels(ctx, svc, parsed.subset), {
-      proxyLocality: localityOf(ctx.proxy.labels),
+      proxyLocality: proxyLocalityOf(ctx.proxy.labels),
       setting: policy.loadBalancer?.localityLbSetting,
       outlierDetection: !!policy.outlierDetection,
     });

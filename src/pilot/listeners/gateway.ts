@@ -11,7 +11,7 @@ import type { GenContext } from '../context.js';
 import type { GatewaySpec, IndexedVirtualService } from '../istio-config.js';
 import { BLACKHOLE_CLUSTER } from '../names.js';
 import { CACERT_SUFFIX, CREDENTIAL_PREFIX } from '../secrets/credentials.js';
-import { httpConnectionManager, socketAddress, tcpProxy } from './hcm.js';
+import { httpConnectionManager, reportedTcpProxy, socketAddress, tcpProxy } from './hcm.js';
 import { tcpRouteClusters, tlsRouteClusters } from './tcp-routes.js';
 
 type Server = NonNullable<GatewaySpec['servers']>[number];
@@ -108,7 +108,7 @@ function l4Chains(b: BoundServer, ctx: GenContext, port: number): JsonObject[] {
     for (const vs of vsList) {
       if (!exposedHosts(b, vs).length) continue;
       const target = tcpRouteClusters(vs, port, { ...ctx, gateways: new Set([b.gateway.key]) });
-      if (target) return [{ filters: [tcpProxy(`gateway_${port}`, target)] }];
+      if (target) return [{ filters: reportedTcpProxy(`gateway_${port}`, target) }];
     }
     return [];
   }
@@ -116,7 +116,7 @@ function l4Chains(b: BoundServer, ctx: GenContext, port: number): JsonObject[] {
     for (const host of exposedHosts(b, vs)) {
       const target = tlsRouteClusters(vs, port, host, { ...ctx, gateways: new Set([b.gateway.key]) });
       if (!target) continue;
-      const chain: JsonObject = { filter_chain_match: { server_names: [host] }, filters: [tcpProxy(`gateway_${port}_${host}`, target)] };
+      const chain: JsonObject = { filter_chain_match: { server_names: [host] }, filters: reportedTcpProxy(`gateway_${port}_${host}`, target) };
       if (!passthrough) chain.transport_socket = tlsContext(b, false);
       chains.push(chain);
     }
