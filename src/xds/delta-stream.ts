@@ -5,12 +5,12 @@
  * content hash, so a reconnecting proxy that already runs the current config is sent nothing new.
  */
 import * as grpc from '@grpc/grpc-js';
-import { errorMessage } from '../common/errors.js';
 import type { RpcStatus } from './ads-service.js';
 import type { AnyMessage } from './envoy-json.js';
 import { isWildcardCapable, type ProxyConnection, type WatchState } from './proxy-connection.js';
 import { shortTypeName, type XdsTypeUrl } from './protos.js';
 import type { StreamHost } from './stream-host.js';
+import { serveAdsStream } from './stream-setup.js';
 
 export interface DeltaDiscoveryRequest {
   node?: object | null;
@@ -40,28 +40,15 @@ type SendMode = 'changes' | 'all' | 'answer';
 const beforeLastSend = new WeakMap<WatchState, Map<string, string>>();
 
 export function serveDeltaStream(host: StreamHost, known: ReadonlySet<string>, call: DeltaCall): void {
-  let conn: ProxyConnection | undefined;
-  const cleanup = (why: string): void => {
-    if (conn) host.release(conn, why);
-  };
-  call.on('data', (req: DeltaDiscoveryRequest) => {
-    if (!conn) {
-      conn = host.accept(req.node, (details) => call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details }));
-      if (!conn) return;
-      const c = conn;
+  serveAdsStream(
+    host,
+    call,
+    (c) => {
       c.protocol = 'delta';
       c.sender = (type, force) => send(host, c, call, type, force ? 'all' : 'changes');
-    }
-    const c = conn;
-    void c.enqueue(() => onRequest(host, known, c, call, req));
-  });
-  call.on('end', () => {
-    cleanup('stream ended');
-    call.end();
-  });
-  call.on('error', (err) => cleanup(errorMessage(err)));
-  call.on('cancelled', () => cleanup('cancelled'));
-  call.on('close', () => cleanup('closed'));
+    },
+    (c, req) => onRequest(host, known, c, call, req),
+  );
 }
 
 async function onRequest(host: StreamHost, known: ReadonlySet<string>, conn: ProxyConnection, call: DeltaCall, req: DeltaDiscoveryRequest): Promise<void> {

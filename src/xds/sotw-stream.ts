@@ -3,37 +3,24 @@
  * subscribed to; the proxy answers each with an ACK or a NACK that names the response's nonce.
  */
 import * as grpc from '@grpc/grpc-js';
-import { errorMessage } from '../common/errors.js';
 import { PRE_ENCODED_RESOURCES, type DiscoveryRequest, type DiscoveryResponse } from './ads-service.js';
 import { responseField } from './resource-encoder.js';
 import { isWildcardCapable, normalizeNames, type ProxyConnection } from './proxy-connection.js';
 import { shortTypeName, type XdsTypeUrl } from './protos.js';
 import type { StreamHost } from './stream-host.js';
+import { serveAdsStream } from './stream-setup.js';
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
 
 export function serveSotwStream(host: StreamHost, known: ReadonlySet<string>, call: SotwCall): void {
-  let conn: ProxyConnection | undefined;
-  const cleanup = (why: string): void => {
-    if (conn) host.release(conn, why);
-  };
-  call.on('data', (req: DiscoveryRequest) => {
-    if (!conn) {
-      conn = host.accept(req.node, (details) => call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details }));
-      if (!conn) return;
-      const c = conn;
+  serveAdsStream(
+    host,
+    call,
+    (c) => {
       c.sender = (type, force) => send(host, c, call, type, force);
-    }
-    const c = conn;
-    void c.enqueue(() => onRequest(host, known, c, call, req));
-  });
-  call.on('end', () => {
-    cleanup('stream ended');
-    call.end();
-  });
-  call.on('error', (err) => cleanup(errorMessage(err)));
-  call.on('cancelled', () => cleanup('cancelled'));
-  call.on('close', () => cleanup('closed'));
+    },
+    (c, req) => onRequest(host, known, c, call, req),
+  );
 }
 
 async function onRequest(host: StreamHost, known: ReadonlySet<string>, conn: ProxyConnection, call: SotwCall, req: DiscoveryRequest): Promise<void> {

@@ -90,14 +90,29 @@ function metadata(json: JsonObject, path: string): RbacMatcher {
   return (_c, _r, md) => m(md);
 }
 
-export function compilePermission(json: Json, path: string): RbacMatcher {
-  const [kind, obj] = oneKind(json, PERMISSION_KINDS, path);
-  const p = join(path, kind);
+interface Combinators {
+  and: string;
+  or: string;
+  not: string;
+  list: string;
+}
+
+const PERMISSION_COMBINATORS: Combinators = { and: 'and_rules', or: 'or_rules', not: 'not_rule', list: 'rules' };
+const PRINCIPAL_COMBINATORS: Combinators = { and: 'and_ids', or: 'or_ids', not: 'not_id', list: 'ids' };
+
+/** Kinds shared by permissions and principals; undefined when `kind` is specific to one of them. */
+function compileCommon(
+  kind: string,
+  obj: JsonObject,
+  path: string,
+  names: Combinators,
+  self: (j: Json, p: string) => RbacMatcher,
+): RbacMatcher | undefined {
   switch (kind) {
-    case 'and_rules':
-      return and(compileSet(obj, kind, 'rules', path, compilePermission));
-    case 'or_rules':
-      return or(compileSet(obj, kind, 'rules', path, compilePermission));
+    case names.and:
+      return and(compileSet(obj, kind, names.list, path, self));
+    case names.or:
+      return or(compileSet(obj, kind, names.list, path, self));
     case 'any':
       return anyTrue(obj, path);
     case 'header':
@@ -106,10 +121,21 @@ export function compilePermission(json: Json, path: string): RbacMatcher {
       return urlPath(obj, path);
     case 'metadata':
       return metadata(obj, path);
-    case 'not_rule': {
-      const inner = compilePermission(obj.not_rule, p);
+    case names.not: {
+      const inner = self(obj[kind], join(path, kind));
       return (c, r, m) => !inner(c, r, m);
     }
+    default:
+      return undefined;
+  }
+}
+
+export function compilePermission(json: Json, path: string): RbacMatcher {
+  const [kind, obj] = oneKind(json, PERMISSION_KINDS, path);
+  const p = join(path, kind);
+  const shared = compileCommon(kind, obj, path, PERMISSION_COMBINATORS, compilePermission);
+  if (shared) return shared;
+  switch (kind) {
     case 'destination_ip': {
       const cidr = parseCidr(reqObject(obj, kind, path), p);
       return (c) => cidrContains(cidr, localIpBytes(c));
@@ -137,23 +163,9 @@ export function compilePermission(json: Json, path: string): RbacMatcher {
 export function compilePrincipal(json: Json, path: string): RbacMatcher {
   const [kind, obj] = oneKind(json, PRINCIPAL_KINDS, path);
   const p = join(path, kind);
+  const shared = compileCommon(kind, obj, path, PRINCIPAL_COMBINATORS, compilePrincipal);
+  if (shared) return shared;
   switch (kind) {
-    case 'and_ids':
-      return and(compileSet(obj, kind, 'ids', path, compilePrincipal));
-    case 'or_ids':
-      return or(compileSet(obj, kind, 'ids', path, compilePrincipal));
-    case 'any':
-      return anyTrue(obj, path);
-    case 'header':
-      return header(obj, path);
-    case 'url_path':
-      return urlPath(obj, path);
-    case 'metadata':
-      return metadata(obj, path);
-    case 'not_id': {
-      const inner = compilePrincipal(obj.not_id, p);
-      return (c, r, m) => !inner(c, r, m);
-    }
     case 'authenticated':
       return authenticated(reqObject(obj, kind, path), p);
     case 'source_ip':
