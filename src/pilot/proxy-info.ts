@@ -18,6 +18,10 @@ export interface ProxyInfo {
   labels: Record<string, string>;
   /** Bare service-account name (not the SPIFFE URI). */
   serviceAccount: string;
+  /** Istio's INTERCEPTION_MODE metadata: NONE means no capture (the local mesh's explicit mode). */
+  interceptionMode?: string;
+  /** Sailfin's APP_PORTS metadata: Service target port → the port the app really listens on. */
+  appPorts?: Record<number, number>;
 }
 
 function stringMap(value: unknown): Record<string, string> {
@@ -60,7 +64,21 @@ export function parseProxyInfo(id: string, metadata: Record<string, unknown>): P
     ips,
     labels: stringMap(metadata.LABELS),
     serviceAccount: sa.includes('/sa/') ? sa.slice(sa.lastIndexOf('/') + 1) : sa,
+    interceptionMode: meta('INTERCEPTION_MODE'),
+    appPorts: portMap(metadata.APP_PORTS),
   };
+}
+
+/** `{"9080": "31234"}` (metadata values are strings) → {9080: 31234}; anything malformed is ignored. */
+function portMap(value: unknown): Record<number, number> | undefined {
+  const raw = stringMap(value);
+  const out: Record<number, number> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const from = Number(k);
+    const to = Number(v);
+    if (Number.isInteger(from) && Number.isInteger(to) && to > 0 && to < 65536) out[from] = to;
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 export function sidecarNodeId(ip: string, pod: string, namespace: string, domain = 'cluster.local'): string {
