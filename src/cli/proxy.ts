@@ -28,6 +28,7 @@ interface ProxyCliOptions {
   adminPort?: number;
   healthPort?: number;
   statsPort?: number;
+  healthAddress?: string;
   concurrency?: number;
   drainTimeS?: number;
   identityDir?: string;
@@ -43,6 +44,7 @@ export function register(program: Command): void {
     .option('--admin-port <port>', "override admin.address's port (0 = any free port)", port)
     .option('--health-port <port>', "serve Istio's /healthz/ready on this port (Istio uses 15021)", port)
     .option('--stats-port <port>', "serve Istio's metrics (/stats/prometheus) on this port (Istio's merged-metrics port is 15020)", port)
+    .option('--health-address <ip>', 'address for --health-port and --stats-port (default all; the local mesh\'s explicit mode gives each pod its own)')
     .option('--concurrency <n>', 'worker processes sharing the listeners, one event loop (core) each, like Envoy\'s workers', positive)
     .option('--drain-time-s <seconds>', 'how long old connections may finish after a listener changes', positive)
     .option('--identity-dir <dir>', "the pod's bootstrap token and mesh root (istio-token, root-cert.pem): get a workload certificate from the mesh CA")
@@ -59,6 +61,7 @@ export function register(program: Command): void {
         adminPort: opts.adminPort,
         healthPort: opts.healthPort,
         statsPort: opts.statsPort,
+        healthAddress: opts.healthAddress,
         drainTimeMs: opts.drainTimeS === undefined ? undefined : opts.drainTimeS * 1000,
         onQuit: () => process.exit(0),
       });
