@@ -178,12 +178,16 @@ export class H1ClientConnection implements H1ParserHandler {
     this.destroy();
   }
 
+  /**
+   * The pool hears of the close from the socket's 'close' event, not from here: the circuit
+   * breaker's connection slot (connect.ts) is released only then, and a request queued behind this
+   * connection can take that slot only once it is free.
+   */
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.socket.destroy();
-    this.pool.onConnectionClosed(this);
   }
 
   // ---- parser callbacks ----
@@ -294,8 +298,8 @@ export class H1ClientConnection implements H1ParserHandler {
     if (!this.closed) {
       this.closed = true;
       if (this.idleTimer) clearTimeout(this.idleTimer);
-      this.pool.onConnectionClosed(this);
     }
+    this.pool.onConnectionClosed(this);
     if (ex && !ex.aborted) {
       ex.conn = null;
       if (this.headersReceived && this.parser.finish()) return;

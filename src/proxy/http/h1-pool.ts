@@ -34,7 +34,9 @@ export class H1Pool implements H1PoolLike {
 
   request(head: UpstreamRequestHead, cb: UpstreamCallbacks): H1Exchange | 'overflow' {
     const ex = new H1Exchange(this, head, cb);
-    const conn = this.idle.pop();
+    let conn = this.idle.pop();
+    // A connection destroyed while idle leaves the list only when its socket has closed.
+    while (conn && conn.closed) conn = this.idle.pop();
     if (conn) {
       conn.start(ex);
       return ex;
@@ -112,7 +114,8 @@ export class H1Pool implements H1PoolLike {
     if (!this.all.delete(conn)) return;
     const i = this.idle.indexOf(conn);
     if (i >= 0) this.idle.splice(i, 1);
-    // A freed connection slot lets a waiting request open a new one.
+    // Runs on the socket's 'close', after connect.ts gave the circuit breaker's connection slot back:
+    // a request queued while every slot was taken opens a connection now.
     if (this.pending.length > this.connecting && this.cluster.resources.connections.canCreate()) this.connect();
     this.maybeEmpty();
   }

@@ -65,6 +65,35 @@ describe('upstream pools, circuit breakers, host retries and draining', () => {
     assert.ok(proxy.stats.counter('cluster.limited.upstream_rq_pending_overflow').value >= 1);
   });
 
+  it('serves the one pending request when the only connection closes (max_requests_per_connection 1)', async () => {
+    // The first request's connection is not reused (one request per connection); the queued second
+    // request must get the connection slot once that socket is gone, not wait forever for it.
+    const held: Array<() => void> = [];
+    const backend = await startBackend('held', (_req, res) => held.push(() => res.end('done')));
+    const local = await startProxy(simpleHcm({ name: 'rc', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'one' } }] }] }), [
+      staticCluster('one', [backend.port], { max_requests_per_connection: 1, circuit_breakers: { thresholds: [{ max_connections: 1, max_pending_requests: 1 }] } }),
+    ]);
+    const until = async (what: string, cond: () => boolean): Promise<void> => {
+      for (const end = Date.now() + 8000; !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    };
+    try {
+      const first = request(local.port, '/a', { agent: false, timeoutMs: 10_000 });
+      await until('the first request at the backend', () => held.length === 1);
+      const second = request(local.port, '/b', { agent: false, timeoutMs: 10_000 });
+      await until('the second request queued', () => local.stats.gauge('cluster.one.upstream_rq_pending_active').value === 1);
+      held[0]();
+      await until('the second request at the backend', () => held.length === 2);
+      held[1]();
+      const rs = await Promise.all([first, second]);
+      assert.deepEqual(rs.map((r) => r.status), [200, 200], rs.map((r) => r.body).join(' | '));
+      assert.equal(local.stats.counter('cluster.one.upstream_cx_total').value, 2);
+    } finally {
+      for (const release of held) release();
+      await local.close();
+      await backend.close();
+    }
+  });
+
   it('retries connect failures on another host (previous_hosts)', async () => {
     for (let i = 0; i < 6; i++) {
       const r = await request(proxy.port, '/hosts', { agent });
