@@ -10,6 +10,7 @@ import { register as registerDnsProxy } from './dns-proxy.js';
 import { register as registerDown } from './down.js';
 import { register as registerExec } from './exec.js';
 import { register as registerGet } from './get.js';
+import { register as registerInject } from './inject.js';
 import { register as registerIptables } from './iptables.js';
 import { register as registerLogs } from './logs.js';
 import { register as registerProxyConfig } from './proxy-config.js';
@@ -27,6 +28,7 @@ export const commandRegistrations: CommandRegistration[] = [
   registerDown,
   registerExec,
   registerGet,
+  registerInject,
   registerIptables,
   registerLogs,
   registerProxyConfig,
