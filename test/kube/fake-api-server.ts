@@ -7,10 +7,15 @@
  * - `?watch=true&resourceVersion=N` streams chunked, newline-delimited JSON events after N;
  *   `allowWatchBookmarks=true` lets the server send BOOKMARK events carrying only a resourceVersion;
  * - events older than the compaction point answer an ERROR event with a Status of code 410 (Gone);
- * - `timeoutSeconds` ends a watch cleanly; the test can also drop every open watch connection.
+ * - `timeoutSeconds` ends a watch cleanly; the test can also drop every open watch connection;
+ * - single objects (`…/namespaces/NS/PLURAL/NAME`) can be read, created (POST, 409 AlreadyExists),
+ *   replaced (PUT, 409 Conflict when metadata.resourceVersion is not the stored one: optimistic
+ *   concurrency, which leader election relies on), patched (JSON Patch, merge patch, server-side
+ *   apply) and deleted, with 404 NotFound Status answers, as the real API server does.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { applyPatch, type JsonPatchOp } from '../../src/inject/json-patch.js';
 
 export interface StoredObject {
   apiVersion?: string;
@@ -42,6 +47,10 @@ export class FakeApiServer {
   private readonly server = http.createServer((req, res) => this.handle(req, res));
   /** Every request, `GET <path>?<query>`, so tests can see lists vs watches and their versions. */
   readonly requests: string[] = [];
+  /** Bearer tokens whose requests fail with 503, as if that client lost the API server. */
+  readonly unreachableFor = new Set<string>();
+  /** 409 answers given (create races and stale-resourceVersion replaces). */
+  conflicts = 0;
 
   async start(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -115,10 +124,93 @@ export class FakeApiServer {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
     this.requests.push(`${req.method} ${url.pathname}${url.search}`);
-    if (req.method !== 'GET') return void res.writeHead(405).end();
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (token && this.unreachableFor.has(token)) return void status(res, 503, 'ServiceUnavailable', 'unreachable (test)');
     const q = url.searchParams;
-    if (q.get('watch') === 'true') this.watch(url.pathname, q, res);
-    else this.list(url.pathname, q, res);
+    const r = route(url.pathname);
+    if (req.method === 'GET' && r?.name === undefined) {
+      if (q.get('watch') === 'true') this.watch(url.pathname, q, res);
+      else this.list(url.pathname, q, res);
+      return;
+    }
+    if (!r) return void status(res, 404, 'NotFound', `no route for ${url.pathname}`);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        return void status(res, 400, 'BadRequest', 'the body is not JSON');
+      }
+      this.writeObject(req.method ?? 'GET', r, body, req.headers['content-type'] ?? '', res);
+    });
+  }
+
+  /** The stored object, or undefined (tests read what a client wrote). */
+  get(path: string, namespace: string | undefined, name: string): StoredObject | undefined {
+    const o = this.collection(path).get(`${namespace ?? ''}/${name}`);
+    return o ? structuredClone(o) : undefined;
+  }
+
+  private writeObject(method: string, r: Route, body: unknown, contentType: string, res: http.ServerResponse): void {
+    const collection = this.collection(r.collection);
+    const key = `${r.namespace ?? ''}/${r.name ?? ''}`;
+    const existing = r.name === undefined ? undefined : collection.get(key);
+    const send = (code: number, o: StoredObject): void => void res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(o));
+    const withMeta = (o: StoredObject, name: string): StoredObject => ({ ...o, metadata: { ...o.metadata, name, ...(r.namespace ? { namespace: r.namespace } : {}) } });
+    if (method === 'GET') return existing ? send(200, existing) : status(res, 404, 'NotFound', `${r.collection} "${r.name}" not found`);
+    if (method === 'DELETE') {
+      if (!existing) return status(res, 404, 'NotFound', `${r.collection} "${r.name}" not found`);
+      this.remove(r.collection, r.namespace, r.name!);
+      return status(res, 200, 'Success', 'deleted');
+    }
+    const obj = body as StoredObject | undefined;
+    if (method === 'POST') {
+      const name = obj?.metadata?.name;
+      if (!obj || typeof name !== 'string') return status(res, 422, 'Invalid', 'metadata.name is required');
+      if (collection.has(`${r.namespace ?? ''}/${name}`)) {
+        this.conflicts++;
+        return status(res, 409, 'AlreadyExists', `${r.collection} "${name}" already exists`);
+      }
+      this.put(r.collection, withMeta(obj, name));
+      return send(201, this.get(r.collection, r.namespace, name)!);
+    }
+    if (method === 'PUT') {
+      if (!obj?.metadata) return status(res, 422, 'Invalid', 'metadata is required');
+      if (!existing) return status(res, 404, 'NotFound', `${r.collection} "${r.name}" not found`);
+      const rv = obj.metadata.resourceVersion;
+      if (rv !== undefined && rv !== existing.metadata.resourceVersion) {
+        this.conflicts++;
+      return status(res, 409, 'Conflict', `Operation cannot be fulfilled on ${r.collection} "${r.name}": the object has been modified; please apply your changes to the latest version and try again`);
+      }
+      this.put(r.collection, withMeta(obj, r.name!));
+      return send(200, this.get(r.collection, r.namespace, r.name!)!);
+    }
+    if (method === 'PATCH') {
+      const type = contentType.split(';')[0].trim();
+      let next: StoredObject;
+      if (type === 'application/apply-patch+yaml') {
+        // Server-side apply creates or merges; the fake keeps the simple "applied config wins" part.
+        next = withMeta(mergePatch(existing ?? {}, obj) as StoredObject, r.name!);
+      } else if (!existing) {
+        return status(res, 404, 'NotFound', `${r.collection} "${r.name}" not found`);
+      } else if (type === 'application/json-patch+json') {
+        try {
+          next = applyPatch(existing, body as JsonPatchOp[]);
+        } catch (err) {
+          return status(res, 422, 'Invalid', (err as Error).message);
+        }
+      } else if (type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json') {
+        next = mergePatch(existing, obj) as StoredObject;
+      } else {
+        return status(res, 415, 'UnsupportedMediaType', `patch type ${type} is not supported`);
+      }
+      this.put(r.collection, withMeta(next, r.name!));
+      return send(existing ? 200 : 201, this.get(r.collection, r.namespace, r.name!)!);
+    }
+    status(res, 405, 'MethodNotAllowed', `${method} is not allowed`);
   }
 
   private list(path: string, q: URLSearchParams, res: http.ServerResponse): void {
@@ -158,6 +250,39 @@ export class FakeApiServer {
       this.watches.delete(open);
     });
   }
+}
+
+interface Route {
+  collection: string;
+  namespace?: string;
+  name?: string;
+}
+
+/** `/api/v1/namespaces/NS/PLURAL/NAME` or `/apis/G/V/…` → the all-namespaces collection path, namespace and name. */
+function route(pathname: string): Route | undefined {
+  const segs = pathname.split('/').filter(Boolean);
+  let prefix: string;
+  let rest: string[];
+  if (segs[0] === 'api' && segs.length >= 3) [prefix, rest] = [`/api/${segs[1]}`, segs.slice(2)];
+  else if (segs[0] === 'apis' && segs.length >= 4) [prefix, rest] = [`/apis/${segs[1]}/${segs[2]}`, segs.slice(3)];
+  else return undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) return { collection: `${prefix}/${rest[2]}`, namespace: rest[1], name: rest[3] };
+  return { collection: `${prefix}/${rest[0]}`, name: rest[1] };
+}
+
+function status(res: http.ServerResponse, code: number, reason: string, message: string): void {
+  res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: code < 300 ? 'Success' : 'Failure', reason, message, code }));
+}
+
+/** RFC 7386 merge patch. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
 }
 
 function keyOf(o: StoredObject): string {
