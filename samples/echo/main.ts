@@ -35,6 +35,7 @@ if (args.length >= 1 && /^\d+(,\d+)*$/.test(args[0])) {
   if (tcp) startTcpEcho(ports(tcp), flag(args, '--prefix') ?? 'hello');
   const grpcPort = flag(args, '--grpc-port');
   if (grpcPort) startGrpcEcho(ports(grpcPort)[0], id);
-  const httpPort = flag(args, '--port') ?? process.env.PORT;
+  // PORT first: the local mesh's explicit mode moves each app to a free port and says so in PORT.
+  const httpPort = process.env.PORT ?? flag(args, '--port');
   if (httpPort || (!tcp && !grpcPort)) startHttpEcho(ports(httpPort ?? '8080')[0], id);
 }

@@ -11,10 +11,17 @@ export interface GetResult {
   headers: http.IncomingHttpHeaders;
 }
 
+/** NO_PROXY as curl reads it: exact names, `.suffix`/`suffix` domains, or `*` for everything. */
+function bypassesProxy(host: string): boolean {
+  const list = (process.env.NO_PROXY ?? process.env.no_proxy ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return list.some((n) => n === '*' || h === n.replace(/^\./, '') || h.endsWith(n.startsWith('.') ? n : `.${n}`));
+}
+
 export function httpGet(url: string, headers: Record<string, string>, timeoutMs: number): Promise<GetResult> {
   const target = new URL(url);
   const proxy = process.env.HTTP_PROXY || process.env.http_proxy;
-  const via = proxy ? new URL(proxy) : undefined;
+  const via = proxy && !bypassesProxy(target.hostname) ? new URL(proxy) : undefined;
   return new Promise((resolve, reject) => {
     const req = http.request(
       {

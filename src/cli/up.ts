@@ -1,9 +1,10 @@
 /**
  * `sailfin up -f PATH… [--mode auto|netns|explicit] [--detach]`: the whole mesh on this machine from
  * the manifests a user would apply to a cluster — control plane, every pod in its own network namespace
- * with its sidecar capturing its traffic, the gateways, and live reload as the files change.
+ * with its sidecar capturing its traffic (or, in explicit mode, on its own loopback address with the
+ * sidecar as HTTP proxy), the gateways, and live reload as the files change.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { pino } from 'pino';
@@ -11,7 +12,8 @@ import { SailfinError } from '../common/errors.js';
 import { LocalMesh } from '../mesh/local-mesh.js';
 import { SAILFIN_BIN } from '../mesh/paths.js';
 import { alive, readState, statePaths, type MeshState } from '../mesh/state.js';
-import { isCaptureSupported } from '../runtime/original-dst.js';
+import { EXPLICIT_MODE_LIMITS } from '../runtime/explicit-mode.js';
+import { decideMode } from '../runtime/mode.js';
 import { table } from './proxy-config/tables.js';
 import { withStateDir } from './state-option.js';
 
@@ -28,18 +30,6 @@ interface UpOptions {
   readyTimeout: number;
 }
 
-/** Why this process cannot make network namespaces, or undefined when it can. */
-function netnsBlocker(): string | undefined {
-  if (process.platform !== 'linux') return `network namespaces are Linux-only (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'creating network namespaces and iptables rules needs root (run with sudo)';
-  for (const tool of ['ip', 'iptables-restore']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `the ${tool} command is missing (install iproute2 and iptables)`;
-  }
-  const capture = isCaptureSupported();
-  if (!capture.supported) return `transparent capture is unavailable: ${capture.reason}`;
-  return undefined;
-}
-
 export function summary(state: MeshState): string {
   const lines: string[] = [];
   lines.push(table(['NAMESPACE', 'POD', 'IP', 'PROXY', 'STATUS', 'READY'], state.pods.map((p) => [p.namespace, p.name, p.ip, p.sidecar ? 'sidecar' : p.gateway ? `${p.gateway} gateway` : 'none', p.phase, p.ready ? 'yes' : 'no'])));
@@ -47,6 +37,9 @@ export function summary(state: MeshState): string {
   const http = state.exposed.find((e) => e.podPort === 8080 || e.name.startsWith('http'));
   if (http && state.services.some((s) => s.name === 'productpage')) lines.push(`\nBookinfo: http://127.0.0.1:${http.hostPort}/productpage\n`);
   for (const n of state.notes) lines.push(`note: ${n}\n`);
+  if (state.mode === 'explicit') {
+    lines.push(`\n${EXPLICIT_MODE_LIMITS.join('\n')}\n(see docs/local-mesh.md, "Explicit mode")\n\n`);
+  }
   lines.push(`control plane: ADS on ${state.controlPlane.address}:${state.controlPlane.adsPort}, debug on http://127.0.0.1:${state.controlPlane.monitoringPort}/debug/syncz\n`);
   return lines.join('');
 }
@@ -69,7 +62,7 @@ export function register(program: Command): void {
       .command('up')
       .description('run the whole mesh on this machine from Kubernetes/Istio manifests, reloading them live')
       .requiredOption('-f, --filename <path>', 'manifest file or directory (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-      .option('--mode <mode>', 'netns (real capture, needs root), explicit, or auto', (v) => {
+      .option('--mode <mode>', 'netns (real capture, needs root), explicit (HTTP_PROXY, no capture, no root needed), or auto (netns where possible)', (v) => {
         if (v !== 'auto' && v !== 'netns' && v !== 'explicit') throw new InvalidArgumentError('must be auto, netns or explicit');
         return v;
       }, 'auto')
@@ -78,14 +71,11 @@ export function register(program: Command): void {
       .option('--monitoring-port <port>', 'the control plane debug port', (v) => Number(v), 15014)
       .option('--ca-port <port>', "the mesh CA's TLS port (Istio's 15012)", (v) => Number(v), 15012)
       .option('--bridge <name>', 'name of the mesh bridge (default sf0)')
-      .option('--pod-cidr <cidr>', 'pod addresses (default 10.88.0.0/16); give each mesh on one machine its own')
+      .option('--pod-cidr <cidr>', 'pod addresses (default 10.88.0.0/16, explicit mode 127.1.0.0/16); give each mesh on one machine its own')
       .option('--ready-timeout <seconds>', 'how long to wait for pods to become ready', (v) => Number(v), 120),
   ).action(async (opts: UpOptions) => {
-    const blocker = netnsBlocker();
-    if (opts.mode === 'explicit' || (opts.mode === 'auto' && blocker)) {
-      throw new SailfinError('runtime', `explicit mode (apps use the sidecar as HTTP_PROXY, no transparent capture) is not available in this version${blocker ? `; netns mode cannot run here: ${blocker}` : ''}. See docs/local-mesh.md.`);
-    }
-    if (blocker) throw new SailfinError('runtime', `--mode netns cannot run here: ${blocker}`);
+    // Throws, naming what is missing, when netns mode is asked for and cannot run.
+    const decision = decideMode(opts.mode);
     const paths = statePaths(opts.stateDir);
     const running = readState(opts.stateDir);
     if (running && alive(running.pid)) throw new SailfinError('runtime', `a mesh is already running (pid ${running.pid}); stop it with "sailfin down" first`);
@@ -108,7 +98,7 @@ export function register(program: Command): void {
     }
 
     const logger = pino({ level: process.env.SAILFIN_LOG_LEVEL ?? 'warn' }, pino.destination(2));
-    const mesh = new LocalMesh({ paths: opts.filename, stateDir: opts.stateDir, logger, xdsPort: opts.xdsPort, monitoringPort: opts.monitoringPort, caPort: opts.caPort, bridge: opts.bridge, podCidr: opts.podCidr });
+    const mesh = new LocalMesh({ paths: opts.filename, stateDir: opts.stateDir, logger, xdsPort: opts.xdsPort, monitoringPort: opts.monitoringPort, caPort: opts.caPort, bridge: opts.bridge, podCidr: opts.podCidr, mode: decision.mode, modeReasons: decision.reasons });
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= mesh.stop().then(() => process.exit(0), () => process.exit(1));

@@ -10,9 +10,12 @@ import type { Logger } from 'pino';
 import { ControlPlane } from '../discovery/control-plane.js';
 import { createBridge, deleteBridge, type Bridge } from '../runtime/bridge.js';
 import { NetworkState, cleanupLeftovers } from '../runtime/network-state.js';
+import { DEFAULT_EXPLICIT_POD_CIDR, assertExplicitPodCidr } from '../runtime/explicit-mode.js';
+import type { MeshMode } from '../runtime/mode.js';
+import { ExplicitPodRuntime } from './explicit-pod-runtime.js';
 import { dnsRecords, writeDnsRecords } from './dns-records.js';
 import { forwardPort, type PortForward } from './port-forward.js';
-import { PodRuntime } from './pod-runtime.js';
+import { PodRuntime, type PodRuntimeContext } from './pod-runtime.js';
 import type { VipTarget } from './service-nat.js';
 import { claimStateDir, overlayDir, releaseStateDir, writeState, type MeshState } from './state.js';
 
@@ -29,6 +32,10 @@ export interface LocalMeshOptions {
   /** Host ports for the ingress gateway's Service ports (default: the same numbers, else any free one). */
   exposeBase?: number;
   backoff?: { initialMs: number; maxMs: number; resetAfterMs: number };
+  /** netns (default): a namespace per pod with capture; explicit: loopback addresses and HTTP_PROXY. */
+  mode?: MeshMode;
+  /** Why this mode was chosen (auto mode falling back to explicit), shown with the notes. */
+  modeReasons?: string[];
 }
 
 export class LocalMesh {
@@ -43,8 +50,16 @@ export class LocalMesh {
   private queued = false;
   readonly notes: string[] = [];
   private readonly startedAt = new Date().toISOString();
+  readonly mode: MeshMode;
 
-  constructor(private readonly opts: LocalMeshOptions) {}
+  constructor(private readonly opts: LocalMeshOptions) {
+    this.mode = opts.mode ?? 'netns';
+  }
+
+  /** Where proxies reach the control plane: the bridge address, or host loopback in explicit mode. */
+  private get controlPlaneAddress(): string {
+    return this.bridge?.gateway ?? '127.0.0.1';
+  }
 
   private get dnsFile(): string {
     return join(this.opts.stateDir, 'dns', 'records.json');
@@ -57,21 +72,29 @@ export class LocalMesh {
     const leftovers = await cleanupLeftovers(this.opts.stateDir, { force: true });
     if (leftovers.length) this.notes.push(`removed ${leftovers.length} item(s) a previous run left behind`);
     this.state = await NetworkState.open(this.opts.stateDir);
-    this.bridge = await createBridge(this.state, { name: this.opts.bridge, podCidr: this.opts.podCidr });
-    this.notes.push(...this.bridge.warnings);
+    const explicit = this.mode === 'explicit';
+    const podCidr = explicit ? (this.opts.podCidr ?? DEFAULT_EXPLICIT_POD_CIDR) : this.opts.podCidr;
+    if (explicit) {
+      assertExplicitPodCidr(podCidr!);
+      if (this.opts.modeReasons?.length) this.notes.push(`netns mode cannot run here (${this.opts.modeReasons.join('; ')}), so the mesh runs in explicit mode`);
+    } else {
+      this.bridge = await createBridge(this.state, { name: this.opts.bridge, podCidr });
+      this.notes.push(...this.bridge.warnings);
+    }
     // A fresh mesh starts from the manifests alone: earlier applies and deletes are forgotten.
     rmSync(overlayDir(this.opts.stateDir), { recursive: true, force: true });
     mkdirSync(overlayDir(this.opts.stateDir), { recursive: true });
     this.cp = new ControlPlane({
       paths: this.opts.paths,
-      host: '0.0.0.0',
+      // Explicit mode: every proxy is on this host, and nothing else needs to reach the control plane.
+      host: explicit ? '127.0.0.1' : '0.0.0.0',
       adsPort: this.opts.xdsPort ?? 15010,
       monitoringPort: this.opts.monitoringPort ?? 15014,
       watch: true,
       logger: this.opts.logger,
-      podCidr: this.opts.podCidr,
+      podCidr,
       overlayDir: overlayDir(this.opts.stateDir),
-      ca: { stateDir: join(this.opts.stateDir, 'ca'), port: this.opts.caPort ?? 15012, ipAddresses: [this.bridge.gateway, '127.0.0.1'] },
+      ca: { stateDir: join(this.opts.stateDir, 'ca'), port: this.opts.caPort ?? 15012, ipAddresses: [...new Set([this.controlPlaneAddress, '127.0.0.1'])] },
     });
     await this.cp.start();
     this.cp.registry.subscribe(() => this.schedule());
@@ -113,14 +136,14 @@ export class LocalMesh {
       if (this.pods.has(key)) continue;
       const resource = this.cp.podResource(pod.namespace, pod.name);
       if (!resource) continue;
-      const rt = new PodRuntime(pod, resource, {
+      const podCtx: PodRuntimeContext = {
         state: this.state!,
-        bridge: this.bridge!,
+        bridge: this.bridge,
         stateDir: this.opts.stateDir,
         dnsRecordsFile: this.dnsFile,
-        controlPlane: { address: this.bridge!.gateway, port: this.cp.adsPort },
+        controlPlane: { address: this.controlPlaneAddress, port: this.cp.adsPort },
         ca: this.cp.caServer && {
-          address: `${this.bridge!.gateway}:${this.cp.caServer.port}`,
+          address: `${this.controlPlaneAddress}:${this.cp.caServer.port}`,
           bootstrap: (namespace: string, serviceAccount: string) => ({
             token: this.cp.caServer!.ca.tokens.issue({ trustDomain: this.cp.caServer!.ca.ca.trustDomain, namespace, serviceAccount }),
             rootsPem: this.cp.caServer!.ca.ca.rootsPem,
@@ -129,7 +152,11 @@ export class LocalMesh {
         clusterDomain: 'cluster.local',
         searchDomains: (ns) => [`${ns}.svc.cluster.local`, 'svc.cluster.local', 'cluster.local'],
         backoff: this.opts.backoff,
-      });
+      };
+      const rt =
+        this.mode === 'explicit'
+          ? new ExplicitPodRuntime(pod, resource, podCtx, { inboundPorts: [...new Set(registry.instancesOf(pod.address).map((i) => i.endpoint.port))] })
+          : new PodRuntime(pod, resource, podCtx);
       this.pods.set(key, rt);
       // Pods start side by side, as a kubelet starts them; each records what it creates before creating it.
       starting.push(
@@ -185,9 +212,9 @@ export class LocalMesh {
     return {
       pid: process.pid,
       startedAt: this.startedAt,
-      mode: 'netns',
+      mode: this.mode,
       paths: this.opts.paths,
-      controlPlane: { adsPort: this.cp?.adsPort ?? 0, monitoringPort: this.cp?.monitoringPort ?? 0, address: this.bridge?.gateway ?? '' },
+      controlPlane: { adsPort: this.cp?.adsPort ?? 0, monitoringPort: this.cp?.monitoringPort ?? 0, address: this.cp ? this.controlPlaneAddress : '' },
       exposed: this.forwards.map((f) => ({ pod: f.pod, namespace: f.namespace, podPort: f.podPort, hostPort: f.hostPort, name: f.name })),
       pods,
       services: (this.cp?.registry.services() ?? []).map((s) => ({ name: s.name, namespace: s.namespace, hostname: s.hostname, addresses: [...s.addresses], ports: s.ports.map((p) => ({ port: p.port, name: p.name, protocol: p.protocol })) })),

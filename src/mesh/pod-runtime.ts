@@ -34,7 +34,8 @@ export function workloadName(pod: string, labels: Readonly<Record<string, string
 
 export interface PodRuntimeContext {
   state: NetworkState;
-  bridge: Bridge;
+  /** The mesh bridge (netns mode only: explicit-mode pods share the host's network). */
+  bridge?: Bridge;
   stateDir: string;
   dnsRecordsFile: string;
   controlPlane: { address: string; port: number };
@@ -48,7 +49,7 @@ export interface PodRuntimeContext {
 
 export class PodRuntime {
   private network?: PodNetwork;
-  private readonly supervisors: ContainerSupervisor[] = [];
+  protected readonly supervisors: ContainerSupervisor[] = [];
   readonly gateway: 'ingress' | 'egress' | undefined;
   readonly appContainers: string[] = [];
   error?: string;
@@ -56,7 +57,7 @@ export class PodRuntime {
   constructor(
     readonly pod: RegistryPod,
     readonly resource: LoadedResource,
-    private readonly ctx: PodRuntimeContext,
+    protected readonly ctx: PodRuntimeContext,
   ) {
     this.gateway = gatewayKind({ ...pod.labels });
   }
@@ -69,13 +70,13 @@ export class PodRuntime {
     return this.network?.netns;
   }
 
-  private get sidecar(): boolean {
+  protected get sidecar(): boolean {
     return this.pod.sidecar && !this.gateway;
   }
 
-  private supervise(spec: ContainerSpec, uid?: number): void {
+  protected supervise(spec: ContainerSpec, uid?: number, extraEnv: Record<string, string> = {}): void {
     const s = new ContainerSupervisor(spec, {
-      netns: this.network!.netns,
+      netns: this.network?.netns,
       uid,
       gid: uid,
       logDir: join(this.ctx.stateDir, 'logs', `${this.pod.namespace}_${this.pod.name}`),
@@ -89,6 +90,7 @@ export class PodRuntime {
         INSTANCE_IP: this.pod.address,
         SERVICE_ACCOUNT: this.pod.serviceAccountName ?? 'default',
         HOME: '/root',
+        ...extraEnv,
       },
     });
     this.supervisors.push(s);
@@ -97,11 +99,13 @@ export class PodRuntime {
 
   async start(): Promise<void> {
     const ctx = this.ctx;
+    const bridge = ctx.bridge;
+    if (!bridge) throw new Error('a pod in its own network namespace needs the mesh bridge');
     // Namespaces are named after the bridge too, so two meshes with the same manifests never collide.
-    this.network = await createPodNetwork(ctx.state, ctx.bridge, this.key, { ip: this.pod.address, namePrefix: ctx.bridge.name === 'sf0' ? 'sf' : ctx.bridge.name });
+    this.network = await createPodNetwork(ctx.state, bridge, this.key, { ip: this.pod.address, namePrefix: bridge.name === 'sf0' ? 'sf' : bridge.name });
     const netns = this.network.netns;
     // Sidecar pods send DNS anywhere and have it captured to their DNS proxy; others ask their own.
-    writeResolvConf(ctx.state, netns, { nameservers: [this.sidecar ? ctx.bridge.gateway : '127.0.0.1'], search: ctx.searchDomains(this.pod.namespace) });
+    writeResolvConf(ctx.state, netns, { nameservers: [this.sidecar ? bridge.gateway : '127.0.0.1'], search: ctx.searchDomains(this.pod.namespace) });
     const dir = join(ctx.stateDir, 'pods', `${this.pod.namespace}_${this.pod.name}`);
     mkdirSync(dir, { recursive: true });
     const annotations = this.resource.resource.metadata.annotations ?? {};
@@ -188,6 +192,6 @@ export class PodRuntime {
 
   async stop(): Promise<void> {
     await Promise.all(this.supervisors.map((s) => s.stop()));
-    if (this.network) await deletePodNetwork(this.ctx.state, this.ctx.bridge, this.network);
+    if (this.network && this.ctx.bridge) await deletePodNetwork(this.ctx.state, this.ctx.bridge, this.network);
   }
 }

@@ -22,6 +22,8 @@ export interface PodState {
   adminPort?: number;
   labels: Record<string, string>;
   message?: string;
+  /** Explicit mode: the environment the pod's apps get (PORT, HTTP_PROXY…), which `sailfin exec` gives too. */
+  env?: Record<string, string>;
 }
 
 export interface ServiceState {
