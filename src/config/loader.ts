@@ -6,11 +6,39 @@
  */
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { parseConfigText } from './documents.js';
+import { parseConfigText, type ParsedFile } from './documents.js';
 import { MessageTypes, type AnalysisMessage } from './messages.js';
 import { resourceKey, type LoadedResource } from './resource.js';
 
+/**
+ * Parse results of earlier loads by file, so a reload re-parses only files whose text changed and hands
+ * back the very same resource objects for the others (the store then skips them by identity, and
+ * validation results cached per object stay valid). Keep one per watched set of paths.
+ */
+export class ParseCache {
+  private files = new Map<string, { text: string; parsed: ParsedFile }>();
+  /** Files parsed (not served from the cache) by the last load; for tests and logs. */
+  parsedFiles: string[] = [];
+
+  parse(file: string, text: string, used: Set<string>): ParsedFile {
+    used.add(file);
+    const hit = this.files.get(file);
+    if (hit && hit.text === text) return hit.parsed;
+    const parsed = parseConfigText(text, file);
+    this.files.set(file, { text, parsed });
+    this.parsedFiles.push(file);
+    return parsed;
+  }
+
+  /** Drops files the last load did not see (deleted, or no longer under the paths). */
+  retain(used: ReadonlySet<string>): void {
+    for (const file of [...this.files.keys()]) if (!used.has(file)) this.files.delete(file);
+  }
+}
+
 export interface LoadOptions {
+  /** Reuse the parse of files whose text is unchanged since the load that filled this cache. */
+  cache?: ParseCache;
   /** Largest single file accepted, in bytes. Kubernetes itself caps an object at 1.5 MiB. */
   maxFileBytes?: number;
   /** Most config files accepted in one load. */
@@ -47,7 +75,8 @@ export async function loadPaths(paths: readonly string[], options: LoadOptions =
     const text = await readConfigFile(file, maxFileBytes, result.messages);
     if (text !== undefined) texts.push({ file, text });
   }
-  const loaded = loadTexts(texts);
+  if (options.cache) options.cache.parsedFiles = [];
+  const loaded = loadTexts(texts, options.cache);
   result.resources = loaded.resources;
   result.messages.push(...loaded.messages);
   result.files = texts.map((t) => t.file);
@@ -55,14 +84,15 @@ export async function loadPaths(paths: readonly string[], options: LoadOptions =
 }
 
 /** Parses already-read texts (also used by `apply` and the store's tests) and rejects duplicates. */
-export function loadTexts(texts: ReadonlyArray<{ file: string; text: string }>): { resources: LoadedResource[]; messages: AnalysisMessage[] } {
+export function loadTexts(texts: ReadonlyArray<{ file: string; text: string }>, cache?: ParseCache): { resources: LoadedResource[]; messages: AnalysisMessage[] } {
   const resources: LoadedResource[] = [];
   const messages: AnalysisMessage[] = [];
   const seen = new Map<string, LoadedResource>();
+  const used = new Set<string>();
   for (const { file, text } of texts) {
     let parsed;
     try {
-      parsed = parseConfigText(text, file);
+      parsed = cache ? cache.parse(file, text, used) : parseConfigText(text, file);
     } catch (err) {
       // e.g. nesting so deep the parser runs out of stack: still one clear message for this file
       messages.push({ type: MessageTypes.YamlSyntaxError, message: `cannot parse: ${(err as Error)?.message ?? String(err)}`, location: { file } });
@@ -86,6 +116,7 @@ export function loadTexts(texts: ReadonlyArray<{ file: string; text: string }>):
       resources.push(loaded);
     }
   }
+  cache?.retain(used);
   return { resources, messages };
 }
 

@@ -91,6 +91,8 @@ export class ConfigStore {
     const events: ConfigEvent[] = [];
     for (const loaded of batch) {
       const key = keyOf(loaded);
+      // The same object again (an unchanged file on reload): nothing to compare.
+      if (this.objects.get(key) === loaded) continue;
       const fingerprint = JSON.stringify(loaded.resource);
       if (this.fingerprints.get(key) === fingerprint) continue;
       this.objects.set(key, loaded);

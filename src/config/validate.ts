@@ -11,7 +11,19 @@ import { resourceKey, type LoadedResource } from './resource.js';
 import { validateIstioSchema } from './schema.js';
 import { unknownFieldWarnings } from './unknown-fields.js';
 
+/**
+ * Results by object: loaded objects are never changed after loading, and a reload hands back the same
+ * object for an unchanged file (loader.ts ParseCache), so only what changed is validated again.
+ */
+const validated = new WeakMap<LoadedResource, AnalysisMessage[]>();
+
 export function validateObject(loaded: LoadedResource): AnalysisMessage[] {
+  let messages = validated.get(loaded);
+  if (!messages) validated.set(loaded, (messages = checkObject(loaded)));
+  return messages;
+}
+
+function checkObject(loaded: LoadedResource): AnalysisMessage[] {
   const messages = [...checkKubeObject(loaded), ...checkIstioObject(loaded), ...validateIstioSchema(loaded), ...unknownFieldWarnings(loaded)];
   // The rules and the schema often see the same mistake (a weight of 1.5); say it once per field.
   const seen = new Set<string>();

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { loadPaths } from '../config/loader.js';
+import { ParseCache, loadPaths } from '../config/loader.js';
 import { formatMessage, hasErrors, type AnalysisMessage } from '../config/messages.js';
 import { meshConfigFrom } from '../config/mesh-config.js';
 import type { LoadedResource } from '../config/resource.js';
@@ -56,6 +56,8 @@ export interface ExternalConfigSource {
 }
 
 const WORKLOAD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet']);
+/** Kinds that only ever change listeners and route tables (never clusters or endpoints). */
+const ROUTING_ONLY_KINDS = new Set(['VirtualService', 'AuthorizationPolicy', 'RequestAuthentication']);
 
 export class ControlPlane {
   readonly store = new ConfigStore();
@@ -66,7 +68,11 @@ export class ControlPlane {
   caServer: CaServer | undefined;
   private watcher: ConfigWatcher | undefined;
   private current: PilotSnapshot | undefined;
+  private generator: PilotGenerator | undefined;
   private loads = 0;
+  /** Reloads re-parse and re-validate only files whose text changed. */
+  private readonly parsed = new ParseCache();
+  private readonly overlayParsed = new ParseCache();
 
   constructor(private readonly opts: ControlPlaneOptions) {
     this.registry = new ServiceRegistry(opts.podCidr ? { podCidr: opts.podCidr } : {});
@@ -74,11 +80,19 @@ export class ControlPlane {
     this.view = new RegistryView(this.registry);
     this.store.onChange((events) => {
       const registryEvents = this.feed.apply(events);
-      this.current = undefined;
-      // A change to workloads that moved only endpoints needs only an EDS push, as in Istio.
+      // A change to workloads that moved only endpoints needs only an EDS push, as in Istio, and the rest of
+      // the push context (Istio config, clusters, listeners, routes) stays as it is.
       const onlyWorkloads = events.every((e) => WORKLOAD_KINDS.has(e.resource.resource.kind));
-      if (onlyWorkloads && !hasServiceChange(registryEvents)) this.serving?.ads.push({ reason: 'endpoint', types: [TypeUrl.ClusterLoadAssignment] });
-      else this.serving?.ads.push({ reason: 'config' });
+      if (onlyWorkloads && !hasServiceChange(registryEvents) && !this.opts.services) {
+        const hosts = new Set(registryEvents.flatMap((e) => (e.type === 'endpoints-changed' ? [e.hostname] : [])));
+        this.generator?.endpointsChanged(hosts);
+        if (hosts.size > 0) this.serving?.ads.push({ reason: 'endpoint', types: [TypeUrl.ClusterLoadAssignment] });
+        return;
+      }
+      this.current = undefined;
+      // Routing rules change listeners and routes only: clusters come from Services and DestinationRules.
+      const routingOnly = events.every((e) => ROUTING_ONLY_KINDS.has(e.resource.resource.kind));
+      this.serving?.ads.push(routingOnly ? { reason: 'config', types: [TypeUrl.Listener, TypeUrl.RouteConfiguration] } : { reason: 'config' });
     });
   }
 
@@ -128,12 +142,12 @@ export class ControlPlane {
 
   /** Reads the paths again and applies them as one batch; returns the messages (errors refuse the batch). */
   async reload(): Promise<{ accepted: boolean; messages: AnalysisMessage[] }> {
-    const loaded = await loadPaths(this.opts.paths);
+    const loaded = await loadPaths(this.opts.paths, { cache: this.parsed });
     if (hasErrors(loaded.messages)) return this.report(false, loaded.messages);
     let resources = loaded.resources;
     if (this.opts.overlayDir) {
       mkdirSync(this.opts.overlayDir, { recursive: true });
-      const overlay = await loadPaths([this.opts.overlayDir]);
+      const overlay = await loadPaths([this.opts.overlayDir], { cache: this.overlayParsed });
       if (hasErrors(overlay.messages)) return this.report(false, overlay.messages);
       resources = mergeOverlay(resources, overlay.resources, readDeleted(this.opts.overlayDir));
     }
@@ -171,9 +185,9 @@ export class ControlPlane {
       onConfig(this.store.list().map((resource) => ({ type: 'upsert' as const, resource })));
       this.store.onChange(onConfig);
     }
-    const generator = new PilotGenerator(() => this.snapshot());
+    this.generator = new PilotGenerator(() => this.snapshot());
     this.serving = await serveXds({
-      generator,
+      generator: this.generator,
       host: this.opts.host,
       adsPort: this.opts.adsPort,
       monitoringPort: this.opts.monitoringPort,

@@ -46,16 +46,31 @@ export class WorkloadFeed {
     return out;
   }
 
+  /** The pods of each workload object, kept while the store holds that same object (it is replaced on change). */
+  private expanded = new WeakMap<LoadedResource, Array<[string, { resource: LoadedResource; fingerprint: string }]>>();
+
+  private podsOf(workload: LoadedResource): Array<[string, { resource: LoadedResource; fingerprint: string }]> {
+    let pods = this.expanded.get(workload);
+    if (!pods) {
+      pods = expandWorkloads([workload])
+        .filter((r) => r.resource.kind === 'Pod')
+        .map((r) => [key(r), { resource: r, fingerprint: JSON.stringify(r.resource) }]);
+      this.expanded.set(workload, pods);
+    }
+    return pods;
+  }
+
   private podDiff(): ConfigEvent[] {
     const next = new Map<string, { resource: LoadedResource; fingerprint: string }>();
-    for (const r of expandWorkloads(this.store.list())) {
-      if (r.resource.kind !== 'Pod') continue;
-      next.set(key(r), { resource: r, fingerprint: JSON.stringify(r.resource) });
+    for (const w of this.store.list()) {
+      const kind = w.resource.kind;
+      if (kind !== 'Pod' && !EXPANDED_KINDS.has(kind)) continue;
+      for (const [k, v] of this.podsOf(w)) next.set(k, v);
     }
     const events: ConfigEvent[] = [];
     for (const [k, v] of next) {
       const before = this.pods.get(k);
-      if (!before || before.fingerprint !== v.fingerprint) events.push({ type: 'upsert', resource: v.resource });
+      if (!before || (before !== v && before.fingerprint !== v.fingerprint)) events.push({ type: 'upsert', resource: v.resource });
     }
     for (const [k, v] of this.pods) if (!next.has(k)) events.push({ type: 'delete', resource: v.resource });
     this.pods = next;

@@ -21,6 +21,7 @@ import { EXPLICIT_ROUTE_CONFIG, appPortFor, explicitRouteConfig, explicitSidecar
 import type { ServiceView } from './model.js';
 import { parseClusterName } from './names.js';
 import { parseProxyInfo, type ProxyInfo } from './proxy-info.js';
+import { PushCache } from './push-cache.js';
 import { proxylessCluster, proxylessListener, proxylessRouteConfig } from './proxyless.js';
 import { buildGatewayRouteConfig } from './routes/gateway-routes.js';
 import { buildOutboundRouteConfig } from './routes/route-configs.js';
@@ -42,7 +43,15 @@ function named(list: JsonObject[]): GeneratedResource[] {
 
 
 export class PilotGenerator implements XdsGenerator {
+  /** What sidecars of the same scope share within a push (and unchanged resources across pushes). */
+  readonly cache = new PushCache();
+
   constructor(private snapshot: () => PilotSnapshot) {}
+
+  /** The endpoints of these services changed, nothing else: their endpoint assignments are built again. */
+  endpointsChanged(hostnames: ReadonlySet<string>): void {
+    this.cache.endpointsChanged(hostnames);
+  }
 
   proxyInfo(proxy: ConnectedProxy): ProxyInfo {
     let info = proxy.scratch.get(PROXY_INFO) as ProxyInfo | undefined;
@@ -66,6 +75,7 @@ export class PilotGenerator implements XdsGenerator {
 
   generate(proxy: ConnectedProxy, typeUrl: XdsTypeUrl, names: readonly string[]): GeneratedResource[] {
     const ctx = this.context(proxy);
+    this.cache.begin(ctx);
     switch (typeUrl) {
       case TypeUrl.Cluster:
         if (ctx.proxy.type === 'proxyless') return named(buildOutboundClusters(ctx).map(proxylessCluster).filter((c): c is JsonObject => !!c));
@@ -89,16 +99,16 @@ export class PilotGenerator implements XdsGenerator {
   }
 
   clusters(ctx: GenContext): JsonObject[] {
-    const out = buildOutboundClusters(ctx);
-    if (ctx.proxy.type === 'sidecar') {
-      const seen = new Set<number>();
-      for (const inst of this.instances(ctx)) {
-        if (seen.has(inst.targetPort)) continue;
-        seen.add(inst.targetPort);
-        out.push(inboundCluster(inst.targetPort, appPortFor(ctx, inst.targetPort), inboundHttp2(inst)));
-      }
-      out.push(inboundPassthroughCluster());
+    if (ctx.proxy.type !== 'sidecar') return buildOutboundClusters(ctx);
+    // Outbound clusters are shared by the proxy's scope; inbound ones are the pod's own.
+    const out = [...this.cache.list('clusters', ctx, () => buildOutboundClusters(ctx))];
+    const seen = new Set<number>();
+    for (const inst of this.instances(ctx)) {
+      if (seen.has(inst.targetPort)) continue;
+      seen.add(inst.targetPort);
+      out.push(this.cache.intern(inboundCluster(inst.targetPort, appPortFor(ctx, inst.targetPort), inboundHttp2(inst))));
     }
+    out.push(this.cache.intern(inboundPassthroughCluster()));
     return out;
   }
 
@@ -109,7 +119,8 @@ export class PilotGenerator implements XdsGenerator {
     }
     if (ctx.proxy.type === 'proxyless') return [];
     if (isExplicit(ctx)) return explicitSidecarListeners(ctx, buildInboundListener(ctx, this.instances(ctx)));
-    return [...buildOutboundListeners(ctx), buildInboundListener(ctx, this.instances(ctx))];
+    // Inbound is per pod (its ports, its policies); outbound is shared by the proxy's scope.
+    return [...this.cache.list('listeners', ctx, () => buildOutboundListeners(ctx)), this.cache.intern(buildInboundListener(ctx, this.instances(ctx)))];
   }
 
   routeConfig(ctx: GenContext, name: string): GeneratedResource | undefined {
@@ -121,12 +132,18 @@ export class PilotGenerator implements XdsGenerator {
           : name === EXPLICIT_ROUTE_CONFIG && isExplicit(ctx)
             ? explicitRouteConfig(ctx)
             : /^\d+$/.test(name)
-            ? buildOutboundRouteConfig(Number(name), ctx)
+            ? this.cache.named('routes', ctx, name, () => buildOutboundRouteConfig(Number(name), ctx))
             : undefined;
     return rc ? { name, resource: rc } : undefined;
   }
 
   loadAssignment(ctx: GenContext, name: string): GeneratedResource | undefined {
+    if (ctx.proxy.type !== 'sidecar') return this.buildLoadAssignment(ctx, name);
+    const resource = this.cache.named('endpoints', ctx, name, () => this.buildLoadAssignment(ctx, name)?.resource as JsonObject | undefined);
+    return resource && { name, resource };
+  }
+
+  private buildLoadAssignment(ctx: GenContext, name: string): GeneratedResource | undefined {
     const parsed = parseClusterName(name);
     if (!parsed || parsed.direction !== 'outbound') return undefined;
     const svc = ctx.services.service(parsed.hostname);

@@ -71,14 +71,22 @@ async function send(host: StreamHost, conn: ProxyConnection, call: SotwCall, typ
   if (!generated) return false;
   // Unchanged resources are the very same encoded objects; a hash match covers equal-but-new ones.
   const previous = watch.sentResources;
-  let changed = force || watch.sentNonce === undefined || previous.size !== generated.size;
+  // Only LDS and CDS responses must carry the whole set; for the named types (RDS, EDS, SDS) a response
+  // may carry just what changed (xDS "SotW" rules; Istio's incremental EDS does the same), so a push of
+  // one service's endpoints sends one assignment to each proxy, not all of them.
+  const partial = !force && watch.sentNonce !== undefined && !isWildcardCapable(type);
+  let changed = force || watch.sentNonce === undefined || (!partial && previous.size !== generated.size);
   const wire: Uint8Array[] = [];
   for (const [name, encoded] of generated) {
-    wire.push(responseField(encoded));
-    if (!changed) {
-      const before = previous.get(name);
-      if (before !== encoded && before?.hash !== encoded.hash) changed = true;
-    }
+    const before = changed && !partial ? undefined : previous.get(name);
+    const same = before !== undefined && (before === encoded || before.hash === encoded.hash);
+    if (!same) changed = true;
+    if (!partial || !same) wire.push(responseField(encoded));
+  }
+  if (partial && wire.length === 0) {
+    // Only names gone from the generated set: SotW cannot say so for named types; nothing to send.
+    watch.sentResources = generated;
+    return false;
   }
   if (!changed || conn.closed) return false;
   const response: DiscoveryResponse & { [PRE_ENCODED_RESOURCES]: Uint8Array[] } = {

@@ -1,0 +1,127 @@
+/**
+ * Istio's PushContext/XDS cache for Sailfin: most of what a sidecar gets (outbound clusters, listeners,
+ * routes, endpoints) is the same for every sidecar in the same "scope", so it is generated once per scope
+ * per push and the very same objects are handed to every proxy of that scope. The ADS server encodes by
+ * object identity (src/xds/resource-encoder.ts), so shared objects are encoded once, whatever the number
+ * of proxies.
+ *
+ * Across pushes, a resource whose content did not change keeps its object (interned by its JSON), so the
+ * encoder hits again and the server sees "unchanged" and sends nothing. Endpoint assignments survive
+ * config-free pushes and are dropped per service when its endpoints change.
+ */
+import type { JsonObject } from '../proxy/config/fields.js';
+import type { GenContext } from './context.js';
+import { proxyLocalityOf } from './endpoints/load-assignment.js';
+import type { IstioConfig } from './istio-config.js';
+import { parseClusterName } from './names.js';
+import { scopeFacts, type ScopeFacts } from './scope-facts.js';
+
+/** Which part of a sidecar's config a cached entry is: each depends on different proxy properties. */
+export type ScopedPart = 'clusters' | 'listeners' | 'routes' | 'endpoints';
+
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 1;
+function idOf(o: object | undefined): number {
+  if (!o) return 0;
+  let id = objectIds.get(o);
+  if (id === undefined) objectIds.set(o, (id = nextObjectId++));
+  return id;
+}
+
+function sortedLabels(labels: Readonly<Record<string, string>>): string {
+  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+}
+
+export class PushCache {
+  private config: IstioConfig | undefined;
+  private facts: ScopeFacts | undefined;
+  /** Per snapshot: scope key → generated value (a resource list, or one named resource). */
+  private scoped = new Map<string, unknown>();
+  /** Endpoint assignments, kept across pushes until their service's endpoints or the config change. */
+  private endpoints = new Map<string, JsonObject | undefined>();
+  /** JSON → the object first generated with that content, this generation and the one before. */
+  private interned = new Map<string, JsonObject>();
+  private internedBefore = new Map<string, JsonObject>();
+  readonly stats = { hits: 0, misses: 0, interned: 0 };
+
+  /** Starts a new push context when the config changed; caches of the old one are dropped. */
+  begin(ctx: GenContext): void {
+    if (this.config === ctx.config) return;
+    this.config = ctx.config;
+    this.facts = scopeFacts(ctx.config, ctx.services.services());
+    this.scoped = new Map();
+    this.endpoints = new Map();
+    this.internedBefore = this.interned;
+    this.interned = new Map();
+  }
+
+  /** Forget the endpoint assignments of these hostnames (their endpoints changed; config did not). */
+  endpointsChanged(hostnames: ReadonlySet<string>): void {
+    if (hostnames.size === 0) return;
+    for (const key of [...this.endpoints.keys()]) {
+      const name = key.slice(key.lastIndexOf('\u0000') + 1);
+      const parsed = parseClusterName(name);
+      if (!parsed || hostnames.has(parsed.hostname)) this.endpoints.delete(key);
+    }
+  }
+
+  /**
+   * The key of everything that makes `part` differ between sidecars: the namespace and Sidecar resource
+   * (only when some config makes them matter), the labels (only when some rule selects by source
+   * labels or workload), and the locality (endpoint priorities, locality distribution).
+   */
+  scopeKey(part: ScopedPart, ctx: GenContext): string {
+    const facts = this.facts!;
+    const p = ctx.proxy;
+    const labels = facts.labelSensitive ? sortedLabels(p.labels) : '';
+    const loc = proxyLocalityOf(p.labels);
+    const locality = loc ? `${loc.region ?? ''}/${loc.zone ?? ''}/${loc.subZone ?? ''}` : '';
+    const byNamespace = part === 'routes' ? true : part === 'endpoints' ? !facts.destinationRulesNamespaceFree : !facts.namespaceFree;
+    const ns = byNamespace ? `${p.namespace}|${idOf(ctx.config.sidecarFor(p.namespace, p.labels))}` : '';
+    return `${part}|${p.type}|${ns}|${labels}|${locality}`;
+  }
+
+  /** The value of `key` in this push context, built (and its resources interned) on first use. */
+  list(part: ScopedPart, ctx: GenContext, build: () => JsonObject[]): JsonObject[] {
+    const key = this.scopeKey(part, ctx);
+    let hit = this.scoped.get(key) as JsonObject[] | undefined;
+    if (hit) {
+      this.stats.hits++;
+      return hit;
+    }
+    this.stats.misses++;
+    hit = build().map((r) => this.intern(r));
+    this.scoped.set(key, hit);
+    return hit;
+  }
+
+  /** One named resource of a scope (a route configuration). */
+  named(part: ScopedPart, ctx: GenContext, name: string, build: () => JsonObject | undefined): JsonObject | undefined {
+    const key = `${this.scopeKey(part, ctx)}\u0000${name}`;
+    const store = part === 'endpoints' ? this.endpoints : this.scoped;
+    if (store.has(key)) {
+      this.stats.hits++;
+      return store.get(key) as JsonObject | undefined;
+    }
+    this.stats.misses++;
+    const built = build();
+    const value = built && this.intern(built);
+    store.set(key, value);
+    return value;
+  }
+
+  /** The object already handed out with the same content as `r`, or `r` itself from now on. */
+  intern(r: JsonObject): JsonObject {
+    const json = JSON.stringify(r);
+    let found = this.interned.get(json);
+    if (found) return found;
+    found = this.internedBefore.get(json);
+    if (found) {
+      this.stats.interned++;
+      this.interned.set(json, found);
+      return found;
+    }
+    this.interned.set(json, r);
+    return r;
+  }
+}
