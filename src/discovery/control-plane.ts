@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { ParseCache, loadPaths } from '../config/loader.js';
 import { formatMessage, hasErrors, type AnalysisMessage } from '../config/messages.js';
 import { meshConfigFrom } from '../config/mesh-config.js';
+import { tracingSettings } from '../pilot/listeners/tracing.js';
 import type { LoadedResource } from '../config/resource.js';
 import { ConfigStore } from '../config/store.js';
 import { expandWorkloads } from '../config/workloads.js';
@@ -137,6 +138,7 @@ export class ControlPlane {
       rootNamespace: config.rootNamespace,
       enableAutoMtls: config.enableAutoMtls,
       outboundTrafficPolicy: config.outboundTrafficPolicy.mode,
+      tracing: tracingSettings(config.defaultConfig),
     };
   }
 

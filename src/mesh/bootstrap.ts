@@ -20,6 +20,26 @@ export interface ProxyBootstrapInput {
 
 export const XDS_CLUSTER = 'xds-grpc';
 
+/**
+ * The pod's labels plus the canonical service labels Istio's injector adds (app or workload name,
+ * version or "latest"): peers read them from the metadata exchange for the *_canonical_* metric labels.
+ */
+function istioLabels(p: ProxyBootstrapInput): Record<string, string> {
+  const l = p.labels;
+  return {
+    ...l,
+    'service.istio.io/canonical-name': l['service.istio.io/canonical-name'] ?? l.app ?? l['app.kubernetes.io/name'] ?? p.workloadName ?? p.podName,
+    'service.istio.io/canonical-revision': l['service.istio.io/canonical-revision'] ?? l.version ?? l['app.kubernetes.io/version'] ?? 'latest',
+  };
+}
+
+/** Istio's OWNER: the controller of the pod, as a Kubernetes API path. */
+function ownerOf(p: ProxyBootstrapInput): string {
+  const kind = p.labels['pod-template-hash'] ? 'deployments' : p.labels['statefulset.kubernetes.io/pod-name'] ? 'statefulsets' : 'pods';
+  const name = kind === 'pods' ? p.podName : (p.workloadName ?? p.podName);
+  return `kubernetes://apis/${kind === 'pods' ? 'v1' : 'apps/v1'}/namespaces/${p.namespace}/${kind}/${name}`;
+}
+
 export function proxyBootstrap(p: ProxyBootstrapInput): Record<string, unknown> {
   const domain = p.domain ?? 'cluster.local';
   const id = p.mode === 'sidecar' ? sidecarNodeId(p.ip, p.podName, p.namespace, domain) : routerNodeId(p.ip, p.podName, p.namespace, domain);
@@ -30,7 +50,8 @@ export function proxyBootstrap(p: ProxyBootstrapInput): Record<string, unknown> 
       metadata: {
         NAMESPACE: p.namespace,
         NAME: p.podName,
-        LABELS: p.labels,
+        LABELS: istioLabels(p),
+        OWNER: ownerOf(p),
         INSTANCE_IPS: p.ip,
         SERVICE_ACCOUNT: p.serviceAccount,
         WORKLOAD_NAME: p.workloadName ?? p.podName,

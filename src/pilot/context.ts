@@ -6,6 +6,7 @@
 import type { IstioConfig } from './istio-config.js';
 import type { MeshService, ServiceView } from './model.js';
 import type { ProxyInfo } from './proxy-info.js';
+import type { TracingSettings } from './listeners/tracing.js';
 
 export interface MeshSettings {
   domain: string;
@@ -13,6 +14,8 @@ export interface MeshSettings {
   rootNamespace: string;
   enableAutoMtls: boolean;
   outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY';
+  /** `defaultConfig.tracing` of the mesh config; absent = Istio's defaults (see listeners/tracing.ts). */
+  tracing?: TracingSettings;
 }
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = {

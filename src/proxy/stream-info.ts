@@ -68,8 +68,24 @@ export interface StreamInfo {
   responseTrailers?: HeaderLookup;
   /** Upstream attempts made (1 + retries), for `%UPSTREAM_REQUEST_ATTEMPT_COUNT%`. */
   attemptCount?: number;
+  /** The other sidecars of the exchange, from Istio's metadata exchange (peer_metadata filter). */
+  downstreamPeer?: PeerInfo;
+  upstreamPeer?: PeerInfo;
   /** Free-form per-filter state (e.g. Istio metadata exchange, RBAC shadow results). */
   filterState?: Record<string, unknown>;
+}
+
+/** A peer workload as Istio's metadata exchange describes it (from the peer's node metadata). */
+export interface PeerInfo {
+  /** The peer's node NAME (pod name). */
+  readonly name: string;
+  readonly workload: string;
+  readonly namespace: string;
+  readonly app: string;
+  readonly version: string;
+  readonly cluster: string;
+  readonly canonicalService: string;
+  readonly canonicalRevision: string;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { GatewaySpec, IndexedVirtualService } from '../istio-config.js';
 import { BLACKHOLE_CLUSTER } from '../names.js';
 import { CACERT_SUFFIX, CREDENTIAL_PREFIX } from '../secrets/credentials.js';
 import { httpConnectionManager, reportedTcpProxy, socketAddress, tcpProxy } from './hcm.js';
+import { hcmTracing } from './tracing.js';
 import { tcpRouteClusters, tlsRouteClusters } from './tcp-routes.js';
 
 type Server = NonNullable<GatewaySpec['servers']>[number];
@@ -162,7 +163,7 @@ export function buildGatewayListeners(ctx: GenContext, skipCredentials: Readonly
           name: httpsRouteName(b),
           ...(names.length ? { filter_chain_match: { server_names: names } } : {}),
           transport_socket: tlsContext(b, true),
-          filters: [httpConnectionManager({ statPrefix: `outbound_0.0.0.0_${port}`, rds: httpsRouteName(b), direction: 'gateway' })],
+          filters: [httpConnectionManager({ statPrefix: `outbound_0.0.0.0_${port}`, rds: httpsRouteName(b), direction: 'gateway', tracing: hcmTracing(ctx) })],
         });
       } else if (['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB'].includes(proto)) {
         plainHttp = true;
@@ -172,7 +173,7 @@ export function buildGatewayListeners(ctx: GenContext, skipCredentials: Readonly
         chains.push(...l4);
       }
     }
-    if (plainHttp) chains.push({ name: `http.${port}`, filters: [httpConnectionManager({ statPrefix: `outbound_0.0.0.0_${port}`, rds: `http.${servers[0].server.port.number}`, direction: 'gateway' })] });
+    if (plainHttp) chains.push({ name: `http.${port}`, filters: [httpConnectionManager({ statPrefix: `outbound_0.0.0.0_${port}`, rds: `http.${servers[0].server.port.number}`, direction: 'gateway', tracing: hcmTracing(ctx) })] });
     if (!chains.length) continue;
     const listener: JsonObject = { name: `0.0.0.0_${port}`, address: socketAddress('0.0.0.0', port), traffic_direction: 'OUTBOUND', filter_chains: chains };
     if (needsInspector) {

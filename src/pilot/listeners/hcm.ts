@@ -16,9 +16,22 @@ export function istioStats(): JsonObject {
   return { name: 'istio.stats', typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/stats.PluginConfig', value: {} } };
 }
 
-function httpFilters(extra: JsonObject[]): JsonObject[] {
+/**
+ * Istio's metadata exchange between sidecars (x-envoy-peer-metadata headers): the server side learns
+ * the caller from the request and answers with itself; the client side introduces itself and learns
+ * the server from the response. The stats filter after it reads what it learned.
+ */
+export function peerMetadata(direction: HcmOptions['direction']): JsonObject {
+  const headers: JsonObject[] = [{ istio_headers: {} }];
+  const value: JsonObject = direction === 'inbound' ? { downstream_discovery: headers, downstream_propagation: headers } : { upstream_discovery: headers, upstream_propagation: headers };
+  // In a TypedStruct, as for istio.stats: Istio's own filter protos are not among Envoy's.
+  return { name: 'istio.peer_metadata', typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/io.istio.http.peer_metadata.Config', value } };
+}
+
+function httpFilters(extra: JsonObject[], direction: HcmOptions['direction']): JsonObject[] {
   return [
     ...extra,
+    peerMetadata(direction),
     istioStats(),
     { name: 'envoy.filters.http.cors', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors' } },
     { name: 'envoy.filters.http.fault', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault' } },
@@ -34,19 +47,22 @@ export interface HcmOptions {
   direction: 'outbound' | 'inbound' | 'gateway';
   /** Filters before CORS/fault/router (RBAC on inbound). */
   extraFilters?: JsonObject[];
+  /** The `tracing` block (listeners/tracing.ts), when the mesh traces. */
+  tracing?: JsonObject;
 }
 
 export function httpConnectionManager(o: HcmOptions): JsonObject {
   const cfg: JsonObject = {
     '@type': HCM_TYPE,
     stat_prefix: o.statPrefix,
-    http_filters: httpFilters(o.extraFilters ?? []),
+    http_filters: httpFilters(o.extraFilters ?? [], o.direction),
     access_log: accessLog(),
     use_remote_address: o.direction === 'gateway',
     normalize_path: true,
     upgrade_configs: [{ upgrade_type: 'websocket' }],
     stream_idle_timeout: '0s',
   };
+  if (o.tracing) cfg.tracing = o.tracing;
   if (o.rds !== undefined) cfg.rds = { config_source: { ads: {}, resource_api_version: 'V3' }, route_config_name: o.rds };
   else cfg.route_config = o.routeConfig ?? {};
   if (o.direction === 'inbound') {

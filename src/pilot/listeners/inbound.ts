@@ -15,6 +15,7 @@ import { mtlsModeFor, type MtlsMode } from '../security/peer-authentication.js';
 import { policiesFor, rbacFilters } from '../security/authorization.js';
 import { jwtAuthnFilter, requestAuthenticationsFor } from '../security/request-authentication.js';
 import { httpConnectionManager, reportedTcpProxy, socketAddress } from './hcm.js';
+import { hcmTracing } from './tracing.js';
 
 export const INBOUND_CAPTURE_PORT = 15006;
 const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
@@ -60,7 +61,7 @@ function appFilters(inst: WorkloadInstance, ctx: GenContext): JsonObject[] {
         },
       ],
     };
-    return [httpConnectionManager({ statPrefix: `inbound_0.0.0.0_${inst.targetPort}`, routeConfig, direction: 'inbound', extraFilters: [...jwtFilters(ctx), ...rbacFilters(policies, 'http')] })];
+    return [httpConnectionManager({ statPrefix: `inbound_0.0.0.0_${inst.targetPort}`, routeConfig, direction: 'inbound', tracing: hcmTracing(ctx), extraFilters: [...jwtFilters(ctx), ...rbacFilters(policies, 'http')] })];
   }
   return [...rbacFilters(policies, 'tcp'), ...reportedTcpProxy(cluster, cluster)];
 }

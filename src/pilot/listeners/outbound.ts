@@ -12,6 +12,7 @@ import type { MeshService, ServicePort } from '../model.js';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, PASSTHROUGH_FILTER_CHAIN, VIRTUAL_OUTBOUND_LISTENER, clusterName } from '../names.js';
 import { outboundHttpPorts } from '../routes/route-configs.js';
 import { httpConnectionManager, reportedTcpProxy, socketAddress } from './hcm.js';
+import { hcmTracing } from './tracing.js';
 import { tcpRouteClusters, tlsRouteClusters } from './tcp-routes.js';
 
 export const OUTBOUND_CAPTURE_PORT = 15001;
@@ -46,7 +47,7 @@ export function buildOutboundListeners(ctx: GenContext): JsonObject[] {
     if (!byName.has(l.name as string)) byName.set(l.name as string, l);
   };
   for (const port of outboundHttpPorts(ctx)) {
-    add(listener(`0.0.0.0_${port}`, '0.0.0.0', port, [{ filters: [httpConnectionManager({ statPrefix: `outbound_0.0.0.0_${port}`, rds: String(port), direction: 'outbound' })] }]));
+    add(listener(`0.0.0.0_${port}`, '0.0.0.0', port, [{ filters: [httpConnectionManager({ statPrefix: `outbound_0.0.0.0_${port}`, rds: String(port), direction: 'outbound', tracing: hcmTracing(ctx) })] }]));
   }
   const tlsByPort = new Map<number, JsonObject[]>();
   for (const svc of visibleServices(ctx)) {
@@ -61,7 +62,7 @@ export function buildOutboundListeners(ctx: GenContext): JsonObject[] {
               name: `${ep.address}_${port.port}`,
               virtual_hosts: [{ name: `${svc.hostname}:${port.port}`, domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: statPrefix, timeout: '0s' } }] }],
             };
-            add(listener(`${ep.address}_${port.port}`, ep.address, port.port, [{ filters: [httpConnectionManager({ statPrefix: `outbound_${ep.address}_${port.port}`, routeConfig: route, direction: 'outbound' })] }]));
+            add(listener(`${ep.address}_${port.port}`, ep.address, port.port, [{ filters: [httpConnectionManager({ statPrefix: `outbound_${ep.address}_${port.port}`, routeConfig: route, direction: 'outbound', tracing: hcmTracing(ctx) })] }]));
           }
         }
         continue;

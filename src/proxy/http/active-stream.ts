@@ -16,6 +16,7 @@ import { buildLocalReply, isGrpcRequest } from './local-reply.js';
 import type { RouteRequest } from './matchers.js';
 import type { CompiledRouteConfig, Route } from './route-config.js';
 import type { Router } from './router.js';
+import type { ActiveSpan } from '../tracing/span.js';
 
 /** Request bodies waiting for the router are bounded; past this the downstream is paused. */
 const PENDING_BODY_LIMIT = 1024 * 1024;
@@ -35,6 +36,8 @@ export class ActiveStream implements RouteRequest {
   /** Per-stream state of the CORS filter: the allowed origin to echo, if any. */
   corsOrigin: string | undefined;
   corsPolicy: unknown;
+  /** This hop's trace span, when the HCM traces. */
+  span: ActiveSpan | undefined = undefined;
   /** Extra response headers decided during decoding (e.g. Set-Cookie from a hash policy). */
   pendingResponseHeaders: string[] | undefined;
   requestComplete = false;
@@ -98,6 +101,7 @@ export class ActiveStream implements RouteRequest {
     if (hcm.stripAnyHostPort) this.host = stripPort(this.host);
     if (hcm.mergeSlashes || hcm.normalizePath) this.path = normalizePath(this.path, hcm.normalizePath, hcm.mergeSlashes);
     this.mutateRequestHeaders();
+    if (hcm.tracer) this.span = hcm.tracer.start(this);
     this.routeConfig = hcm.staticRoutes ?? (hcm.rds?.current as CompiledRouteConfig | undefined);
     this.refreshRoute();
     this.runDecoders();
@@ -349,6 +353,7 @@ export class ActiveStream implements RouteRequest {
     info.durationMs = Math.round(ms);
     s.downstream_rq_time.record(ms);
     if (this.hcm.accessLogs.length) logAll(this.hcm.accessLogs, info);
+    if (this.span) this.hcm.tracer!.finish(this.span, this);
   }
 }
 

@@ -10,6 +10,7 @@ import { httpFilterFactory } from './filter-registry.js';
 import type { HttpFilter } from './http-filter.js';
 import { compileUpgradeConfigs } from './route-action.js';
 import { compileRouteConfiguration, type CompiledRouteConfig } from './route-config.js';
+import { compileTracing, type HttpTracer } from '../tracing/tracing-config.js';
 
 export interface HcmStats {
   downstream_cx_total: Counter;
@@ -76,6 +77,8 @@ export interface HcmConfig {
   readonly forwardClientCert: ForwardClientCert;
   readonly setCurrentClientCert: { subject: boolean; uri: boolean; dns: boolean; cert: boolean; chain: boolean };
   readonly via?: string;
+  /** The `tracing` block; undefined when absent, so streams do no tracing work. */
+  readonly tracer?: HttpTracer;
 }
 
 const HCM_FIELDS = [
@@ -178,10 +181,6 @@ export function compileHcm(json: JsonObject, ctx: ProxyContext, path: string): H
   if (h1) assertKnownFields(h1, ['accept_http_10', 'default_host_for_http_10', 'allow_chunked_length', 'header_key_format', 'enable_trailers'], join(path, 'http_protocol_options'));
   const h2 = optObject(json, 'http2_protocol_options', path);
   if (h2) assertKnownFields(h2, ['max_concurrent_streams', 'initial_stream_window_size', 'initial_connection_window_size', 'allow_connect', 'hpack_table_size'], join(path, 'http2_protocol_options'));
-  const tracing = optObject(json, 'tracing', path);
-  if (tracing && Object.keys(tracing).some((k) => k !== 'random_sampling' && k !== 'client_sampling' && k !== 'overall_sampling')) {
-    throw unsupported(join(path, 'tracing'), 'only the sampling fields of tracing are accepted (Sailfin emits no spans)');
-  }
   const rid = optObject(json, 'request_id_extension', path);
   if (rid) {
     const t = isObject(rid.typed_config) ? String(rid.typed_config['@type'] ?? '') : '';
@@ -237,5 +236,6 @@ export function compileHcm(json: JsonObject, ctx: ProxyContext, path: string): H
       chain: cc.chain === true,
     },
     via: optString(json, 'via', path),
+    tracer: compileTracing(optObject(json, 'tracing', path), ctx, join(path, 'tracing')),
   };
 }

@@ -1,11 +1,12 @@
 /**
- * Istio's standard metric labels for one request or connection, from this proxy's node metadata
- * (our side) and what the stream learned about the other side (cluster name, peer SPIFFE identity).
- * Peer workload names come from Istio's metadata exchange, which Sailfin does not do, so they are
- * "unknown" except what the peer's SPIFFE identity tells (namespace, principal).
+ * Istio's standard metric labels for one request or connection: our side from this proxy's node
+ * metadata, the other side from Istio's metadata exchange (the peer sidecar's node metadata, see
+ * peer-metadata.ts) plus what mTLS proves (the peer's SPIFFE identity). A peer without a sidecar
+ * sends no metadata, so its workload, app and version stay "unknown", as in Istio.
  */
 import type { NodeInfo } from '../context.js';
-import type { StreamInfo } from '../stream-info.js';
+import type { PeerInfo, StreamInfo } from '../stream-info.js';
+import { peerInfoFromMetadata } from './peer-metadata.js';
 
 export interface Workload {
   workload: string;
@@ -14,33 +15,52 @@ export interface Workload {
   app: string;
   version: string;
   cluster: string;
+  canonicalService: string;
+  canonicalRevision: string;
 }
 
-function str(v: unknown, fallback = 'unknown'): string {
-  return typeof v === 'string' && v ? v : fallback;
-}
+const UNKNOWN_PEER: PeerInfo = Object.freeze({
+  name: 'unknown',
+  workload: 'unknown',
+  namespace: 'unknown',
+  app: 'unknown',
+  version: 'unknown',
+  cluster: 'unknown',
+  canonicalService: 'unknown',
+  canonicalRevision: 'unknown',
+});
+
+const localCache = new WeakMap<NodeInfo, Workload>();
 
 /** This proxy's workload, from Istio's node metadata (WORKLOAD_NAME, NAMESPACE, LABELS, CLUSTER_ID). */
 export function localWorkload(node: NodeInfo): Workload {
-  const md = node.metadata as Record<string, unknown>;
-  const labels = (md.LABELS ?? {}) as Record<string, unknown>;
-  const sa = md.SERVICE_ACCOUNT;
-  const ns = md.NAMESPACE;
-  const td = str(md.TRUST_DOMAIN, 'cluster.local');
-  return {
-    workload: str(md.WORKLOAD_NAME),
-    namespace: str(ns),
-    principal: typeof sa === 'string' && typeof ns === 'string' ? `spiffe://${td}/ns/${ns}/sa/${sa}` : 'unknown',
-    app: str(labels.app ?? labels['app.kubernetes.io/name']),
-    version: str(labels.version ?? labels['app.kubernetes.io/version']),
-    cluster: str(md.CLUSTER_ID),
-  };
+  let w = localCache.get(node);
+  if (!w) {
+    const md = node.metadata as Record<string, unknown>;
+    const p = peerInfoFromMetadata(md);
+    const sa = md.SERVICE_ACCOUNT;
+    const ns = md.NAMESPACE;
+    const td = typeof md.TRUST_DOMAIN === 'string' && md.TRUST_DOMAIN ? md.TRUST_DOMAIN : 'cluster.local';
+    w = { ...p, principal: typeof sa === 'string' && typeof ns === 'string' ? `spiffe://${td}/ns/${ns}/sa/${sa}` : 'unknown' };
+    localCache.set(node, w);
+  }
+  return w;
 }
 
-/** What a SPIFFE identity (spiffe://td/ns/NS/sa/SA) says about the peer. */
-export function peerWorkload(uri: string | undefined): Workload {
+/** The peer: metadata exchange for workload facts, the SPIFFE identity (spiffe://td/ns/NS/sa/SA) for principal and namespace. */
+export function peerWorkload(uri: string | undefined, peer?: PeerInfo): Workload {
   const m = uri ? /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(uri) : null;
-  return { workload: 'unknown', namespace: m ? m[1] : 'unknown', principal: uri ?? 'unknown', app: 'unknown', version: 'unknown', cluster: 'unknown' };
+  const p = peer ?? UNKNOWN_PEER;
+  return {
+    workload: p.workload,
+    namespace: m ? m[1] : p.namespace,
+    principal: uri ?? 'unknown',
+    app: p.app,
+    version: p.version,
+    cluster: p.cluster,
+    canonicalService: p.canonicalService,
+    canonicalRevision: p.canonicalRevision,
+  };
 }
 
 /** `outbound|9080|v1|reviews.default.svc.cluster.local` → the service host; inbound clusters name none. */
@@ -72,10 +92,10 @@ export function istioLabels(node: NodeInfo, info: StreamInfo, extra: Record<stri
   let destination: Workload;
   if (reporter === 'source') {
     source = localWorkload(node);
-    destination = peerWorkload(info.upstreamPeerUri);
+    destination = peerWorkload(info.upstreamPeerUri, info.upstreamPeer);
     if (destination.namespace === 'unknown' && dot.length > 1) destination.namespace = dot[1];
   } else {
-    source = peerWorkload(info.downstreamPeerUri);
+    source = peerWorkload(info.downstreamPeerUri, info.downstreamPeer);
     destination = localWorkload(node);
   }
   return {
@@ -86,6 +106,8 @@ export function istioLabels(node: NodeInfo, info: StreamInfo, extra: Record<stri
     source_app: source.app,
     source_version: source.version,
     source_cluster: source.cluster,
+    source_canonical_service: source.canonicalService,
+    source_canonical_revision: source.canonicalRevision,
     destination_workload: destination.workload,
     destination_workload_namespace: destination.namespace,
     destination_principal: destination.principal,
@@ -95,8 +117,11 @@ export function istioLabels(node: NodeInfo, info: StreamInfo, extra: Record<stri
     destination_service_name: dot[0] || 'unknown',
     destination_service_namespace: dot.length > 1 ? dot[1] : destination.namespace,
     destination_cluster: destination.cluster,
+    destination_canonical_service: destination.canonicalService,
+    destination_canonical_revision: destination.canonicalRevision,
     response_flags: info.responseFlags.length ? info.responseFlags.join(',') : '-',
-    connection_security_policy: (reporter === 'source' ? info.upstreamPeerUri : info.downstreamPeerUri) ? 'mutual_tls' : 'none',
+    // Istio's source reporter does not know the server's policy: "unknown" there, the mode at the destination.
+    connection_security_policy: reporter === 'source' ? 'unknown' : info.downstreamPeerUri ? 'mutual_tls' : 'none',
     ...extra,
   };
 }

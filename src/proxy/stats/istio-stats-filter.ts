@@ -1,5 +1,6 @@
 /**
- * Istio's `istio.stats` filter (`type.googleapis.com/stats.PluginConfig`, bare or in a TypedStruct):
+ * Istio's `istio.stats` filter (`type.googleapis.com/stats.PluginConfig`, bare or in a TypedStruct, which
+ * this file unwraps for any filter):
  * as an HTTP filter it records istio_requests_total, istio_request_duration_milliseconds,
  * istio_request_bytes and istio_response_bytes when the response headers go out; as a network filter
  * in front of tcp_proxy it turns on the istio_tcp_* metrics for the connection.
@@ -9,11 +10,11 @@
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { assertKnownFields, configError, isObject, join, optString, type JsonObject } from '../config/fields.js';
+import { assertKnownFields, configError, isObject, join, optString, unsupported, type JsonObject } from '../config/fields.js';
 import type { ProxyContext } from '../context.js';
-import { registerNetworkFilter, type DownstreamConnection, type NetworkFilter } from '../listener/connection.js';
+import { networkFilterFactory, registerNetworkFilter, type DownstreamConnection, type NetworkFilter } from '../listener/connection.js';
 import type { ActiveStream } from '../http/active-stream.js';
-import { registerHttpFilter } from '../http/filter-registry.js';
+import { httpFilterFactory, registerHttpFilter } from '../http/filter-registry.js';
 import { FilterStatus, type HttpFilter } from '../http/http-filter.js';
 import type { HeaderList } from '../http/headers.js';
 import type { Counter, Histogram } from './store.js';
@@ -29,17 +30,20 @@ const SIZE_BUCKETS = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000
 const PLUGIN_FIELDS = ['@type', 'disable_host_header_fallback', 'tcp_reporting_duration', 'metrics', 'definitions', 'reporter', 'rotation_interval', 'graceful_deletion_interval'];
 
 function pluginConfig(typed: JsonObject, path: string): JsonObject {
-  const t = typed['@type'];
-  if (typeof t === 'string' && TYPED_STRUCTS.includes(t)) {
-    assertKnownFields(typed, ['@type', 'type_url', 'value'], path);
-    const inner = optString(typed, 'type_url', path);
-    if (inner !== STATS_PLUGIN_TYPE) throw configError(join(path, 'type_url'), `a TypedStruct of ${JSON.stringify(inner)} is not supported (only ${STATS_PLUGIN_TYPE})`);
-    const value = isObject(typed.value) ? typed.value : {};
-    assertKnownFields(value, PLUGIN_FIELDS, join(path, 'value'));
-    return value;
-  }
   assertKnownFields(typed, PLUGIN_FIELDS, path);
   return typed;
+}
+
+/**
+ * A TypedStruct (how Istio ships its own filters' configs to a proxy that may lack their protos) is
+ * unwrapped and compiled by whichever filter registered the inner type URL.
+ */
+function unwrapTypedStruct(typed: JsonObject, path: string): { inner: string; value: JsonObject; path: string } {
+  assertKnownFields(typed, ['@type', 'type_url', 'value'], path);
+  const inner = optString(typed, 'type_url', path);
+  if (!inner) throw configError(join(path, 'type_url'), 'required field is missing');
+  const value = isObject(typed.value) ? typed.value : {};
+  return { inner, value: { ...value, '@type': inner }, path: join(path, 'value') };
 }
 
 interface Series {
@@ -72,7 +76,7 @@ class IstioStatsHttpFilter implements HttpFilter {
     const info = stream.info;
     const grpc = stream.grpc ? (headers.get('grpc-status') ?? '-') : '-';
     const protocol = stream.grpc ? 'grpc' : 'http';
-    const key = `${status}|${info.upstreamCluster}|${info.authority}|${info.responseFlags.join(',')}|${info.downstreamPeerUri}|${info.upstreamPeerUri}|${grpc}|${protocol}`;
+    const key = `${status}|${info.upstreamCluster}|${info.authority}|${info.responseFlags.join(',')}|${info.downstreamPeerUri}|${info.upstreamPeerUri}|${info.downstreamPeer?.name}|${info.upstreamPeer?.name}|${grpc}|${protocol}`;
     let s = this.series.get(key);
     if (!s) {
       const labels = istioLabels(this.ctx.node, info, { request_protocol: protocol, response_code: String(status), grpc_response_status: grpc === '-' ? '' : grpc });
@@ -107,16 +111,25 @@ class IstioStatsNetworkFilter implements NetworkFilter {
   }
 }
 
-function registerAll(typeUrl: string): void {
-  registerHttpFilter(typeUrl, (json, ctx, path, name) => {
-    pluginConfig(json, path);
-    return new IstioStatsHttpFilter(name, ctx);
+registerHttpFilter(STATS_PLUGIN_TYPE, (json, ctx, path, name) => {
+  pluginConfig(json, path);
+  return new IstioStatsHttpFilter(name, ctx);
+});
+registerNetworkFilter(STATS_PLUGIN_TYPE, (json, _ctx, path) => {
+  pluginConfig(json, path);
+  return new IstioStatsNetworkFilter();
+});
+for (const t of TYPED_STRUCTS) {
+  registerHttpFilter(t, (json, ctx, path, name) => {
+    const u = unwrapTypedStruct(json, path);
+    const factory = httpFilterFactory(u.inner);
+    if (!factory || TYPED_STRUCTS.includes(u.inner)) throw unsupported(join(path, 'type_url'), `HTTP filter ${JSON.stringify(u.inner)} is not supported by Sailfin`);
+    return factory(u.value, ctx, u.path, name);
   });
-  registerNetworkFilter(typeUrl, (json, _ctx, path) => {
-    pluginConfig(json, path);
-    return new IstioStatsNetworkFilter();
+  registerNetworkFilter(t, (json, ctx, path) => {
+    const u = unwrapTypedStruct(json, path);
+    const factory = networkFilterFactory(u.inner);
+    if (!factory || TYPED_STRUCTS.includes(u.inner)) throw unsupported(join(path, 'type_url'), `network filter ${JSON.stringify(u.inner)} is not supported by Sailfin`);
+    return factory(u.value, ctx, u.path);
   });
 }
-
-registerAll(STATS_PLUGIN_TYPE);
-for (const t of TYPED_STRUCTS) registerAll(t);

@@ -77,7 +77,7 @@ test('istio.stats exports istio_requests_total and istio_tcp_* with Istio labels
     'destination_service_namespace="default"',
     'request_protocol="http"',
     'response_flags="-"',
-    'connection_security_policy="none"',
+    'connection_security_policy="unknown"',
   ]) assert.ok(ok[0].includes(label), `${label} missing in ${ok[0]}`);
   assert.match(ok[0], / 3$/);
   assert.match(series('istio_requests_total', '404')[0], / 1$/);
