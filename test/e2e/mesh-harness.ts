@@ -34,9 +34,14 @@ export class Mesh {
   readonly stateDir: string;
   readonly configDir = mkdtempSync(join(tmpdir(), 'sailfin-e2e-config-'));
 
+  /** What `up` printed (its summary, notes and, in explicit mode, what the mode cannot do). */
+  upOutput = '';
+
   constructor(
     readonly bridge: string,
     readonly podCidr: string,
+    /** explicit: no namespaces or bridge (`bridge` only names the state directory); podCidr inside 127.0.0.0/8. */
+    readonly mode: 'netns' | 'explicit' = 'netns',
   ) {
     // One state directory per bridge: a run that was killed before its `after` hook is stopped here.
     this.stateDir = join(tmpdir(), `sailfin-e2e-${bridge}`);
@@ -58,10 +63,12 @@ export class Mesh {
   }
 
   up(extraPaths: string[] = []): void {
-    const args = ['up', '--detach', '--state-dir', this.stateDir, '--xds-port', '0', '--monitoring-port', '0', '--ca-port', '0', '--ready-timeout', '240', '--bridge', this.bridge, '--pod-cidr', this.podCidr, '-f', this.configDir];
+    const network = this.mode === 'explicit' ? ['--mode', 'explicit'] : ['--bridge', this.bridge];
+    const args = ['up', '--detach', '--state-dir', this.stateDir, '--xds-port', '0', '--monitoring-port', '0', '--ca-port', '0', '--ready-timeout', '240', ...network, '--pod-cidr', this.podCidr, '-f', this.configDir];
     for (const p of extraPaths) args.push('-f', join(ROOT, p));
     const r = sailfin(args, 300_000);
     if (r.status !== 0) throw new Error(`sailfin up failed (${r.status}): ${r.stdout}\n${r.stderr}`);
+    this.upOutput = r.stdout;
     this.state = readState(this.stateDir)!;
   }
 
