@@ -1,0 +1,125 @@
+/**
+ * What `sailfin discovery --kubeconfig|--in-cluster` runs besides the config source: the injection
+ * webhook (every replica serves it, as every replica serves xDS) and leader election, whose winner
+ * alone writes shared cluster state (cluster-writes.ts) — at once when it starts leading, when the
+ * mesh root changes, when namespaces appear, and every resync period in case someone edited it.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { MeshCa } from '../ca/mesh-ca.js';
+import type { ConfigStore } from '../config/store.js';
+import type { InjectValues } from '../inject/values.js';
+import { WebhookServer, webhookDnsNames } from '../inject/webhook-server.js';
+import { patchWebhookCaBundle, publishRootCert } from './cluster-writes.js';
+import { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
+
+export interface ClusterServicesOptions {
+  kc: KubeConfig;
+  store: ConfigStore;
+  ca: MeshCa;
+  /** The control plane's namespace (its Service names, its Lease). */
+  namespace: string;
+  webhook?: { host: string; port: number; values: InjectValues; configName: string };
+  /** Undefined: this replica is the only writer (single replica, election off). */
+  election?: Pick<LeaderElectionOptions, 'identity' | 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'> & { leaseName?: string };
+  resyncMs?: number;
+  log: (message: string) => void;
+}
+
+export class ClusterServices {
+  private webhookServer: WebhookServer | undefined;
+  private elector: LeaderElector | undefined;
+  private leading = false;
+  private resync: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private syncing: Promise<void> = Promise.resolve();
+  private readonly onCaChanged = () => this.sync('the mesh root changed');
+  /** Completed leader syncs (tests wait on it). */
+  syncs = 0;
+
+  constructor(private readonly opts: ClusterServicesOptions) {}
+
+  get webhookPort(): number {
+    return this.webhookServer?.port ?? 0;
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts;
+    if (o.webhook) {
+      this.webhookServer = new WebhookServer({
+        ca: o.ca,
+        host: o.webhook.host,
+        port: o.webhook.port,
+        dnsNames: webhookDnsNames(o.namespace, o.webhook.values.clusterDomain),
+        values: o.webhook.values,
+        namespaceLabels: (ns) => o.store.get('Namespace', undefined, ns)?.resource.metadata.labels as Record<string, string> | undefined,
+        log: o.log,
+      });
+      await this.webhookServer.start();
+    }
+    o.ca.on('changed', this.onCaChanged);
+    this.unsubscribe = o.store.onChange((events) => {
+      if (events.some((e) => e.type === 'upsert' && e.resource.resource.kind === 'Namespace')) this.sync('a namespace was added or changed');
+    });
+    if (o.election) {
+      this.elector = new LeaderElector(o.kc, {
+        namespace: o.namespace,
+        name: o.election.leaseName ?? 'istio-leader',
+        ...o.election,
+        onStartedLeading: () => this.setLeading(true),
+        onStoppedLeading: () => this.setLeading(false),
+        onNewLeader: (id) => o.log(`control-plane leader is now ${id}`),
+        log: o.log,
+      });
+      this.elector.start();
+    } else {
+      this.setLeading(true);
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.resync);
+    this.unsubscribe?.();
+    this.opts.ca.off('changed', this.onCaChanged);
+    await this.elector?.stop();
+    await this.syncing;
+    await this.webhookServer?.close();
+  }
+
+  private setLeading(leading: boolean): void {
+    this.leading = leading;
+    clearInterval(this.resync);
+    if (!leading) return;
+    this.sync('this replica became the leader');
+    this.resync = setInterval(() => this.sync('periodic resync'), this.opts.resyncMs ?? 60_000);
+    this.resync.unref();
+  }
+
+  /** Serialized: one write round at a time, the latest state each time. */
+  private sync(why: string): void {
+    if (!this.leading) return;
+    this.syncing = this.syncing.then(() => this.writeSharedState(why)).catch((err: unknown) => this.opts.log(`writing cluster state failed (retried on the next resync): ${(err as Error).message}`));
+  }
+
+  private async writeSharedState(why: string): Promise<void> {
+    if (!this.leading) return;
+    const o = this.opts;
+    const roots = o.ca.rootsPem;
+    if (o.webhook) {
+      const changed = await patchWebhookCaBundle(o.kc, o.webhook.configName, roots).catch((err: unknown) => {
+        o.log(`caBundle not written: ${(err as Error).message}`);
+        return 0;
+      });
+      if (changed > 0) o.log(`caBundle of ${o.webhook.configName} set to the mesh root (${why})`);
+    }
+    for (const ns of o.store.list('Namespace')) {
+      if (!this.leading) return;
+      const name = ns.resource.metadata.name;
+      if (await publishRootCert(o.kc, name, roots)) o.log(`published istio-ca-root-cert in ${name} (${why})`);
+    }
+    this.syncs++;
+  }
+}
