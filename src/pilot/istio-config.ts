@@ -151,7 +151,7 @@ export class IstioConfig {
     for (const ns of [proxyNamespace, serviceNamespace, this.rootNamespace]) {
       const inNs = candidates.filter((dr) => dr.namespace === ns);
       const exact = inNs.find((dr) => dr.host === hostname) ?? inNs[0];
-      if (exact) return exact.spec;
+      if (exact) return mergeSameHost(exact, inNs);
     }
     return undefined;
   }
@@ -174,4 +174,23 @@ export class IstioConfig {
       this.sidecars.find((s) => s.namespace === this.rootNamespace && !s.spec.workloadSelector)?.spec
     );
   }
+}
+
+/**
+ * Istio merges DestinationRules of one namespace for the same host when none selects workloads: the first
+ * one's traffic policy (or the next that has one), and every subset whose name is not taken yet. The
+ * egress tasks rely on it: each adds its own rule for the egress gateway's host with its own subset.
+ */
+function mergeSameHost(
+  first: { host: string; spec: DestinationRuleSpec },
+  inNs: ReadonlyArray<{ host: string; spec: DestinationRuleSpec }>,
+): DestinationRuleSpec {
+  const same = inNs.filter((dr) => dr !== first && dr.host === first.host && !dr.spec.workloadSelector);
+  if (same.length === 0 || first.spec.workloadSelector) return first.spec;
+  const merged: DestinationRuleSpec = { ...first.spec, subsets: [...(first.spec.subsets ?? [])] };
+  for (const dr of same) {
+    if (!merged.trafficPolicy && dr.spec.trafficPolicy) merged.trafficPolicy = dr.spec.trafficPolicy;
+    for (const sub of dr.spec.subsets ?? []) if (!merged.subsets!.some((x) => x.name === sub.name)) merged.subsets!.push(sub);
+  }
+  return merged;
 }

@@ -64,13 +64,25 @@ export function podFromResource(loaded: LoadedResource, address: string, ipAlloc
     network: labels[NETWORK_LABEL] ?? '',
     weight: 1,
     sidecar,
-    tlsMode: sidecar ? 'istio' : 'disabled',
+    tlsMode: podTlsMode(labels, sidecar, containers),
     namedPorts: containerPorts(containers),
     ...(nonEmpty(spec.hostname) ? { hostname: spec.hostname as string } : {}),
     ...(nonEmpty(spec.subdomain) ? { subdomain: spec.subdomain as string } : {}),
     phase,
     origin: loaded.source,
   };
+}
+
+/**
+ * Istio reads the endpoint's TLS mode from the `security.istio.io/tlsMode` label, which its injector sets
+ * on sidecar pods only. A gateway (`istio-proxy` started as `proxy router`) therefore gets plaintext from
+ * sidecars under auto mTLS: its HTTP servers do not terminate mesh mTLS unless a Gateway says ISTIO_MUTUAL.
+ */
+function podTlsMode(labels: Labels, sidecar: boolean, containers: readonly Record<string, unknown>[]): 'istio' | 'disabled' {
+  const labelled = labels['security.istio.io/tlsMode'];
+  if (labelled !== undefined) return labelled === 'istio' ? 'istio' : 'disabled';
+  const router = containers.some((c) => c.name === 'istio-proxy' && Array.isArray(c.args) && c.args[0] === 'proxy' && c.args[1] === 'router');
+  return sidecar && !router ? 'istio' : 'disabled';
 }
 
 /**

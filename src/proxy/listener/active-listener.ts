@@ -201,7 +201,7 @@ export class ActiveListener {
     if (r.initialData) socket.unshift(r.initialData);
     let tlsSocket: TLSSocket | undefined;
     try {
-      tlsSocket = tls.wrap(socket);
+      tlsSocket = tls.wrap(socket, r.applicationProtocols);
     } catch (err) {
       this.ctx.log.warn({ listener: base.listenerName, err: (err as Error).message }, 'TLS context unusable');
     }

@@ -131,17 +131,23 @@ export class DownstreamTls {
     return this.context;
   }
 
-  /** Starts the server side of a handshake on `socket` (any bytes already read must be unshifted first). */
-  wrap(socket: Duplex): TLSSocket | undefined {
+  /**
+   * Starts the server side of a handshake on `socket` (any bytes already read must be unshifted first).
+   * `offered` is the client's ALPN list when a TLS inspector read it. Envoy carries on without ALPN when
+   * none of the client's protocols is ours (a sidecar offering only `istio` to an ISTIO_MUTUAL gateway
+   * server); Node's server would answer with a fatal alert, so ALPN is left out for such a client.
+   */
+  wrap(socket: Duplex, offered?: readonly string[]): TLSSocket | undefined {
     const secureContext = this.secureContext();
     if (!secureContext) return undefined;
     const hasCa = !!current(this.validation)?.trustedCa;
+    const overlap = !offered || offered.length === 0 || offered.some((p) => this.alpn.includes(p));
     return new TLSSocket(socket, {
       isServer: true,
       secureContext,
       requestCert: this.requireClientCert || hasCa,
       rejectUnauthorized: this.requireClientCert,
-      ALPNProtocols: this.alpn.length ? this.alpn : undefined,
+      ALPNProtocols: this.alpn.length && overlap ? this.alpn : undefined,
     });
   }
 

@@ -1,13 +1,13 @@
 /**
- * STRICT_DNS and LOGICAL_DNS: endpoint names resolved through the system resolver (node:dns lookup,
- * i.e. getaddrinfo with /etc/hosts) at start and every dns_refresh_rate. STRICT_DNS makes one host
+ * STRICT_DNS and LOGICAL_DNS: endpoint names resolved (dns-resolver.ts: the system resolver, then the
+ * pod's DNS proxy) at start and every dns_refresh_rate. STRICT_DNS makes one host
  * per address of every name; LOGICAL_DNS one host that follows the first address. A failed lookup
  * keeps the addresses the name had, as Envoy does.
  */
-import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import type { ClusterConfig, DnsFamily } from '../cluster-config.js';
 import type { EndpointSpec } from '../host.js';
+import { resolveName } from './dns-resolver.js';
 
 export class DnsDiscovery {
   /** Last addresses per endpoint (index into the load assignment's endpoints). */
@@ -37,7 +37,7 @@ export class DnsDiscovery {
     this.specs.forEach((spec, i) => {
       if (isIP(spec.address)) return;
       pending++;
-      lookup(spec.address, { all: true, family: familyNumber(this.cfg.dnsFamily) }, (err, addresses) => {
+      resolveName(spec.address, familyNumber(this.cfg.dnsFamily), (err, addresses) => {
         if (this.closed) return;
         if (err) this.onError(spec.address, err);
         else this.resolved[i] = pickAddresses(addresses, this.cfg.dnsFamily);
