@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { DownstreamConnection } from '../listener/connection.js';
 import { logAll } from '../stats/access-log.js';
 import { addFlag, newStreamInfo, type ResponseFlag, type StreamInfo } from '../stream-info.js';
+import { cancelDeadline, deadlineQueue, type Deadline } from './deadline-queue.js';
 import type { DownstreamCodecStream } from './downstream-codec.js';
 import type { HcmConfig } from './hcm-config.js';
 import type { HeaderList } from './headers.js';
@@ -47,8 +48,8 @@ export class ActiveStream implements RouteRequest {
   private pendingBody: Buffer[] | undefined;
   private pendingBytes = 0;
   private pendingTrailers: HeaderList | undefined;
-  private requestTimer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private requestTimer: Deadline | undefined;
+  private idleTimer: Deadline | undefined;
   private timers: NodeJS.Timeout[] | undefined;
   /** Bumped on every read/write; the idle timer re-arms itself if this moved (cheaper than refresh()). */
   activity = 0;
@@ -96,8 +97,8 @@ export class ActiveStream implements RouteRequest {
   /** Runs once the request headers are in. */
   start(): void {
     const hcm = this.hcm;
-    if (hcm.streamIdleTimeoutMs > 0) this.idleTimer = setTimeout(onIdleTimeout, hcm.streamIdleTimeoutMs, this);
-    if (hcm.requestTimeoutMs > 0 && !this.requestComplete) this.requestTimer = setTimeout(onRequestTimeout, hcm.requestTimeoutMs, this);
+    if (hcm.streamIdleTimeoutMs > 0) this.idleTimer = deadlineQueue(hcm.streamIdleTimeoutMs).arm(this, onIdleTimeout);
+    if (hcm.requestTimeoutMs > 0 && !this.requestComplete) this.requestTimer = deadlineQueue(hcm.requestTimeoutMs).arm(this, onRequestTimeout);
     if (hcm.stripAnyHostPort) this.host = stripPort(this.host);
     if (hcm.mergeSlashes || hcm.normalizePath) this.path = normalizePath(this.path, hcm.normalizePath, hcm.mergeSlashes);
     this.mutateRequestHeaders();
@@ -198,7 +199,7 @@ export class ActiveStream implements RouteRequest {
   private markRequestComplete(): void {
     this.requestComplete = true;
     if (this.requestTimer) {
-      clearTimeout(this.requestTimer);
+      cancelDeadline(this.requestTimer);
       this.requestTimer = undefined;
     }
   }
@@ -312,14 +313,14 @@ export class ActiveStream implements RouteRequest {
     if (this.done) return true;
     if (this.activity === this.activityAtArm) return false;
     this.activityAtArm = this.activity;
-    this.idleTimer = setTimeout(onIdleTimeout, this.hcm.streamIdleTimeoutMs, this);
+    this.idleTimer = deadlineQueue(this.hcm.streamIdleTimeoutMs).arm(this, onIdleTimeout);
     return true;
   }
 
   /** An upgrade became a raw tunnel: no idle timeout applies; the stream ends when the tunnel closes. */
   onTunnelEstablished(): void {
     if (this.idleTimer) {
-      clearTimeout(this.idleTimer);
+      cancelDeadline(this.idleTimer);
       this.idleTimer = undefined;
     }
   }
@@ -336,8 +337,8 @@ export class ActiveStream implements RouteRequest {
   private finish(): void {
     if (this.done) return;
     this.done = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    if (this.requestTimer) clearTimeout(this.requestTimer);
+    cancelDeadline(this.idleTimer);
+    cancelDeadline(this.requestTimer);
     if (this.timers) for (const t of this.timers) clearTimeout(t);
     if (this.router) this.router.onStreamDone();
     const info = this.info;

@@ -4,6 +4,7 @@
  * connection goes back to its pool if both sides allow keep-alive.
  */
 import type { Duplex } from 'node:stream';
+import { cancelDeadline, type Deadline } from './deadline-queue.js';
 import { HeaderList } from './headers.js';
 import { H1Parser, ParserMode, type H1ParserHandler } from './h1-parser.js';
 import { reportInternalError } from './internal-error.js';
@@ -75,7 +76,7 @@ export class H1ClientConnection implements H1ParserHandler {
   exchange: H1Exchange | null = null;
   readonly parser: H1Parser;
   requestsServed = 0;
-  idleTimer: NodeJS.Timeout | undefined;
+  idleTimer: Deadline | undefined;
   closed = false;
   private chunked = false;
   private requestDone = false;
@@ -83,14 +84,20 @@ export class H1ClientConnection implements H1ParserHandler {
   private informational = false;
   private upgrading = false;
 
+  /** After a 101: reads still arriving through the static-read callback go to the tunnel as 'data'. */
+  private tunneled = false;
+
   constructor(
     readonly pool: H1PoolLike,
     readonly socket: Duplex,
     readonly localAddress: string | undefined,
     readonly peerUri: string | undefined,
+    /** Reads come through onStaticRead (net's onread, one shared buffer) instead of 'data' events. */
+    readonly staticReads = false,
   ) {
     this.parser = new H1Parser(ParserMode.Response, this);
-    socket.on('data', this.onSocketData.bind(this));
+    this.parser.copyRetained = staticReads;
+    if (!staticReads) socket.on('data', this.onSocketData.bind(this));
     socket.on('drain', this.onSocketDrain.bind(this));
     socket.on('close', this.onSocketClose.bind(this));
     socket.on('error', onSocketError);
@@ -99,7 +106,7 @@ export class H1ClientConnection implements H1ParserHandler {
 
   start(ex: H1Exchange): void {
     if (this.idleTimer) {
-      clearTimeout(this.idleTimer);
+      cancelDeadline(this.idleTimer);
       this.idleTimer = undefined;
     }
     this.exchange = ex;
@@ -186,7 +193,7 @@ export class H1ClientConnection implements H1ParserHandler {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    cancelDeadline(this.idleTimer);
     this.socket.destroy();
   }
 
@@ -213,7 +220,8 @@ export class H1ClientConnection implements H1ParserHandler {
 
   onBody(chunk: Buffer): void {
     const ex = this.exchange;
-    if (ex) ex.cb.onUpstreamData(chunk, false);
+    // A static read buffer is overwritten by the next read; the downstream may still queue the chunk.
+    if (ex) ex.cb.onUpstreamData(this.staticReads ? Buffer.from(chunk) : chunk, false);
   }
 
   onMessageComplete(trailers: HeaderList | undefined): void {
@@ -250,6 +258,19 @@ export class H1ClientConnection implements H1ParserHandler {
 
   // ---- socket events ----
 
+  /**
+   * net's onread callback. Why not 'data' events: each one costs a Buffer allocation for the read and
+   * a Readable push/emit round, a measurable share of a small proxied request (docs/performance.md).
+   */
+  onStaticRead(bytes: number, buf: Buffer): boolean {
+    if (this.tunneled) {
+      this.socket.push(Buffer.from(buf.subarray(0, bytes)));
+      return true;
+    }
+    this.onSocketData(buf.subarray(0, bytes));
+    return true;
+  }
+
   private onSocketData(data: Buffer): void {
     if (!this.exchange) {
       // Bytes on an idle connection: the upstream is misbehaving; drop the connection.
@@ -271,6 +292,7 @@ export class H1ClientConnection implements H1ParserHandler {
       this.exchange = null;
       ex.conn = null;
       this.closed = true;
+      this.tunneled = true;
       const rest = this.parser.takeUpgradedRemainder();
       this.socket.removeAllListeners('data');
       this.socket.removeAllListeners('drain');
@@ -297,7 +319,7 @@ export class H1ClientConnection implements H1ParserHandler {
     this.exchange = null;
     if (!this.closed) {
       this.closed = true;
-      if (this.idleTimer) clearTimeout(this.idleTimer);
+      cancelDeadline(this.idleTimer);
     }
     this.pool.onConnectionClosed(this);
     if (ex && !ex.aborted) {

@@ -72,6 +72,11 @@ export class H1Parser {
   /** Bytes of header block allowed before onParseError(431). */
   maxHeaderBytes = 60 * 1024;
   maxHeaderCount = 100;
+  /**
+   * The input buffers are reused after execute() returns (a socket's static read buffer): bytes the
+   * parser holds on to (an incomplete head, input while paused) are copied first.
+   */
+  copyRetained = false;
 
   private state = State.Head;
   private pending: Buffer | null = null;
@@ -129,7 +134,7 @@ export class H1Parser {
   execute(data: Buffer): void {
     if (this.state === State.Error || this.state === State.Upgraded) return;
     if (this.paused) {
-      this.pending = this.pending ? Buffer.concat([this.pending, data]) : data;
+      this.pending = this.pending ? Buffer.concat([this.pending, data]) : this.retain(data);
       return;
     }
     if (this.pending) {
@@ -149,7 +154,7 @@ export class H1Parser {
     const len = data.length;
     while (off < len) {
       if (this.paused) {
-        this.pending = data.subarray(off);
+        this.pending = this.retain(data.subarray(off));
         return;
       }
       switch (this.state) {
@@ -160,7 +165,7 @@ export class H1Parser {
           const end = data.indexOf(CRLF2, off);
           if (end < 0) {
             if (len - off > this.maxHeaderBytes) return this.fail(431, 'header_overflow');
-            this.pending = data.subarray(off);
+            this.pending = this.retain(data.subarray(off));
             return;
           }
           if (end - off > this.maxHeaderBytes) return this.fail(431, 'header_overflow');
@@ -183,7 +188,7 @@ export class H1Parser {
           const nl = data.indexOf(10, off);
           if (nl < 0) {
             if (len - off > MAX_CHUNK_LINE) return this.fail(400, 'invalid_chunk_size');
-            this.pending = data.subarray(off);
+            this.pending = this.retain(data.subarray(off));
             return;
           }
           if (nl === off || data[nl - 1] !== 13) return this.fail(400, 'invalid_chunk_size');
@@ -214,7 +219,7 @@ export class H1Parser {
         }
         case State.ChunkDataEnd: {
           if (len - off < 2) {
-            this.pending = data.subarray(off);
+            this.pending = this.retain(data.subarray(off));
             return;
           }
           if (data[off] !== 13 || data[off + 1] !== 10) return this.fail(400, 'invalid_chunk_framing');
@@ -226,7 +231,7 @@ export class H1Parser {
           const nl = data.indexOf(10, off);
           if (nl < 0) {
             if (this.trailerLines.length + len - off > this.maxHeaderBytes) return this.fail(431, 'trailer_overflow');
-            this.pending = data.subarray(off);
+            this.pending = this.retain(data.subarray(off));
             return;
           }
           const line = data.toString('latin1', off, nl > off && data[nl - 1] === 13 ? nl - 1 : nl);
@@ -251,6 +256,10 @@ export class H1Parser {
           return;
       }
     }
+  }
+
+  private retain(b: Buffer): Buffer {
+    return this.copyRetained ? Buffer.from(b) : b;
   }
 
   private complete(trailers: HeaderList | undefined): void {

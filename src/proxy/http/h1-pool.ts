@@ -4,8 +4,15 @@
  * (bounded by max_pending_requests → overflow, Envoy's UO) while every connection is busy.
  */
 import type { Cluster, Host } from '../upstream/api.js';
+import { deadlineQueue } from './deadline-queue.js';
 import { H1ClientConnection, H1Exchange, type H1PoolLike } from './h1-client.js';
 import type { UpstreamCallbacks, UpstreamRequestHead } from './upstream-types.js';
+
+/**
+ * Every plain-TCP upstream HTTP/1 socket reads into this one buffer: a read is handled completely
+ * (parsed, body copied out) before the event loop runs the next, so one buffer serves them all.
+ */
+const SHARED_READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 export class H1Pool implements H1PoolLike {
   private readonly idle: H1ClientConnection[] = [];
@@ -60,6 +67,10 @@ export class H1Pool implements H1PoolLike {
   private connect(): void {
     const cluster = this.cluster;
     this.connecting++;
+    // The socket reads before the connection object exists (a close, a stray byte): the holder
+    // forwards to the connection once it does.
+    const holder: { conn: H1ClientConnection | null } = { conn: null };
+    const onread = { buffer: SHARED_READ_BUFFER, callback: (n: number, buf: Buffer) => holder.conn?.onStaticRead(n, buf) ?? true };
     cluster.connect(this.host, undefined, (err, result) => {
       this.connecting--;
       if (err || !result) {
@@ -71,10 +82,11 @@ export class H1Pool implements H1PoolLike {
         this.maybeEmpty();
         return;
       }
-      const conn = new H1ClientConnection(this, result.socket, localAddressOf(result.socket, result.localAddress), result.peerUri);
+      const conn = new H1ClientConnection(this, result.socket, localAddressOf(result.socket, result.localAddress), result.peerUri, result.staticReads === true);
+      holder.conn = conn;
       this.all.add(conn);
       this.release(conn);
-    });
+    }, onread);
   }
 
   private dequeued(): void {
@@ -97,8 +109,7 @@ export class H1Pool implements H1PoolLike {
     this.idle.push(conn);
     const idleMs = this.cluster.info.idleTimeoutMs;
     if (idleMs > 0) {
-      conn.idleTimer = setTimeout(destroyIdle, idleMs, conn);
-      conn.idleTimer.unref();
+      conn.idleTimer = deadlineQueue(idleMs).arm(conn, destroyIdle);
     }
   }
 

@@ -10,6 +10,7 @@ import type { DownstreamConnection } from '../listener/connection.js';
 import { ActiveStream } from './active-stream.js';
 import type { DownstreamCodecStream } from './downstream-codec.js';
 import type { HcmConfig } from './hcm-config.js';
+import { cancelDeadline, deadlineQueue, type Deadline } from './deadline-queue.js';
 import { HeaderList } from './headers.js';
 import { H1Parser, ParserMode, type H1ParserHandler } from './h1-parser.js';
 import { reportInternalError } from './internal-error.js';
@@ -34,6 +35,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
   private responseHasBody = true;
   private keepAlive = true;
   private headerTimer: NodeJS.Timeout | undefined;
+  private idleTimer: Deadline | undefined;
   private requests = 0;
   private closed = false;
   private upgraded = false;
@@ -55,9 +57,8 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
     socket.on('close', this.onSocketClose.bind(this));
     socket.on('error', noop);
     socket.on('end', this.onSocketEnd.bind(this));
-    const s = socket as Duplex & { setTimeout?(ms: number, cb: () => void): void; setNoDelay?(v: boolean): void };
-    s.setNoDelay?.(true);
-    if (hcm.connectionIdleTimeoutMs > 0 && s.setTimeout) s.setTimeout(hcm.connectionIdleTimeoutMs, this.onIdleTimeout.bind(this));
+    (socket as Duplex & { setNoDelay?(v: boolean): void }).setNoDelay?.(true);
+    this.armIdleTimer();
     this.armHeaderTimer();
   }
 
@@ -100,14 +101,28 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
     this.writeRaw(408, 'request header timeout');
   }
 
-  private onIdleTimeout(): void {
-    if (!this.stream) this.close();
+  /**
+   * idle_timeout counts while the connection has no stream. Armed when a response completes rather
+   * than with socket.setTimeout, which re-arms a Node timer on every read and write.
+   */
+  private armIdleTimer(): void {
+    cancelDeadline(this.idleTimer);
+    this.idleTimer = this.hcm.connectionIdleTimeoutMs > 0 ? deadlineQueue(this.hcm.connectionIdleTimeoutMs).arm(this, onConnectionIdle) : undefined;
+  }
+
+  onIdleTimeout(): void {
+    this.idleTimer = undefined;
+    if (!this.stream && !this.closed) this.close();
   }
 
   // ---- parser callbacks ----
 
   onHeaders(): void {
     this.clearHeaderTimer();
+    if (this.idleTimer) {
+      cancelDeadline(this.idleTimer);
+      this.idleTimer = undefined;
+    }
     const p = this.parser;
     this.requests++;
     this.protocol = p.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0';
@@ -304,7 +319,8 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
     sock.removeAllListeners('data');
     sock.removeAllListeners('drain');
     sock.removeAllListeners('end');
-    (sock as Duplex & { setTimeout?(ms: number): void }).setTimeout?.(0);
+    cancelDeadline(this.idleTimer);
+    this.idleTimer = undefined;
     if (sock.isPaused()) sock.resume();
     return { socket: sock, head };
   }
@@ -319,6 +335,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
       setTimeout(destroySocket, 5000, this.socket).unref();
       return;
     }
+    this.armIdleTimer();
     if (this.requestDone) {
       if (this.socket.isPaused()) this.socket.resume();
       this.parser.resume();
@@ -342,6 +359,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
   private onSocketClose(): void {
     this.closed = true;
     this.clearHeaderTimer();
+    cancelDeadline(this.idleTimer);
     const s = this.stream;
     this.stream = null;
     if (s && !s.done) s.onDownstreamReset();
@@ -377,6 +395,10 @@ function closeIfIdle(c: H1ServerConnection): void {
 
 function statusBody(status: number): string {
   return status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'request header timeout' : 'Bad Request';
+}
+
+function onConnectionIdle(c: H1ServerConnection): void {
+  c.onIdleTimeout();
 }
 
 function onHeaderTimeout(c: H1ServerConnection): void {

@@ -14,6 +14,7 @@ import { BODY_NO_HEALTHY_UPSTREAM, BODY_OVERFLOW, BODY_TIMEOUT, upstreamFailureR
 import { startMirrors, type Mirror } from './mirror.js';
 import { backOffMs, retriableFailure, retriableResponse, RetryOn, type RetryPolicy } from './retry-policy.js';
 import { pickWeighted, type RouteAction, type WeightedCluster } from './route-action.js';
+import { cancelDeadline, deadlineQueue, type Deadline } from './deadline-queue.js';
 import { answerWithoutUpstream } from './direct-actions.js';
 import { spliceTunnel } from './tunnel.js';
 import { parseHostPort, prepareUpstreamHead } from './upstream-head.js';
@@ -46,7 +47,7 @@ export class Router implements UpstreamCallbacks {
   private trailers: HeaderList | undefined;
   private timeoutMs = 0;
   private perTryMs = 0;
-  private globalTimer: NodeJS.Timeout | undefined;
+  private globalTimer: Deadline | undefined;
   private perTryTimer: NodeJS.Timeout | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
   private attemptStart = 0;
@@ -122,7 +123,7 @@ export class Router implements UpstreamCallbacks {
         if (this.bodyEnded && chunks.length === 0) m.write(EMPTY, true);
       }
     }
-    if (s.requestComplete && this.timeoutMs > 0) this.globalTimer = setTimeout(onGlobalTimeout, this.timeoutMs, this);
+    if (s.requestComplete && this.timeoutMs > 0) this.globalTimer = deadlineQueue(this.timeoutMs).arm(this, onGlobalTimeout);
     this.attempt();
   }
 
@@ -386,7 +387,7 @@ export class Router implements UpstreamCallbacks {
     this.bufferBody(chunk);
     if (this.mirrors) for (const m of this.mirrors) m.write(chunk, end);
     if (this.upstream) this.writeUpstream(chunk, end);
-    if (end && this.timeoutMs > 0 && !this.globalTimer && !this.responseStarted) this.globalTimer = setTimeout(onGlobalTimeout, this.timeoutMs, this);
+    if (end && this.timeoutMs > 0 && !this.globalTimer && !this.responseStarted) this.globalTimer = deadlineQueue(this.timeoutMs).arm(this, onGlobalTimeout);
   }
 
   onRequestTrailers(trailers: HeaderList): void {
@@ -395,7 +396,7 @@ export class Router implements UpstreamCallbacks {
     this.trailers = trailers;
     if (this.mirrors) for (const m of this.mirrors) m.write(EMPTY, true);
     this.upstream?.writeTrailers(trailers);
-    if (this.timeoutMs > 0 && !this.globalTimer && !this.responseStarted) this.globalTimer = setTimeout(onGlobalTimeout, this.timeoutMs, this);
+    if (this.timeoutMs > 0 && !this.globalTimer && !this.responseStarted) this.globalTimer = deadlineQueue(this.timeoutMs).arm(this, onGlobalTimeout);
   }
 
   onDownstreamWritable(): void {
@@ -425,7 +426,7 @@ export class Router implements UpstreamCallbacks {
 
   private clearGlobal(): void {
     if (this.globalTimer) {
-      clearTimeout(this.globalTimer);
+      cancelDeadline(this.globalTimer);
       this.globalTimer = undefined;
     }
   }

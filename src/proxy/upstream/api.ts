@@ -106,6 +106,21 @@ export interface ConnectResult {
   /** The upstream's SPIFFE URI SAN, when TLS and the peer presented one. */
   peerUri?: string;
   localAddress?: string;
+  /**
+   * Reads arrive through the `onread` callback passed to connect() (into its static buffer), never
+   * as 'data' events. Only plain TCP sockets read this way; TLS sockets always emit 'data'.
+   */
+  staticReads?: boolean;
+}
+
+/**
+ * net's `onread` for an upstream socket: every read lands in `buffer` and `callback` sees it at once,
+ * with no Buffer allocated and no stream event per read. The callback must copy whatever it keeps.
+ */
+export interface StaticReadOptions {
+  buffer: Buffer;
+  /** Returns false to pause reading (as socket.pause()). */
+  callback: (bytes: number, buffer: Buffer) => boolean;
 }
 
 /**
@@ -136,7 +151,7 @@ export interface Cluster {
    * `resources.connections.canCreate()` first (and bump upstream_cx_overflow when not), and do not
    * report connect failures again. On failure the Error is a ConnectFailure.
    */
-  connect(host: Host, alpn: readonly string[] | undefined, cb: (err: Error | null, result?: ConnectResult) => void): void;
+  connect(host: Host, alpn: readonly string[] | undefined, cb: (err: Error | null, result?: ConnectResult) => void, onread?: StaticReadOptions): void;
   /**
    * Feeds outlier detection and the host's request counters. `connect_failed` is accepted but not
    * counted again: connect() reports its own failures.

@@ -4,7 +4,7 @@
  * router holds a Cluster for the life of a request, so a replaced cluster keeps serving the requests
  * that started on it while new ones go to its successor.
  */
-import type { Cluster, ConnectResult, LbContext, OutlierResult } from './api.js';
+import type { Cluster, ConnectResult, LbContext, OutlierResult, StaticReadOptions } from './api.js';
 import type { ClusterConfig } from './cluster-config.js';
 import { ClusterStatsImpl } from './cluster-stats.js';
 import { openConnection } from './connect.js';
@@ -186,7 +186,7 @@ export class ClusterImpl implements Cluster {
     return host;
   }
 
-  connect(host: HostImpl, alpn: readonly string[] | undefined, cb: (err: Error | null, result?: ConnectResult) => void): void {
+  connect(host: HostImpl, alpn: readonly string[] | undefined, cb: (err: Error | null, result?: ConnectResult) => void, onread?: StaticReadOptions): void {
     if (!this.used) this.markUsed();
     openConnection(
       {
@@ -200,6 +200,7 @@ export class ClusterImpl implements Cluster {
         stats: this.stats,
         connections: this.resources.connections,
         report: (h, r) => this.outlier?.report(h, r),
+        onread,
       },
       cb,
     );

@@ -4,10 +4,10 @@
  * cluster gauges, cx stats) for the socket's whole life, and outlier reports for failures.
  * This runs once per connection, not per request.
  */
-import { type Socket, connect as netConnect } from 'node:net';
+import { type OnReadOpts, type Socket, connect as netConnect } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import type { ConnectFailure, ConnectResult, OutlierResult } from './api.js';
+import type { ConnectFailure, ConnectResult, OutlierResult, StaticReadOptions } from './api.js';
 import type { ClusterStatsImpl } from './cluster-stats.js';
 import type { HostImpl } from './host.js';
 import type { ResourceImpl } from './resource-manager.js';
@@ -36,6 +36,8 @@ export interface ConnectOptions {
   stats: ClusterStatsImpl;
   connections: ResourceImpl;
   report: (host: HostImpl, result: OutlierResult) => void;
+  /** Read plain TCP sockets into this static buffer (see StaticReadOptions); ignored for TLS. */
+  onread?: StaticReadOptions;
 }
 
 export function openConnection(o: ConnectOptions, cb: (err: Error | null, result?: ConnectResult) => void): void {
@@ -88,7 +90,7 @@ export function openConnection(o: ConnectOptions, cb: (err: Error | null, result
       checkServerIdentity: () => undefined,
     });
   } else {
-    socket = netConnect({ host: host.address, port: host.port, localAddress: o.sourceAddress });
+    socket = netConnect({ host: host.address, port: host.port, localAddress: o.sourceAddress, ...(o.onread ? { onread: o.onread } : {}) });
   }
 
   const timer = setTimeout(() => fail(new UpstreamConnectError('timeout', 'connection timeout')), o.timeoutMs);
@@ -132,7 +134,7 @@ export function openConnection(o: ConnectOptions, cb: (err: Error | null, result
     socket.setNoDelay(true);
     if (o.keepaliveSeconds !== undefined) socket.setKeepAlive(true, o.keepaliveSeconds * 1000);
     stats.upstream_cx_connect_ms.record(performance.now() - started);
-    cb(null, { socket, alpn, peerUri, localAddress: socket.localAddress });
+    cb(null, { socket, alpn, peerUri, localAddress: socket.localAddress, staticReads: !o.tls && o.onread !== undefined });
   });
 }
 
