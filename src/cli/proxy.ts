@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { SailfinError, errorMessage } from '../common/errors.js';
-import { readBootstrapFile } from '../proxy/bootstrap/source.js';
+import { parseBootstrapText, readBootstrapFile, type BootstrapSource } from '../proxy/bootstrap/source.js';
 import { formatAddress } from '../proxy/listener/address.js';
 import { startProxy } from '../proxy/proxy.js';
 import { isProxyWorker, reportWorkerReady, startWorkers } from './proxy-workers.js';
@@ -23,7 +23,9 @@ function positive(value: string): number {
 }
 
 interface ProxyCliOptions {
-  config: string;
+  config?: string;
+  type: 'sidecar' | 'router';
+  discoveryAddress: string;
   adminPort?: number;
   healthPort?: number;
   statsPort?: number;
@@ -35,11 +37,20 @@ interface ProxyCliOptions {
   trustDomain: string;
 }
 
+/** Loaded only without --config, so a proxy given a bootstrap file does not pay for it. */
+async function podBootstrap(opts: ProxyCliOptions): Promise<BootstrapSource> {
+  if (opts.type !== 'sidecar' && opts.type !== 'router') throw new InvalidArgumentError('--type must be sidecar or router');
+  const { podBootstrapFromEnv } = await import('../inject/pod-bootstrap.js');
+  return parseBootstrapText(JSON.stringify(podBootstrapFromEnv(process.env, { type: opts.type, discoveryAddress: opts.discoveryAddress })), '<pod env>');
+}
+
 export function register(program: Command): void {
   program
     .command('proxy')
     .description('run the data-plane proxy alone from an Envoy v3 bootstrap (YAML or JSON)')
-    .requiredOption('-c, --config <file>', 'the bootstrap file')
+    .option('-c, --config <file>', "the bootstrap file (without it: built from the pod's env, as in an injected sidecar)")
+    .option('--type <type>', 'without --config: sidecar or router (gateway)', 'sidecar')
+    .option('--discovery-address <host:port>', 'without --config: the control plane\'s xDS address', 'istiod.istio-system.svc:15010')
     .option('--admin-port <port>', "override admin.address's port (0 = any free port)", port)
     .option('--health-port <port>', "serve Istio's /healthz/ready on this port (Istio uses 15021)", port)
     .option('--stats-port <port>', "serve Istio's metrics (/stats/prometheus) on this port (Istio's merged-metrics port is 15020)", port)
@@ -50,7 +61,7 @@ export function register(program: Command): void {
     .option('--ca-address <host:port>', "the mesh CA's TLS port (Istio's 15012), with --identity-dir")
     .option('--trust-domain <domain>', 'SPIFFE trust domain of the workload identity', 'cluster.local')
     .action(async (opts: ProxyCliOptions) => {
-      const source = await readBootstrapFile(opts.config);
+      const source = opts.config ? await readBootstrapFile(opts.config) : await podBootstrap(opts);
       if (opts.concurrency !== undefined && opts.concurrency > 1 && !isProxyWorker()) {
         startWorkers(opts.concurrency);
         return;
