@@ -7,10 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Mesh, ROOT, eventually, page, sailfin, stars } from './mesh-harness.js';
+
+const SAILFIN = join(ROOT, 'bin', 'sailfin');
 
 const POD_CIDR = '127.88.0.0/16';
 const skip =
@@ -119,5 +122,36 @@ describe('explicit mode: the local mesh without namespaces', { skip, timeout: 23
       const now = listeners(appPorts);
       return now.lines.length === 0 && !alive(upPid) && before.pids.every((p) => !alive(p)) ? true : undefined;
     }, 20_000);
+  });
+});
+
+describe('explicit mode: chosen by --mode auto where namespaces cannot be made', { skip, timeout: 150_000 }, () => {
+  // Run as an unprivileged user for real (root drops to nobody); a non-root run is already one.
+  const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+  const stateDir = mkdtempSync(join(tmpdir(), 'sailfin-e2e-sfe2eexp-auto-'));
+  const configDir = mkdtempSync(join(tmpdir(), 'sailfin-e2e-sfe2eexp-auto-config-'));
+  const run = (args: string[], timeout = 60_000) => {
+    const argv = [...asUser, process.execPath, SAILFIN, args[0], '--state-dir', stateDir, ...args.slice(1)];
+    return spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout, env: { ...process.env, HOME: tmpdir() } });
+  };
+
+  before(() => {
+    for (const f of ['samples/curl/curl.yaml', 'samples/httpbin/httpbin.yaml']) copyFileSync(join(ROOT, f), join(configDir, f.replace(/\//g, '_')));
+    chmodSync(configDir, 0o755);
+    if (asUser.length) chownSync(stateDir, 65534, 65534);
+  });
+  after(() => {
+    run(['down']);
+    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(configDir, { recursive: true, force: true });
+  });
+
+  it('an unprivileged up falls back to explicit mode, says why, and carries traffic', () => {
+    const up = run(['up', '--detach', '--mode', 'auto', '--xds-port', '0', '--monitoring-port', '0', '--ca-port', '0', '--pod-cidr', '127.89.0.0/16', '--ready-timeout', '90', '-f', configDir], 120_000);
+    assert.equal(up.status, 0, `${up.stdout}\n${up.stderr}`);
+    assert.match(up.stdout, /netns mode cannot run here \(.*needs root.*\), so the mesh runs in explicit mode/);
+    assert.match(up.stdout, /explicit mode: no network namespaces/);
+    const r = run(['exec', 'curl', '--', 'curl', '-s', '-m', '10', 'http://httpbin:8000/headers']);
+    assert.match(r.stdout, /URI=spiffe:\/\/cluster\.local\/ns\/default\/sa\/curl/, r.stderr);
   });
 });
