@@ -61,6 +61,12 @@ const PROTO_FILES = [
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/access_loggers/file/v3/file.proto',
   'envoy/config/trace/v3/zipkin.proto',
+  // Also emitted by the generators (src/pilot/protos.ts): listed here because a `sailfin proxy` process
+  // decodes them from ADS without ever loading the pilot.
+  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
+  'envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto',
+  'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
   'udpa/type/v1/typed_struct.proto',
   'xds/type/v3/typed_struct.proto',
   'google/protobuf/any.proto',

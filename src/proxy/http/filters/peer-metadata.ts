@@ -57,7 +57,8 @@ class PeerMetadataFilter implements HttpFilter {
       }
       h.remove(PEER_METADATA_ID_HEADER);
     }
-    if (this.upstreamPropagation) {
+    // Traffic leaving the mesh (passthrough to an unknown host) does not get to read who we are.
+    if (this.upstreamPropagation && stream.route?.action?.cluster !== 'PassthroughCluster') {
       h.set(PEER_METADATA_ID_HEADER, this.own.id);
       h.set(PEER_METADATA_HEADER, this.own.value);
     }
