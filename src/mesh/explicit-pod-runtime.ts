@@ -113,7 +113,7 @@ export class ExplicitPodRuntime extends PodRuntime {
       await writeWorkloadBootstrap(identityDir, ctx.ca.bootstrap(this.pod.namespace, this.pod.serviceAccountName ?? 'default'));
       command.push('--identity-dir', identityDir, '--ca-address', ctx.ca.address);
     }
-    this.supervise({ name: 'istio-proxy', command, readinessProbe: { httpGet: { port: 15021, path: '/healthz/ready', host: ip }, periodSeconds: 1 } }, undefined, { INSTANCE_IP: ip });
+    this.supervise({ name: 'istio-proxy', command, readinessProbe: { httpGet: { port: 15021, path: '/healthz/ready', host: ip }, periodSeconds: 1 } });
   }
 
   override status(): PodState {

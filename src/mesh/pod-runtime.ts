@@ -74,7 +74,7 @@ export class PodRuntime {
     return this.pod.sidecar && !this.gateway;
   }
 
-  protected supervise(spec: ContainerSpec, uid?: number, extraEnv: Record<string, string> = {}): void {
+  protected supervise(spec: ContainerSpec, uid?: number): void {
     const s = new ContainerSupervisor(spec, {
       netns: this.network?.netns,
       uid,
@@ -90,7 +90,6 @@ export class PodRuntime {
         INSTANCE_IP: this.pod.address,
         SERVICE_ACCOUNT: this.pod.serviceAccountName ?? 'default',
         HOME: '/root',
-        ...extraEnv,
       },
     });
     this.supervisors.push(s);
