@@ -126,4 +126,4 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`zipkin: "${port}" is not a port`);
   process.exit(2);
 }
-server.listen(port, () => console.log(`zipkin collector listening on :${port}`));
+server.listen(port, () => console.log(`zipkin collector listening on :${(server.address() as { port: number }).port}`));
