@@ -22,6 +22,7 @@ const SECOND_IP = '203.0.113.12';
 /**
  * pool.ext.test has two addresses in the mesh's DNS (a resolution NONE entry on an unused port only names
  * them); the DNS and DNS_ROUND_ROBIN entries use that name as their endpoint, which the proxy resolves.
+ * hostonly.ext.test has no endpoints: as in Istio, the proxy resolves the host itself.
  */
 const SE_DNS = `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -54,6 +55,16 @@ spec:
   location: MESH_EXTERNAL
   resolution: DNS_ROUND_ROBIN
   endpoints: [{address: pool.ext.test}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: dns-host-only}
+spec:
+  hosts: [hostonly.ext.test]
+  addresses: [${HTTP_IP}, ${SECOND_IP}]
+  ports: [{number: 8080, name: http, protocol: HTTP}]
+  location: MESH_EXTERNAL
+  resolution: DNS
 `;
 
 function sh(cmd: string): void {
@@ -160,7 +171,7 @@ describe('egress on the local mesh', { skip, timeout: 240_000 }, () => {
     assert.match(r.body, /s_server|Ciphers/i, 'answered by the TLS-only server');
   });
 
-  it('ServiceEntry DNS spreads over every address of the endpoint name; DNS_ROUND_ROBIN keeps one', async () => {
+  it('ServiceEntry DNS spreads over every address of the endpoint name (or of the host); DNS_ROUND_ROBIN keeps one', async () => {
     mesh.write('se-dns.yaml', SE_DNS);
     // One `sailfin exec` for all twelve requests: each exec is a process start, slow on a loaded machine.
     const servedBy = (host: string) => {
@@ -181,6 +192,9 @@ describe('egress on the local mesh', { skip, timeout: 240_000 }, () => {
     const eps = sailfin(['proxy-config', 'endpoints', curlPod, '--state-dir', mesh.stateDir]).stdout;
     assert.equal(eps.split('\n').filter((l) => l.includes('outbound|8080||rr.example.test')).length, 1, eps);
     assert.equal(eps.split('\n').filter((l) => l.includes('outbound|8080||strict.example.test')).length, 2, eps);
+    assert.equal(curl('http://hostonly.ext.test:8080/').code, '200');
+    const hostOnly = sailfin(['proxy-config', 'endpoints', curlPod, '--state-dir', mesh.stateDir]).stdout;
+    assert.equal(hostOnly.split('\n').filter((l) => l.includes('outbound|8080||hostonly.ext.test')).length, 2, hostOnly);
   });
 
   // The egress gateway tasks (HTTP, ISTIO_MUTUAL, TLS passthrough) are in egress-gateway.test.ts.
