@@ -4,13 +4,14 @@
  * proxy has ACKed the new version, for a config change (one VirtualService) and an endpoint change (one
  * Deployment scaled), with the control plane's CPU time and memory. Targets: < 1 s, < 500 MB.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/control-plane.js [--services N --replicas R --proxies P]
+ *   npx tsc -p tsconfig.json && node dist/bench/control-plane.js [--services N --replicas R --proxies P --full-clients]
  *   node --cpu-prof --cpu-prof-dir=/tmp/cp-prof dist/bench/control-plane.js   (profile the control plane)
  *   npm run bench -- --only cp
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -18,12 +19,15 @@ import { ControlPlane } from '../src/discovery/control-plane.js';
 import { sidecarNodeId } from '../src/pilot/proxy-info.js';
 import { TypeUrl, type XdsTypeUrl } from '../src/xds/protos.js';
 import type { AdsServer } from '../src/xds/server.js';
+import { cpuSeconds } from './processes.js';
 import { CHANGED, FULL_SCALE, deploymentFile, deploymentYaml, virtualServiceYaml, vsFile, writeMesh, type MeshShape } from './control-plane-mesh.js';
 
 export interface ControlPlaneBenchOptions {
   shape?: MeshShape;
   proxies?: number;
   clientProcesses?: number;
+  /** `light` (default): ACK route tables and endpoints unread; `full`: the proxy's AdsClient, decoding everything. */
+  clients?: 'light' | 'full';
   /** Give up on a phase after this long. */
   timeoutMs?: number;
   log?: (line: string) => void;
@@ -34,9 +38,12 @@ export interface PhaseResult {
   ms: number;
   /** The control plane's CPU time over that window (this process: clients run elsewhere). */
   cpuMs: number;
+  /** The client processes' CPU time over that window (they share the machine's cores with the control plane). */
+  clientCpuMs: number;
 }
 
 export interface ControlPlaneBenchResult {
+  clients: 'light' | 'full';
   proxies: number;
   services: number;
   pods: number;
@@ -75,22 +82,63 @@ async function until(what: string, cond: () => boolean, timeoutMs: number): Prom
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
+    // Every check walks 200 connections in the control plane's own process: poll gently.
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
-async function phase(what: string, change: () => void, done: () => boolean, timeoutMs: number): Promise<PhaseResult> {
+function clientsCpuMs(children: readonly ChildProcess[]): number {
+  let s = 0;
+  for (const c of children) {
+    try {
+      s += c.pid ? cpuSeconds(c.pid) : 0;
+    } catch {
+      // exited
+    }
+  }
+  return s * 1000;
+}
+
+/** CP_BENCH_PROFILE=DIR writes one CPU profile of the control plane per phase (open in Chrome DevTools). */
+async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const dir = process.env.CP_BENCH_PROFILE;
+  if (!dir) return run();
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = (await post('Profiler.stop')) as { profile: object };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+async function phase(what: string, change: () => void, done: () => boolean, timeoutMs: number, children: readonly ChildProcess[]): Promise<PhaseResult> {
+  return profiled(what, () => measure(what, change, done, timeoutMs, children));
+}
+
+async function measure(what: string, change: () => void, done: () => boolean, timeoutMs: number, children: readonly ChildProcess[]): Promise<PhaseResult> {
   const cpu = process.cpuUsage();
+  const clients = clientsCpuMs(children);
   const started = performance.now();
   change();
   await until(what, done, timeoutMs);
   const used = process.cpuUsage(cpu);
-  return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000 };
+  return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, clientCpuMs: clientsCpuMs(children) - clients };
 }
 
+const envNumber = (name: string): number | undefined => (process.env[name] ? Number(process.env[name]) : undefined);
+
 export async function runControlPlaneBench(opts: ControlPlaneBenchOptions = {}): Promise<ControlPlaneBenchResult> {
-  const shape = opts.shape ?? FULL_SCALE;
-  const proxies = opts.proxies ?? 200;
+  // CP_BENCH_SERVICES / _PROXIES / _CLIENTS size a run started through `npm run bench -- --only cp`.
+  const shape = opts.shape ?? { ...FULL_SCALE, services: envNumber('CP_BENCH_SERVICES') ?? FULL_SCALE.services };
+  const proxies = opts.proxies ?? envNumber('CP_BENCH_PROXIES') ?? 200;
+  const clients = opts.clients ?? (process.env.CP_BENCH_CLIENTS === 'full' ? 'full' : 'light');
   const timeoutMs = opts.timeoutMs ?? Number(process.env.CP_BENCH_TIMEOUT_MS ?? 120_000);
   const log = opts.log ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'sailfin-cp-bench-'));
@@ -116,13 +164,14 @@ export async function runControlPlaneBench(opts: ControlPlaneBenchOptions = {}):
       `${proxies} proxies to sync`,
       () => {
         for (let k = 0; k < processes; k++) {
-          const child = spawn(process.execPath, [clientScript, `127.0.0.1:${cp!.adsPort}`], { stdio: ['pipe', 'inherit', 'inherit'] });
+          const child = spawn(process.execPath, [clientScript, `127.0.0.1:${cp!.adsPort}`, clients], { stdio: ['pipe', 'inherit', 'inherit'] });
           children.push(child);
           for (let n = k; n < nodes.length; n += processes) child.stdin!.write(`${JSON.stringify(nodes[n])}\n`);
         }
       },
       () => synced(ads, proxies),
       timeoutMs,
+      children,
     ).catch((err: unknown) => {
       const c = ads.connections().find((x) => !PHASE_TYPES.every((t) => x.watches.get(t)?.ackedVersion && x.watches.get(t)?.ackedVersion === x.watches.get(t)?.sentVersion));
       const state = c ? [...c.watches.values()].map((w) => `${w.typeUrl.split('.').pop()} names=${w.names.length} sent=${w.sentVersion} acked=${w.ackedVersion} nack=${w.lastNack?.message ?? ""}`).join('; ') : 'none';
@@ -137,6 +186,7 @@ export async function runControlPlaneBench(opts: ControlPlaneBenchOptions = {}):
       () => writeFileSync(vsFile(dir), virtualServiceYaml(shape, CHANGED, 10)),
       () => pushedAndAcked(ads, proxies, TypeUrl.RouteConfiguration, before),
       timeoutMs,
+      children,
     );
     log(`config push (VirtualService weight change): all ${proxies} ACKed in ${configPush.ms.toFixed(0)} ms, control plane CPU ${configPush.cpuMs.toFixed(0)} ms`);
     await new Promise((r) => setTimeout(r, 500));
@@ -147,10 +197,12 @@ export async function runControlPlaneBench(opts: ControlPlaneBenchOptions = {}):
       () => writeFileSync(deploymentFile(dir), deploymentYaml(shape, CHANGED, shape.replicas + 1)),
       () => pushedAndAcked(ads, proxies, TypeUrl.ClusterLoadAssignment, before),
       timeoutMs,
+      children,
     );
     log(`endpoint push (Deployment scaled ${shape.replicas} → ${shape.replicas + 1}): all ${proxies} ACKed in ${endpointPush.ms.toFixed(0)} ms, control plane CPU ${endpointPush.cpuMs.toFixed(0)} ms`);
     const mem = process.memoryUsage();
     return {
+      clients,
       proxies,
       services: cp.registry.services().length,
       pods: pods.length,
@@ -170,10 +222,10 @@ export async function runControlPlaneBench(opts: ControlPlaneBenchOptions = {}):
 export function printControlPlaneReport(r: ControlPlaneBenchResult): string[] {
   const ok = (b: boolean) => (b ? 'PASS' : 'MISS');
   const lines = [
-    `\n## Control plane at scale: ${r.services} services, ${r.pods} pods, ${r.proxies} ADS proxies`,
-    `initial sync         ${r.initialSync.ms.toFixed(0).padStart(7)} ms   (control plane CPU ${r.initialSync.cpuMs.toFixed(0)} ms)`,
-    `config push → ACKs   ${r.configPush.ms.toFixed(0).padStart(7)} ms   (control plane CPU ${r.configPush.cpuMs.toFixed(0)} ms)`,
-    `endpoint push → ACKs ${r.endpointPush.ms.toFixed(0).padStart(7)} ms   (control plane CPU ${r.endpointPush.cpuMs.toFixed(0)} ms)`,
+    `\n## Control plane at scale: ${r.services} services, ${r.pods} pods, ${r.proxies} ADS proxies (${r.clients} clients), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+    `initial sync         ${r.initialSync.ms.toFixed(0).padStart(7)} ms   (control plane CPU ${r.initialSync.cpuMs.toFixed(0)} ms, clients CPU ${r.initialSync.clientCpuMs.toFixed(0)} ms)`,
+    `config push → ACKs   ${r.configPush.ms.toFixed(0).padStart(7)} ms   (control plane CPU ${r.configPush.cpuMs.toFixed(0)} ms, clients CPU ${r.configPush.clientCpuMs.toFixed(0)} ms)`,
+    `endpoint push → ACKs ${r.endpointPush.ms.toFixed(0).padStart(7)} ms   (control plane CPU ${r.endpointPush.cpuMs.toFixed(0)} ms, clients CPU ${r.endpointPush.clientCpuMs.toFixed(0)} ms)`,
     `control plane RSS    ${r.rssMb.toFixed(0).padStart(7)} MB   (heap ${r.heapMb.toFixed(0)} MB)`,
   ];
   for (const l of lines) console.log(l);
@@ -190,9 +242,10 @@ function argNumber(name: string): number | undefined {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const services = argNumber('--services') ?? FULL_SCALE.services;
+  const services = argNumber('--services') ?? envNumber('CP_BENCH_SERVICES') ?? FULL_SCALE.services;
   const shape: MeshShape = { ...FULL_SCALE, services, replicas: argNumber('--replicas') ?? FULL_SCALE.replicas };
-  const result = await runControlPlaneBench({ shape, proxies: argNumber('--proxies') ?? 200, log: (l) => console.log(`# ${l}`) });
+  const clients = process.argv.includes('--full-clients') ? 'full' : undefined;
+  const result = await runControlPlaneBench({ shape, proxies: argNumber('--proxies'), clients, log: (l) => console.log(`# ${l}`) });
   console.log(`\n${printControlPlaneReport(result).join("\n")}`);
   process.exit(0);
 }

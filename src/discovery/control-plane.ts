@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ParseCache, loadPaths } from '../config/loader.js';
+import type { ConfigEvent } from '../config/events.js';
 import { formatMessage, hasErrors, type AnalysisMessage } from '../config/messages.js';
 import { meshConfigFrom } from '../config/mesh-config.js';
 import { tracingSettings } from '../pilot/listeners/tracing.js';
@@ -14,11 +15,11 @@ import { ConfigStore } from '../config/store.js';
 import { expandWorkloads } from '../config/workloads.js';
 import { DEFAULT_MESH_SETTINGS, type MeshSettings } from '../pilot/context.js';
 import { PilotGenerator, type PilotSnapshot } from '../pilot/generator.js';
-import { IstioConfig } from '../pilot/istio-config.js';
+import { IstioConfig, type VirtualServiceSpec } from '../pilot/istio-config.js';
 import type { ServiceView } from '../pilot/model.js';
 import { hasServiceChange } from '../registry/events.js';
 import { ServiceRegistry } from '../registry/service-registry.js';
-import { TypeUrl } from '../xds/protos.js';
+import { TypeUrl, type XdsTypeUrl } from '../xds/protos.js';
 import type { AdsServer } from '../xds/server.js';
 import { serveXds, type XdsServing } from '../xds/serve.js';
 import { startCaServer, type CaServer } from './ca-server.js';
@@ -57,8 +58,10 @@ export interface ExternalConfigSource {
 }
 
 const WORKLOAD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet']);
-/** Kinds that only ever change listeners and route tables (never clusters or endpoints). */
-const ROUTING_ONLY_KINDS = new Set(['VirtualService', 'AuthorizationPolicy', 'RequestAuthentication']);
+/** Whether a VirtualService routes TCP or TLS: those rules live in listeners, not route tables. */
+function hasL4Routes(spec: VirtualServiceSpec | undefined): boolean {
+  return !!(spec?.tcp?.length || spec?.tls?.length);
+}
 
 export class ControlPlane {
   readonly store = new ConfigStore();
@@ -90,11 +93,30 @@ export class ControlPlane {
         if (hosts.size > 0) this.serving?.ads.push({ reason: 'endpoint', types: [TypeUrl.ClusterLoadAssignment] });
         return;
       }
+      const types = this.routingOnlyTypes(events);
       this.current = undefined;
-      // Routing rules change listeners and routes only: clusters come from Services and DestinationRules.
-      const routingOnly = events.every((e) => ROUTING_ONLY_KINDS.has(e.resource.resource.kind));
-      this.serving?.ads.push(routingOnly ? { reason: 'config', types: [TypeUrl.Listener, TypeUrl.RouteConfiguration] } : { reason: 'config' });
+      this.serving?.ads.push(types ? { reason: 'config', types } : { reason: 'config' });
     });
+  }
+
+  /**
+   * The types a change of routing rules alone can affect (clusters come from Services and DestinationRules,
+   * so never those): route tables for HTTP rules, listeners for TCP/TLS rules (in the VirtualService before
+   * or after the change) and for policies. Undefined when anything else changed: push everything.
+   */
+  private routingOnlyTypes(events: readonly ConfigEvent[]): XdsTypeUrl[] | undefined {
+    const types = new Set<XdsTypeUrl>();
+    for (const e of events) {
+      const r = e.resource.resource;
+      if (r.kind === 'AuthorizationPolicy' || r.kind === 'RequestAuthentication') types.add(TypeUrl.Listener);
+      else if (r.kind === 'VirtualService') {
+        types.add(TypeUrl.RouteConfiguration);
+        const ns = r.metadata.namespace ?? 'default';
+        const before = this.current?.config.virtualServices.find((vs) => vs.namespace === ns && vs.name === r.metadata.name);
+        if (!this.current || hasL4Routes(r.spec as VirtualServiceSpec | undefined) || (before && hasL4Routes(before.spec))) types.add(TypeUrl.Listener);
+      } else return undefined;
+    }
+    return [...types];
   }
 
   /** The Pod resource behind a registry pod (for the local mesh, which runs its containers). */
@@ -156,6 +178,11 @@ export class ControlPlane {
     const result = this.store.replace(resources);
     this.loads++;
     return this.report(result.accepted, [...loaded.messages, ...result.messages]);
+  }
+
+  /** The files the last reload had to parse (and validate) again: those whose text changed. */
+  get reparsedFiles(): readonly string[] {
+    return this.parsed.parsedFiles;
   }
 
   private report(accepted: boolean, messages: AnalysisMessage[]): { accepted: boolean; messages: AnalysisMessage[] } {

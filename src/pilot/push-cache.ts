@@ -32,13 +32,20 @@ function sortedLabels(labels: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
 }
 
+interface ScopeEntry {
+  list?: JsonObject[];
+  named: Map<string, JsonObject | undefined>;
+}
+
 export class PushCache {
   private config: IstioConfig | undefined;
   private facts: ScopeFacts | undefined;
-  /** Per snapshot: scope key → generated value (a resource list, or one named resource). */
-  private scoped = new Map<string, unknown>();
-  /** Endpoint assignments, kept across pushes until their service's endpoints or the config change. */
-  private endpoints = new Map<string, JsonObject | undefined>();
+  /** Per push context: scope key → generated lists, and named resources by name. */
+  private scoped = new Map<string, ScopeEntry>();
+  /** Endpoint assignments by scope and name, kept across pushes until their service's endpoints or the config change. */
+  private endpoints = new Map<string, ScopeEntry>();
+  /** Scope keys of one generate call (one proxy, one moment): computed once, not per resource name. */
+  private keys = new WeakMap<GenContext, Partial<Record<ScopedPart, ScopeEntry>>>();
   /** JSON → the object first generated with that content, this generation and the one before. */
   private interned = new Map<string, JsonObject>();
   private internedBefore = new Map<string, JsonObject>();
@@ -58,10 +65,11 @@ export class PushCache {
   /** Forget the endpoint assignments of these hostnames (their endpoints changed; config did not). */
   endpointsChanged(hostnames: ReadonlySet<string>): void {
     if (hostnames.size === 0) return;
-    for (const key of [...this.endpoints.keys()]) {
-      const name = key.slice(key.lastIndexOf('\u0000') + 1);
-      const parsed = parseClusterName(name);
-      if (!parsed || hostnames.has(parsed.hostname)) this.endpoints.delete(key);
+    for (const entry of this.endpoints.values()) {
+      for (const name of [...entry.named.keys()]) {
+        const parsed = parseClusterName(name);
+        if (!parsed || hostnames.has(parsed.hostname)) entry.named.delete(name);
+      }
     }
   }
 
@@ -81,32 +89,43 @@ export class PushCache {
     return `${part}|${p.type}|${ns}|${labels}|${locality}`;
   }
 
-  /** The value of `key` in this push context, built (and its resources interned) on first use. */
-  list(part: ScopedPart, ctx: GenContext, build: () => JsonObject[]): JsonObject[] {
-    const key = this.scopeKey(part, ctx);
-    let hit = this.scoped.get(key) as JsonObject[] | undefined;
-    if (hit) {
-      this.stats.hits++;
-      return hit;
+  private entry(part: ScopedPart, ctx: GenContext): ScopeEntry {
+    let mine = this.keys.get(ctx);
+    if (!mine) this.keys.set(ctx, (mine = {}));
+    let entry = mine[part];
+    if (!entry) {
+      const key = this.scopeKey(part, ctx);
+      const store = part === 'endpoints' ? this.endpoints : this.scoped;
+      entry = store.get(key);
+      if (!entry) store.set(key, (entry = { named: new Map() }));
+      mine[part] = entry;
     }
-    this.stats.misses++;
-    hit = build().map((r) => this.intern(r));
-    this.scoped.set(key, hit);
-    return hit;
+    return entry;
   }
 
-  /** One named resource of a scope (a route configuration). */
-  named(part: ScopedPart, ctx: GenContext, name: string, build: () => JsonObject | undefined): JsonObject | undefined {
-    const key = `${this.scopeKey(part, ctx)}\u0000${name}`;
-    const store = part === 'endpoints' ? this.endpoints : this.scoped;
-    if (store.has(key)) {
+  /** The resource list of `part` for the proxy's scope in this push context, built (and interned) on first use. */
+  list(part: ScopedPart, ctx: GenContext, build: () => JsonObject[]): JsonObject[] {
+    const entry = this.entry(part, ctx);
+    if (entry.list) {
       this.stats.hits++;
-      return store.get(key) as JsonObject | undefined;
+      return entry.list;
+    }
+    this.stats.misses++;
+    entry.list = build().map((r) => this.intern(r));
+    return entry.list;
+  }
+
+  /** One named resource of a scope (a route table, an endpoint assignment). */
+  named(part: ScopedPart, ctx: GenContext, name: string, build: () => JsonObject | undefined): JsonObject | undefined {
+    const { named } = this.entry(part, ctx);
+    if (named.has(name)) {
+      this.stats.hits++;
+      return named.get(name);
     }
     this.stats.misses++;
     const built = build();
     const value = built && this.intern(built);
-    store.set(key, value);
+    named.set(name, value);
     return value;
   }
 
