@@ -198,9 +198,11 @@ export class LocalMesh {
         let fwd: PortForward;
         try {
           fwd = await forwardPort(inst.servicePort.port, rt.pod.address, podPort);
-        } catch {
+        } catch (err) {
           fwd = await forwardPort(0, rt.pod.address, podPort);
-          this.notes.push(`port ${inst.servicePort.port} is taken on this host; ${rt.pod.name}:${podPort} (${name}) is on 127.0.0.1:${fwd.hostPort} instead`);
+          // Ports below 1024 need root: an unprivileged (explicit-mode) mesh hits this, not a conflict.
+          const why = (err as NodeJS.ErrnoException).code === 'EACCES' ? 'needs root to listen on' : 'is taken';
+          this.notes.push(`port ${inst.servicePort.port} ${why} on this host; ${rt.pod.name}:${podPort} (${name}) is on 127.0.0.1:${fwd.hostPort} instead`);
         }
         this.forwards.push({ ...fwd, pod: rt.pod.name, namespace: rt.pod.namespace, podPort, name });
       }
