@@ -11,6 +11,7 @@ import { register as registerDown } from './down.js';
 import { register as registerExec } from './exec.js';
 import { register as registerGet } from './get.js';
 import { register as registerInject } from './inject.js';
+import { register as registerInstall } from './install.js';
 import { register as registerIptables } from './iptables.js';
 import { register as registerLogs } from './logs.js';
 import { register as registerProxyConfig } from './proxy-config.js';
@@ -29,6 +30,7 @@ export const commandRegistrations: CommandRegistration[] = [
   registerExec,
   registerGet,
   registerInject,
+  registerInstall,
   registerIptables,
   registerLogs,
   registerProxyConfig,

@@ -192,8 +192,9 @@ export class FakeApiServer {
       const type = contentType.split(';')[0].trim();
       let next: StoredObject;
       if (type === 'application/apply-patch+yaml') {
-        // Server-side apply creates or merges; the fake keeps the simple "applied config wins" part.
-        next = withMeta(mergePatch(existing ?? {}, obj) as StoredObject, r.name!);
+        // Server-side apply creates or merges: the fake keeps "applied fields win, others' fields stay",
+        // merging lists of named items (webhooks, containers, ports) by name as their list-map keys do.
+        next = withMeta(applyMerge(existing ?? {}, obj) as StoredObject, r.name!);
       } else if (!existing) {
         return status(res, 404, 'NotFound', `${r.collection} "${r.name}" not found`);
       } else if (type === 'application/json-patch+json') {
@@ -283,6 +284,19 @@ function mergePatch(target: unknown, patch: unknown): unknown {
     else out[k] = mergePatch(out[k], v);
   }
   return out;
+}
+
+/** Server-side apply's merge, roughly: maps merge, lists of items with a `name` merge by name, other values are replaced. */
+function applyMerge(target: unknown, applied: unknown): unknown {
+  const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isMap(target) && isMap(applied)) {
+    const out: Record<string, unknown> = { ...target };
+    for (const [k, v] of Object.entries(applied)) out[k] = applyMerge(target[k], v);
+    return out;
+  }
+  const named = (l: unknown): l is Record<string, unknown>[] => Array.isArray(l) && l.every((i) => isMap(i) && typeof i.name === 'string');
+  if (named(target) && named(applied)) return applied.map((item) => applyMerge(target.find((t) => t.name === item.name), item));
+  return applied;
 }
 
 function keyOf(o: StoredObject): string {

@@ -1,0 +1,82 @@
+/**
+ * The ingress gateway: `sailfin proxy --type router` in its own Deployment (labels `istio:
+ * ingressgateway`, which Gateway resources select), its bootstrap built from the pod's env as an
+ * injected sidecar's is, binding ports 80/443 without root (the pod lowers the unprivileged port
+ * floor, as Istio's gateways do), behind a LoadBalancer Service.
+ */
+import { PART_OF } from './control-plane.js';
+import type { InstallValues } from './values.js';
+
+type Obj = Record<string, unknown>;
+
+const LABELS = { app: 'istio-ingressgateway', istio: 'ingressgateway', ...PART_OF };
+
+function fieldEnv(name: string, fieldPath: string): Obj {
+  return { name, valueFrom: { fieldRef: { fieldPath } } };
+}
+
+export function ingressGateway(v: InstallValues): Obj[] {
+  const g = v.gateway;
+  const xds = `istiod.${v.namespace}.svc:15010`;
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'istio-ingressgateway', namespace: v.namespace, labels: PART_OF } },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'istio-ingressgateway', namespace: v.namespace, labels: LABELS },
+      spec: {
+        replicas: g.replicas,
+        selector: { matchLabels: { istio: 'ingressgateway' } },
+        template: {
+          metadata: { labels: LABELS, annotations: { 'sidecar.istio.io/inject': 'false', 'prometheus.io/scrape': 'true', 'prometheus.io/port': '15020', 'prometheus.io/path': '/stats/prometheus' } },
+          spec: {
+            serviceAccountName: 'istio-ingressgateway',
+            securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] },
+            containers: [
+              {
+                name: 'istio-proxy',
+                image: v.image,
+                imagePullPolicy: v.imagePullPolicy,
+                args: ['proxy', '--type', 'router', '--discovery-address', xds, '--admin-port', '15000', '--health-port', '15021', '--stats-port', '15020'],
+                env: [
+                  fieldEnv('POD_NAME', 'metadata.name'),
+                  fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
+                  fieldEnv('INSTANCE_IP', 'status.podIP'),
+                  fieldEnv('SERVICE_ACCOUNT', 'spec.serviceAccountName'),
+                  { name: 'ISTIO_META_WORKLOAD_NAME', value: 'istio-ingressgateway' },
+                  { name: 'ISTIO_META_CLUSTER_ID', value: 'Kubernetes' },
+                ],
+                ports: [
+                  { name: 'http2', containerPort: g.httpPort, protocol: 'TCP' },
+                  { name: 'https', containerPort: g.httpsPort, protocol: 'TCP' },
+                  { name: 'status-port', containerPort: 15021, protocol: 'TCP' },
+                  { name: 'http-envoy-prom', containerPort: 15090, protocol: 'TCP' },
+                ],
+                readinessProbe: { httpGet: { path: '/healthz/ready', port: 15021 }, initialDelaySeconds: 1, periodSeconds: 2, failureThreshold: 30 },
+                resources: { requests: { cpu: '100m', memory: '128Mi' } },
+                securityContext: { runAsNonRoot: true, runAsUser: 1337, runAsGroup: 1337, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+                volumeMounts: [{ name: 'istio-podinfo', mountPath: '/etc/istio/pod' }],
+              },
+            ],
+            volumes: [{ name: 'istio-podinfo', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } }],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'istio-ingressgateway', namespace: v.namespace, labels: LABELS },
+      spec: {
+        type: g.serviceType,
+        selector: { istio: 'ingressgateway' },
+        ports: [
+          { name: 'status-port', port: 15021, targetPort: 15021, protocol: 'TCP' },
+          { name: 'http2', port: g.httpPort, targetPort: g.httpPort, protocol: 'TCP' },
+          { name: 'https', port: g.httpsPort, targetPort: g.httpsPort, protocol: 'TCP' },
+        ],
+      },
+    },
+  ];
+}
+
