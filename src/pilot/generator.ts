@@ -22,6 +22,7 @@ import type { ServiceView } from './model.js';
 import { parseClusterName } from './names.js';
 import { parseProxyInfo, type ProxyInfo } from './proxy-info.js';
 import { PushCache } from './push-cache.js';
+import { sharedRouteConfig } from './route-tables.js';
 import { proxylessCluster, proxylessListener, proxylessRouteConfig } from './proxyless.js';
 import { buildGatewayRouteConfig } from './routes/gateway-routes.js';
 import { buildOutboundRouteConfig } from './routes/route-configs.js';
@@ -132,9 +133,16 @@ export class PilotGenerator implements XdsGenerator {
           : name === EXPLICIT_ROUTE_CONFIG && isExplicit(ctx)
             ? explicitRouteConfig(ctx)
             : /^\d+$/.test(name)
-            ? this.cache.named('routes', ctx, name, () => buildOutboundRouteConfig(Number(name), ctx))
+            ? this.outboundRoutes(ctx, name)
             : undefined;
     return rc ? { name, resource: rc } : undefined;
+  }
+
+  /** A sidecar's route table, shared by its scope; assembled from the mesh-wide one when namespaces do not matter. */
+  private outboundRoutes(ctx: GenContext, name: string): JsonObject | undefined {
+    const port = Number(name);
+    if (this.cache.namespaceFree) return this.cache.named('routes', ctx, name, () => sharedRouteConfig(port, ctx, this.cache), false);
+    return this.cache.named('routes', ctx, name, () => buildOutboundRouteConfig(port, ctx));
   }
 
   loadAssignment(ctx: GenContext, name: string): GeneratedResource | undefined {

@@ -17,7 +17,7 @@ import { parseClusterName } from './names.js';
 import { scopeFacts, type ScopeFacts } from './scope-facts.js';
 
 /** Which part of a sidecar's config a cached entry is: each depends on different proxy properties. */
-export type ScopedPart = 'clusters' | 'listeners' | 'routes' | 'endpoints';
+export type ScopedPart = 'clusters' | 'listeners' | 'routes' | 'routes-neutral' | 'endpoints';
 
 const objectIds = new WeakMap<object, number>();
 let nextObjectId = 1;
@@ -60,6 +60,11 @@ export class PushCache {
     this.endpoints = new Map();
     this.internedBefore = this.interned;
     this.interned = new Map();
+  }
+
+  /** Route tables can be assembled from one shared table (route-tables.ts). */
+  get namespaceFree(): boolean {
+    return !!this.facts?.namespaceFree;
   }
 
   /** Forget the endpoint assignments of these hostnames (their endpoints changed; config did not). */
@@ -116,7 +121,7 @@ export class PushCache {
   }
 
   /** One named resource of a scope (a route table, an endpoint assignment). */
-  named(part: ScopedPart, ctx: GenContext, name: string, build: () => JsonObject | undefined): JsonObject | undefined {
+  named(part: ScopedPart, ctx: GenContext, name: string, build: () => JsonObject | undefined, intern = true): JsonObject | undefined {
     const { named } = this.entry(part, ctx);
     if (named.has(name)) {
       this.stats.hits++;
@@ -124,7 +129,7 @@ export class PushCache {
     }
     this.stats.misses++;
     const built = build();
-    const value = built && this.intern(built);
+    const value = built && intern ? this.intern(built) : built;
     named.set(name, value);
     return value;
   }

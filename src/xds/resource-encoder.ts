@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import protobuf from 'protobufjs';
-import { fromEnvoyJson, type AnyMessage, type EnvoyJson } from './envoy-json.js';
+import { encodeEnvoyJson, fromEnvoyJson, type AnyMessage, type EnvoyJson } from './envoy-json.js';
 import { lookupMessageType } from './protos.js';
 
 export interface EncodedResource {
@@ -30,12 +30,42 @@ export function responseField(encoded: EncodedResource): Uint8Array {
 
 const cache = new WeakMap<EnvoyJson, Map<string, EncodedResource>>();
 
+const ROUTE_CONFIGURATION = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
+/** Each virtual host as a complete `virtual_hosts` field entry, by object. */
+const virtualHostFields = new WeakMap<object, Uint8Array>();
+
+/**
+ * A sidecar's route table holds a host per service, and the tables of different namespaces share almost
+ * all of them (pilot/route-tables.ts hands out the same objects): encode each host once and lay the table
+ * out as its other fields followed by those entries (protobuf allows any field order).
+ */
+function encodeRouteConfiguration(resource: EnvoyJson): AnyMessage {
+  const hosts = resource.virtual_hosts;
+  if (!Array.isArray(hosts) || !hosts.every((h) => h !== null && typeof h === 'object' && !Array.isArray(h))) return fromEnvoyJson(ROUTE_CONFIGURATION, resource);
+  const { virtual_hosts: _hosts, ...rest } = resource;
+  const head = fromEnvoyJson(ROUTE_CONFIGURATION, rest);
+  const fieldId = lookupMessageType(ROUTE_CONFIGURATION).fields.virtual_hosts.id;
+  const parts: Uint8Array[] = [head.value];
+  let length = head.value.length;
+  hosts.forEach((host, i) => {
+    let field = virtualHostFields.get(host as object);
+    if (!field) {
+      const bytes = encodeEnvoyJson('envoy.config.route.v3.VirtualHost', host, `virtual_hosts[${i}]`);
+      field = protobuf.Writer.create().uint32((fieldId << 3) | 2).bytes(bytes).finish();
+      virtualHostFields.set(host as object, field);
+    }
+    parts.push(field);
+    length += field.length;
+  });
+  return { type_url: ROUTE_CONFIGURATION, value: Buffer.concat(parts, length) };
+}
+
 /** The resource as an Any of `typeUrl`; throws a field-naming SailfinError when it does not fit the schema. */
 export function encodeResource(typeUrl: string, resource: EnvoyJson): EncodedResource {
   let byType = cache.get(resource);
   const hit = byType?.get(typeUrl);
   if (hit) return hit;
-  const any = fromEnvoyJson(typeUrl, resource);
+  const any = typeUrl === ROUTE_CONFIGURATION ? encodeRouteConfiguration(resource) : fromEnvoyJson(typeUrl, resource);
   const encoded: EncodedResource = { resource, any, hash: createHash('sha256').update(any.value).digest('base64') };
   if (!byType) cache.set(resource, (byType = new Map()));
   byType.set(typeUrl, encoded);

@@ -6,6 +6,7 @@ import { sidecarNodeId } from '../../src/pilot/proxy-info.js';
 import type { ConnectedProxy } from '../../src/xds/generator.js';
 import { TypeUrl, type XdsTypeUrl } from '../../src/xds/protos.js';
 import { encodeResource } from '../../src/xds/resource-encoder.js';
+import { buildOutboundRouteConfig } from '../../src/pilot/routes/route-configs.js';
 import { snapshot } from './bookinfo-fixture.js';
 
 function proxy(ip: string, pod: string, ns: string, labels: Record<string, string>): ConnectedProxy {
@@ -86,6 +87,32 @@ describe('pilot: push cache (what sidecars of one scope share)', () => {
         assert.deepEqual(byName(shared, p(), type, names), byName(fresh, p(), type, names), `${p().id} ${type}`);
       }
     }
+  });
+
+  it('route tables assembled from the mesh-wide one equal the direct build in every namespace', () => {
+    const VS_LEGACY = `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: legacy-from-default, namespace: default}
+spec:
+  hosts: [legacy.legacy.svc.cluster.local, extra.example.com]
+  http:
+  - route: [{destination: {host: legacy.legacy.svc.cluster.local}}]
+`;
+    const snap = snapshot(DR + '---' + VS_LEGACY);
+    const g = new PilotGenerator(() => snap);
+    const tables = new Map<string, JsonObject>();
+    for (const p of [productpage, legacy]) {
+      const table = byName(g, p(), TypeUrl.RouteConfiguration, ['9080']).get('9080')!;
+      assert.deepEqual(table, buildOutboundRouteConfig(9080, new PilotGenerator(() => snap).context(p())), p().id);
+      tables.set(p().id, table);
+    }
+    const [a, b] = [...tables.values()].map((t) => t.virtual_hosts as JsonObject[]);
+    const ratings = (hosts: JsonObject[]) => hosts.find((h) => h.name === 'ratings.default.svc.cluster.local:9080');
+    assert.notEqual(ratings(a), ratings(b), 'default sees ratings by its short name too');
+    const extra = (hosts: JsonObject[]) => hosts.find((h) => h.name === 'extra.example.com:9080');
+    assert.ok(extra(a));
+    assert.equal(extra(a), extra(b), 'a host that is the same everywhere is one object');
   });
 
   it('a proxy under another Sidecar scope gets its own clusters; without any Sidecar, namespaces share them', () => {
