@@ -1,6 +1,6 @@
 /**
  * The tcp_proxy network filter: picks a cluster and host, connects (retrying other hosts up to
- * max_connect_attempts), then copies bytes both ways with backpressure (pipe), closing on idle
+ * max_connect_attempts), then copies bytes both ways with backpressure, closing on idle
  * timeout. Bytes already read by the listener's inspectors (a ClientHello being passed through
  * untouched, for example) are sent upstream first.
  */
@@ -14,6 +14,7 @@ import { addFlag, newStreamInfo, type StreamInfo } from '../stream-info.js';
 import type { Cluster, ConnectResult, Host } from '../upstream/api.js';
 import { TCP_PROXY_TYPE, compileTcpProxy, type TcpProxyConfig } from './tcp-proxy-config.js';
 import { tcpClosed, tcpOpened } from './tcp-telemetry.js';
+import { UpstreamCopy } from './upstream-copy.js';
 import { tcpTelemetryEnabled } from '../stats/istio-stats-filter.js';
 
 class TcpProxySession {
@@ -76,6 +77,10 @@ class TcpProxySession {
     this.attempts++;
     this.tried.push(host);
     this.info.upstreamHost = host.addressString;
+    const copy = new UpstreamCopy((n) => {
+      this.info.bytesSent += n;
+      this.cfg.stats.txBytes.inc(n);
+    });
     cluster.connect(host, undefined, (err, result) => {
       if (this.done) {
         result?.socket.destroy();
@@ -94,11 +99,11 @@ class TcpProxySession {
       // Envoy's tcp_proxy reports a connect success as final: without it the connect failures of
       // other connections to this host add up across good ones into an ejection.
       cluster.reportResult(host, { kind: 'success' });
-      this.onConnected(host, result);
-    });
+      this.onConnected(host, result, copy);
+    }, copy.onread);
   }
 
-  private onConnected(host: Host, result: ConnectResult): void {
+  private onConnected(host: Host, result: ConnectResult, copy: UpstreamCopy): void {
     const { conn, cfg, info } = this;
     const up = (this.upstream = result.socket);
     this.host = host;
@@ -115,10 +120,14 @@ class TcpProxySession {
       info.bytesReceived += n;
       cfg.stats.rxBytes.inc(n);
     });
-    forward(up, down, (n) => {
-      info.bytesSent += n;
-      cfg.stats.txBytes.inc(n);
-    });
+    // Plain TCP upstreams read into the session's own buffer (onread); TLS ones emit 'data'.
+    if (result.staticReads) copy.attach(up, down);
+    else {
+      forward(up, down, (n) => {
+        info.bytesSent += n;
+        cfg.stats.txBytes.inc(n);
+      });
+    }
     up.on('error', () => this.finish('UC'));
     up.once('close', () => this.finish(undefined));
     if (cfg.idleTimeoutMs > 0) {

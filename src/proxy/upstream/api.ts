@@ -118,7 +118,8 @@ export interface ConnectResult {
  * with no Buffer allocated and no stream event per read. The callback must copy whatever it keeps.
  */
 export interface StaticReadOptions {
-  buffer: Buffer;
+  /** The buffer, or a function net calls after every read for the buffer of the next one. */
+  buffer: Buffer | (() => Buffer);
   /** Returns false to pause reading (as socket.pause()). */
   callback: (bytes: number, buffer: Buffer) => boolean;
 }
