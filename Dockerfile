@@ -1,5 +1,6 @@
 # The Sailfin image: one image for the control plane (`sailfin discovery`), the injected sidecar
-# (`sailfin proxy`), its capture init container (`sailfin iptables`) and the gateways.
+# (`sailfin proxy`), its capture init container (`sailfin iptables`) and the gateways; it also runs
+# the sample apps (`sailfin-sample`), so tagging it sailfin/samples:0.1.0 serves samples/bookinfo.
 #   docker build -t sailfin:latest .
 # The build stage needs the compilers (TypeScript, node-gyp for the SO_ORIGINAL_DST addon); the
 # runtime stage gets production dependencies only, plus the compiled output, plus iptables.
@@ -30,7 +31,7 @@ COPY --from=build /app/dist/samples ./dist/samples
 COPY --from=build /app/native/build ./native/build
 COPY bin ./bin
 COPY samples ./samples
-RUN ln -s /app/bin/sailfin /usr/local/bin/sailfin \
+RUN ln -s /app/bin/sailfin /usr/local/bin/sailfin && ln -s /app/bin/sailfin-sample /usr/local/bin/sailfin-sample \
  && groupadd -g 1337 istio-proxy && useradd -u 1337 -g 1337 -M -s /usr/sbin/nologin istio-proxy
 # The proxy and control plane run as 1337 (their Deployments say so); istio-init runs as root.
 USER 1337:1337

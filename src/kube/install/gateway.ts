@@ -1,8 +1,9 @@
 /**
  * The ingress gateway: `sailfin proxy --type router` in its own Deployment (labels `istio:
  * ingressgateway`, which Gateway resources select), its bootstrap built from the pod's env as an
- * injected sidecar's is, binding ports 80/443 without root (the pod lowers the unprivileged port
- * floor, as Istio's gateways do), behind a LoadBalancer Service.
+ * injected sidecar's is, behind a LoadBalancer Service that maps 80→8080 and 443→8443 as Istio's
+ * does (Gateway resources, like bookinfo's, listen on 8080). The pod lowers the unprivileged port
+ * floor, as Istio's gateways do, so a Gateway on port 80 can bind too without root.
  */
 import { PART_OF } from './control-plane.js';
 import type { InstallValues } from './values.js';
@@ -47,8 +48,8 @@ export function ingressGateway(v: InstallValues): Obj[] {
                   { name: 'ISTIO_META_CLUSTER_ID', value: 'Kubernetes' },
                 ],
                 ports: [
-                  { name: 'http2', containerPort: g.httpPort, protocol: 'TCP' },
-                  { name: 'https', containerPort: g.httpsPort, protocol: 'TCP' },
+                  { name: 'http2', containerPort: 8080, protocol: 'TCP' },
+                  { name: 'https', containerPort: 8443, protocol: 'TCP' },
                   { name: 'status-port', containerPort: 15021, protocol: 'TCP' },
                   { name: 'http-envoy-prom', containerPort: 15090, protocol: 'TCP' },
                 ],
@@ -72,8 +73,8 @@ export function ingressGateway(v: InstallValues): Obj[] {
         selector: { istio: 'ingressgateway' },
         ports: [
           { name: 'status-port', port: 15021, targetPort: 15021, protocol: 'TCP' },
-          { name: 'http2', port: g.httpPort, targetPort: g.httpPort, protocol: 'TCP' },
-          { name: 'https', port: g.httpsPort, targetPort: g.httpsPort, protocol: 'TCP' },
+          { name: 'http2', port: g.httpPort, targetPort: 8080, protocol: 'TCP' },
+          { name: 'https', port: g.httpsPort, targetPort: 8443, protocol: 'TCP' },
         ],
       },
     },
