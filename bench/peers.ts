@@ -102,3 +102,27 @@ function require_resolve(name: string): string {
   // Resolved here so the generated script finds the project's copy whatever its working directory.
   return createRequire(import.meta.url).resolve(name);
 }
+
+/**
+ * The least any Node.js proxy built on net.Socket can spend per request: bytes copied between one
+ * downstream and one upstream connection with no HTTP parsing, routing or pooling. Shows how much of
+ * Sailfin's cost per request is Node's socket and stream machinery rather than Sailfin's own code.
+ */
+export async function startNodeFloor(dir: string, port: number, backendPort: number): Promise<ChildProcess> {
+  const script = join(dir, 'node-floor.cjs');
+  writeFileSync(
+    script,
+    `const net = require('net');
+net.createServer({ noDelay: true }, (down) => {
+  const up = net.connect({ port: ${backendPort}, host: '127.0.0.1', noDelay: true });
+  up.on('data', (d) => down.write(d));
+  down.on('data', (d) => up.write(d));
+  up.on('error', () => down.destroy()); down.on('error', () => up.destroy());
+  up.on('close', () => down.destroy()); down.on('close', () => up.destroy());
+}).listen(${port}, '127.0.0.1');
+`,
+  );
+  const p = startProcess(process.execPath, [script], { name: 'node floor' });
+  await waitForPort(port);
+  return p;
+}
