@@ -9,7 +9,7 @@ import type { MeshCa } from '../ca/mesh-ca.js';
 import type { ConfigStore } from '../config/store.js';
 import type { InjectValues } from '../inject/values.js';
 import { WebhookServer, webhookDnsNames } from '../inject/webhook-server.js';
-import { patchWebhookCaBundle, publishRootCert } from './cluster-writes.js';
+import { patchWebhookCaBundle, publishRootCert, shareSelfSignedCa } from './cluster-writes.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
 
 export interface ClusterServicesOptions {
@@ -107,6 +107,11 @@ export class ClusterServices {
   private async writeSharedState(why: string): Promise<void> {
     if (!this.leading) return;
     const o = this.opts;
+    if (o.ca.bundle.mode === 'self-signed' && !o.store.get('Secret', o.namespace, 'cacerts')) {
+      // Replicas converge on this CA once the Secret reaches their watch; the roots written below
+      // may be this replica's until then, and are rewritten when the CA changes.
+      if (await shareSelfSignedCa(o.kc, o.namespace, o.ca.bundle)) o.log(`shared this replica's self-signed CA as ${o.namespace}/cacerts`);
+    }
     const roots = o.ca.rootsPem;
     if (o.webhook) {
       const changed = await patchWebhookCaBundle(o.kc, o.webhook.configName, roots).catch((err: unknown) => {

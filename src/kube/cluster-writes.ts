@@ -3,10 +3,15 @@
  * - the mesh root as `caBundle` of every webhook in the MutatingWebhookConfiguration, so the API
  *   server trusts the webhook's mesh-CA certificate (a JSON Patch touching only that field);
  * - the `istio-ca-root-cert` ConfigMap (`root-cert.pem`) in each namespace, which injected pods
- *   mount to verify the control plane. Writes carry the read resourceVersion; a 409 is left to the
- *   next round, which reads again.
+ *   mount to verify the control plane;
+ * - once, the leader's self-signed CA as the `cacerts` Secret, which every replica's CA follows, so
+ *   replicas that each started with their own root converge on one (Istio shares istio-ca-secret
+ *   for the same reason). Create-only: an existing `cacerts` (a user's plug-in CA) is never touched.
+ * Writes carry the read resourceVersion; a 409 is left to the next round, which reads again.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { CaBundle } from '../ca/ca-bundle.js';
+import { rootBundlePem } from '../ca/ca-bundle.js';
 import { answerMessage, requestJson } from './api-client.js';
 
 export const ROOT_CERT_CONFIGMAP = 'istio-ca-root-cert';
@@ -59,5 +64,27 @@ export async function publishRootCert(kc: KubeConfig, namespace: string, rootsPe
   const updated = await requestJson(kc, 'PUT', `${collection}/${ROOT_CERT_CONFIGMAP}`, { body: { ...current, data: { ...current.data, [ROOT_CERT_KEY]: rootsPem } } });
   if (updated.status === 409) return false;
   if (updated.status >= 300) throw new Error(`updating ${namespace}/${ROOT_CERT_CONFIGMAP}: ${answerMessage(updated)}`);
+  return true;
+}
+
+/** Creates `cacerts` from a self-signed bundle unless it exists; true when this call created it. */
+export async function shareSelfSignedCa(kc: KubeConfig, namespace: string, bundle: CaBundle): Promise<boolean> {
+  if (bundle.mode !== 'self-signed') return false;
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  const secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: { name: 'cacerts', namespace, labels: { 'app.kubernetes.io/managed-by': 'sailfin' }, annotations: { 'sailfin.io/origin': 'self-signed root of the first control-plane leader' } },
+    data: {
+      'ca-cert.pem': b64(bundle.signingCert.pem),
+      'ca-key.pem': b64(bundle.signingKey.pem),
+      'root-cert.pem': b64(rootBundlePem(bundle)),
+      'cert-chain.pem': b64(bundle.signingCert.pem),
+    },
+  };
+  const created = await requestJson(kc, 'POST', `/api/v1/namespaces/${namespace}/secrets`, { body: secret });
+  if (created.status === 409) return false;
+  if (created.status >= 300) throw new Error(`creating ${namespace}/cacerts: ${answerMessage(created)}`);
   return true;
 }

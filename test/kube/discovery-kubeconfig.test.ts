@@ -1,27 +1,88 @@
 /**
  * `sailfin discovery --kubeconfig FILE` against the stand-in API server (test/kube/fake-api-server.ts;
  * no real API server can run here): the control plane starts from what the API server lists and
- * serves it, and as the elected leader writes the webhook's caBundle and the namespaces' root-cert
- * ConfigMaps, while its injection webhook answers AdmissionReviews over TLS that caBundle verifies.
+ * serves it; as the elected leader it writes the webhook's caBundle, the namespaces' root-cert
+ * ConfigMaps and (once) its CA as the `cacerts` Secret; its injection webhook answers AdmissionReviews
+ * over TLS that caBundle verifies; and a second replica, started with a root of its own, follows the
+ * shared CA so its webhook verifies with the same caBundle, without taking the lease.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import https from 'node:https';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FakeApiServer } from './fake-api-server.js';
 
 const BIN = new URL('../../../bin/sailfin', import.meta.url).pathname;
+const WEBHOOKS = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
 
-test('discovery --kubeconfig serves the objects the API server lists', { timeout: 90_000 }, async () => {
+interface Replica {
+  child: ChildProcess;
+  line: string;
+  stderr: () => string;
+  webhookPort: number;
+}
+
+async function startDiscovery(kubeconfig: string, caDir: string): Promise<Replica> {
+  const child = spawn(BIN, ['discovery', '--kubeconfig', kubeconfig, '--host', '127.0.0.1', '--port', '0', '--monitoring-port', '0', '--ca-port', '0', '--webhook-port', '0', '--ca-state-dir', caDir, '--proxy-image', 'example/sailfin:3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start-up line; stdout: ${out} stderr: ${err.slice(0, 2000)}`)), 45_000);
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        resolve(out);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`discovery exited ${code}: ${err}`)));
+  });
+  const webhookPort = Number(/injection webhook on [\d.]+:(\d+)/.exec(line)?.[1]);
+  return { child, line, stderr: () => err, webhookPort };
+}
+
+async function stop(r: Replica | undefined): Promise<void> {
+  if (!r) return;
+  r.child.kill('SIGKILL'); // SIGTERM's clean shutdown is exercised by the CLI tests; here only the source matters
+  await new Promise((done) => (r.child.exitCode !== null ? done(null) : r.child.once('exit', done)));
+}
+
+function inject(port: number, caBundle: string): Promise<{ response: { allowed: boolean; patch?: string } }> {
+  const body = JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: { uid: 'u1', kind: { group: '', version: 'v1', kind: 'Pod' }, namespace: 'bookinfo', operation: 'CREATE', object: { metadata: { name: 'p', labels: { app: 'p' } }, spec: { containers: [{ name: 'app', image: 'app' }] } } },
+  });
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path: '/inject', method: 'POST', ca: caBundle, servername: 'istiod.istio-system.svc', headers: { 'content-type': 'application/json' }, timeout: 10_000 }, (res) => {
+      let t = '';
+      res.on('data', (c: Buffer) => (t += c.toString()));
+      res.on('end', () => resolve(JSON.parse(t)));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('discovery --kubeconfig serves the cluster, leads, shares its CA, and a second replica follows', { timeout: 150_000 }, async () => {
   const api = new FakeApiServer();
   const server = await api.start();
   const dir = mkdtempSync(join(tmpdir(), 'sailfin-kube-'));
   api.put('/api/v1/services', { metadata: { name: 'web', namespace: 'default' }, spec: { clusterIP: '10.96.0.20', selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] } });
   api.put('/api/v1/namespaces', { metadata: { name: 'bookinfo', labels: { 'istio-injection': 'enabled' } } });
-  api.put('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', {
+  api.put(WEBHOOKS, {
     metadata: { name: 'istio-sidecar-injector' },
     webhooks: [{ name: 'namespace.sidecar-injector.istio.io', clientConfig: { service: { name: 'istiod', namespace: 'istio-system', path: '/inject', port: 443 } } }],
   });
@@ -38,63 +99,42 @@ test('discovery --kubeconfig serves the objects the API server lists', { timeout
       'current-context': 'test',
     }),
   );
-  const child = spawn(BIN, ['discovery', '--kubeconfig', kubeconfig, '--host', '127.0.0.1', '--port', '0', '--monitoring-port', '0', '--ca-port', '0', '--webhook-port', '0', '--ca-state-dir', join(dir, 'ca'), '--proxy-image', 'example/sailfin:3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let first: Replica | undefined;
+  let second: Replica | undefined;
   try {
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const line = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no start-up line; stdout: ${out} stderr: ${err.slice(0, 2000)}`)), 45_000);
-      child.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (out.includes('\n')) {
-          clearTimeout(timer);
-          resolve(out);
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`discovery exited ${code}: ${err}`)));
-    });
-    assert.match(line, /3 objects from the Kubernetes API/);
-    const webhookPort = Number(/injection webhook on [\d.]+:(\d+)/.exec(line)?.[1]);
-    assert.ok(webhookPort > 0, line);
-    const until = async (what: string, check: () => boolean) => {
-      const end = Date.now() + 20_000;
-      while (!check()) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; stderr: ${err.slice(-2000)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+    first = await startDiscovery(kubeconfig, join(dir, 'ca-1'));
+    assert.match(first.line, /3 objects from the Kubernetes API/);
+    assert.ok(first.webhookPort > 0, first.line);
+    await until('the control plane to watch after listing', () => api.requests.some((r) => r.includes('/apis/networking.istio.io/v1/virtualservices') && r.includes('watch=true')));
+    const caBundleOf = () => {
+      const b64 = (api.get(WEBHOOKS, undefined, 'istio-sidecar-injector') as unknown as { webhooks: { clientConfig: { caBundle?: string } }[] }).webhooks[0].clientConfig.caBundle;
+      return b64 ? Buffer.from(b64, 'base64').toString('utf8') : '';
     };
-    const webhookConfig = () => api.get('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', undefined, 'istio-sidecar-injector') as unknown as { webhooks: { clientConfig: { caBundle?: string } }[] };
-    await until('the leader to write caBundle', () => !!webhookConfig().webhooks[0].clientConfig.caBundle);
+    await until('the leader to write caBundle', () => caBundleOf() !== '');
     await until('the root cert ConfigMap', () => !!api.get('/api/v1/configmaps', 'bookinfo', 'istio-ca-root-cert'));
-    assert.ok(api.get('/apis/coordination.k8s.io/v1/leases', 'istio-system', 'istio-leader'), 'leader elected through a Lease');
-    const caBundle = Buffer.from(webhookConfig().webhooks[0].clientConfig.caBundle!, 'base64').toString('utf8');
+    await until('the shared CA Secret', () => !!api.get('/api/v1/secrets', 'istio-system', 'cacerts'));
+    const lease = () => (api.get('/apis/coordination.k8s.io/v1/leases', 'istio-system', 'istio-leader') as unknown as { spec: { holderIdentity: string } } | undefined)?.spec.holderIdentity;
+    const leader = lease();
+    assert.ok(leader, 'leader elected through a Lease');
+    const caBundle = caBundleOf();
     const rootCm = api.get('/api/v1/configmaps', 'bookinfo', 'istio-ca-root-cert') as unknown as { data: Record<string, string> };
     assert.equal(rootCm.data['root-cert.pem'], caBundle);
-    const reviewBody = JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: { uid: 'u1', kind: { group: '', version: 'v1', kind: 'Pod' }, namespace: 'bookinfo', operation: 'CREATE', object: { metadata: { name: 'p', labels: { app: 'p' } }, spec: { containers: [{ name: 'app', image: 'app' }] } } },
-    });
-    const answer = await new Promise<{ response: { allowed: boolean; patch?: string } }>((resolve, reject) => {
-      const req = https.request({ host: '127.0.0.1', port: webhookPort, path: '/inject', method: 'POST', ca: caBundle, servername: 'istiod.istio-system.svc', headers: { 'content-type': 'application/json' }, timeout: 10_000 }, (res) => {
-        let t = '';
-        res.on('data', (c: Buffer) => (t += c.toString()));
-        res.on('end', () => resolve(JSON.parse(t)));
-      });
-      req.on('error', reject);
-      req.end(reviewBody);
-    });
+    const secret = api.get('/api/v1/secrets', 'istio-system', 'cacerts') as unknown as { data: Record<string, string> };
+    assert.equal(Buffer.from(secret.data['root-cert.pem'], 'base64').toString('utf8'), caBundle);
+    const answer = await inject(first.webhookPort, caBundle);
     assert.equal(answer.response.allowed, true);
     const patch = Buffer.from(answer.response.patch ?? '', 'base64').toString('utf8');
     assert.match(patch, /example\/sailfin:3/, 'namespace labels from the watched Namespace select the pod; the flag sets the image');
-    const deadline = Date.now() + 10_000;
-    const watching = () => api.requests.some((r) => r.includes('/apis/networking.istio.io/v1/virtualservices') && r.includes('watch=true'));
-    while (!watching() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(watching(), 'the control plane watches after listing');
+
+    // A second replica made its own root in its own state dir, then follows `cacerts`.
+    second = await startDiscovery(kubeconfig, join(dir, 'ca-2'));
+    const port = second.webhookPort;
+    await until('the second replica to serve with the shared CA', () => inject(port, caBundle).then((a) => a.response.allowed, () => false));
+    assert.equal(lease(), leader, 'the second replica did not take the lease');
+    assert.equal(caBundleOf(), caBundle, 'caBundle unchanged');
   } finally {
-    child.kill('SIGKILL'); // SIGTERM's clean shutdown is exercised by the CLI tests; here only the source matters
-    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    await stop(second);
+    await stop(first);
     await api.close();
     rmSync(dir, { recursive: true, force: true });
   }
