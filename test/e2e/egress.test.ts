@@ -197,5 +197,20 @@ describe('egress on the local mesh', { skip, timeout: 240_000 }, () => {
     assert.equal(hostOnly.split('\n').filter((l) => l.includes('outbound|8080||hostonly.ext.test')).length, 2, hostOnly);
   });
 
+  it('ServiceEntry resolution NONE: under REGISTRY_ONLY, TLS to its address goes to the original destination', async () => {
+    // Test 2 showed TLS to this address closed under REGISTRY_ONLY; NONE lets it through unresolved.
+    mesh.write(
+      'se-none.yaml',
+      `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: tls-none}\nspec:\n  hosts: [none.example.test]\n  addresses: [${TLS_IP}]\n  ports: [{number: 443, name: tls, protocol: TLS}]\n  location: MESH_EXTERNAL\n  resolution: NONE\n`,
+    );
+    const r = await eventually('TLS through', () => {
+      const x = curl(`https://${TLS_IP}/`, ['-k']);
+      return x.code === '200' ? x : undefined;
+    }, 40_000, 1000);
+    assert.match(r.body, /s_server|Ciphers/i);
+    const log = sailfin(['logs', curlPod, '-c', 'proxy', '--state-dir', mesh.stateDir]).stdout;
+    assert.match(log, /outbound\|443\|\|none\.example\.test/);
+  });
+
   // The egress gateway tasks (HTTP, ISTIO_MUTUAL, TLS passthrough) are in egress-gateway.test.ts.
 });

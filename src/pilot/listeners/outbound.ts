@@ -2,7 +2,8 @@
  * A sidecar's outbound listeners, laid out as Istio lays them out so `proxy-config listeners` reads the
  * same: `virtualOutbound` on 15001 receives every captured connection and hands it to the listener that
  * matches its original destination: `0.0.0.0_<port>` for HTTP ports (routed by Host through RDS),
- * `<vip>_<port>` for TCP services, `<podIP>_<port>` for headless ones; anything else takes the
+ * `<vip>_<port>` for TCP services (and TLS ones with a VIP, besides their SNI chain on `0.0.0.0_<port>`),
+ * `<podIP>_<port>` for headless ones; anything else takes the
  * PassthroughFilterChain (ALLOW_ANY) or the black hole (REGISTRY_ONLY).
  */
 import type { JsonObject } from '../../proxy/config/fields.js';
@@ -73,6 +74,9 @@ export function buildOutboundListeners(ctx: GenContext): JsonObject[] {
         const chains = tlsByPort.get(port.port) ?? [];
         chains.push({ filter_chain_match: { server_names: [svc.hostname] }, filters: [...reportedTcpProxy(statPrefix, target)] });
         tlsByPort.set(port.port, chains);
+        // With a VIP, Istio also binds `<vip>_<port>`: a client that dials the address (no SNI, or an IP
+        // literal) still reaches the service, e.g. a resolution NONE ServiceEntry under REGISTRY_ONLY.
+        for (const addr of svc.addresses) add(listener(`${addr}_${port.port}`, addr, port.port, [{ filters: [...reportedTcpProxy(statPrefix, target)] }]));
         continue;
       }
       const target = tcpTarget(svc, port, ctx);
