@@ -94,6 +94,7 @@ export class ControlPlane {
         return;
       }
       const types = this.routingOnlyTypes(events);
+      this.generator?.configChanged(events.map((e) => e.resource.resource.kind));
       this.current = undefined;
       this.serving?.ads.push(types ? { reason: 'config', types } : { reason: 'config' });
     });

@@ -49,6 +49,11 @@ export class PilotGenerator implements XdsGenerator {
 
   constructor(private snapshot: () => PilotSnapshot) {}
 
+  /** The config changed in objects of these kinds (lets caches that do not depend on them survive). */
+  configChanged(kinds: Iterable<string>): void {
+    this.cache.configChanged(kinds);
+  }
+
   /** The endpoints of these services changed, nothing else: their endpoint assignments are built again. */
   endpointsChanged(hostnames: ReadonlySet<string>): void {
     this.cache.endpointsChanged(hostnames);

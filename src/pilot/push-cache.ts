@@ -32,6 +32,9 @@ function sortedLabels(labels: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
 }
 
+/** Kinds whose changes never change an endpoint assignment (see configChanged). */
+const ENDPOINT_FREE_KINDS = new Set(['VirtualService', 'Gateway', 'Sidecar', 'AuthorizationPolicy', 'RequestAuthentication', 'PeerAuthentication', 'Secret']);
+
 interface ScopeEntry {
   list?: JsonObject[];
   named: Map<string, JsonObject | undefined>;
@@ -51,13 +54,28 @@ export class PushCache {
   private internedBefore = new Map<string, JsonObject>();
   readonly stats = { hits: 0, misses: 0, interned: 0 };
 
+  /** Whether every config change since the last push context was of kinds endpoints never depend on. */
+  private keepEndpoints: boolean | undefined;
+
+  /**
+   * Tells the cache which kinds a config change touched. Endpoint assignments depend on Services,
+   * DestinationRules and the registry only, so a change to, say, a VirtualService keeps them. Without
+   * this call every new config starts over.
+   */
+  configChanged(kinds: Iterable<string>): void {
+    let keep = this.keepEndpoints ?? true;
+    for (const k of kinds) if (!ENDPOINT_FREE_KINDS.has(k)) keep = false;
+    this.keepEndpoints = keep;
+  }
+
   /** Starts a new push context when the config changed; caches of the old one are dropped. */
   begin(ctx: GenContext): void {
     if (this.config === ctx.config) return;
     this.config = ctx.config;
     this.facts = scopeFacts(ctx.config, ctx.services.services());
     this.scoped = new Map();
-    this.endpoints = new Map();
+    if (!this.keepEndpoints) this.endpoints = new Map();
+    this.keepEndpoints = undefined;
     this.internedBefore = this.interned;
     this.interned = new Map();
   }

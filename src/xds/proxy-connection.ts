@@ -28,6 +28,8 @@ export interface WatchState {
   sentResources: ReadonlyMap<string, EncodedResource>;
   /** Delta only: the version of each resource the proxy holds. */
   sentHashes?: Map<string, string>;
+  /** SotW: the raw resource_names bytes of the request `names` came from (ACKs repeating them skip decoding). */
+  namesRaw?: Uint8Array;
   /** `names` as a set, built on first use. */
   nameSet?: Set<string>;
   ackedVersion?: string;

@@ -3,7 +3,7 @@
  * subscribed to; the proxy answers each with an ACK or a NACK that names the response's nonce.
  */
 import * as grpc from '@grpc/grpc-js';
-import { PRE_ENCODED_RESOURCES, type DiscoveryRequest, type DiscoveryResponse } from './ads-service.js';
+import { PRE_ENCODED_RESOURCES, RAW_RESOURCE_NAMES, type DiscoveryRequest, type DiscoveryResponse } from './ads-service.js';
 import { responseField } from './resource-encoder.js';
 import { isWildcardCapable, normalizeNames, type ProxyConnection } from './proxy-connection.js';
 import { shortTypeName, type XdsTypeUrl } from './protos.js';
@@ -30,13 +30,16 @@ async function onRequest(host: StreamHost, known: ReadonlySet<string>, conn: Pro
     return;
   }
   const type = typeUrl as XdsTypeUrl;
-  const names = normalizeNames(req.resource_names ?? []);
   const nonce = req.response_nonce ?? '';
   const watch = conn.watches.get(type);
+  // An ACK usually repeats the subscription byte for byte: then there is nothing to decode or compare.
+  const raw = (req as { [RAW_RESOURCE_NAMES]?: Buffer })[RAW_RESOURCE_NAMES];
+  const sameAsBefore = !!watch && sameRaw(raw, watch.namesRaw);
+  const names = sameAsBefore ? watch.names : normalizeNames(req.resource_names ?? []);
 
   if (!watch) {
     // A new subscription, or a proxy that reconnected (it presents the version it runs): send full state.
-    conn.watches.set(type, { typeUrl: type, names, sentResources: new Map(), resumedFrom: req.version_info || undefined });
+    conn.watches.set(type, { typeUrl: type, names, namesRaw: raw && Buffer.from(raw), sentResources: new Map(), resumedFrom: req.version_info || undefined });
     if (req.version_info) host.logger.info({ proxy: conn.id, type: shortTypeName(type), version: req.version_info }, 'xds: resubscribed');
     await send(host, conn, call, type, true);
     return;
@@ -52,8 +55,9 @@ async function onRequest(host: StreamHost, known: ReadonlySet<string>, conn: Pro
   } else {
     host.recordAck(conn, type, req.version_info ?? '');
   }
-  if (!sameNames(names, watch.names)) {
+  if (!sameAsBefore && !sameNames(names, watch.names)) {
     watch.names = names;
+    watch.namesRaw = raw && Buffer.from(raw);
     watch.nameSet = undefined;
     await send(host, conn, call, type, true);
   }
@@ -105,6 +109,10 @@ async function send(host: StreamHost, conn: ProxyConnection, call: SotwCall, typ
   watch.sentResources = generated;
   host.recordSent(conn, type, generated.size);
   return true;
+}
+
+function sameRaw(a: Buffer | undefined, b: Uint8Array | undefined): boolean {
+  return !!a && !!b && a.length === b.length && a.equals(b);
 }
 
 function sameNames(a: readonly string[], b: readonly string[]): boolean {
