@@ -8,7 +8,12 @@ import { createSocket } from 'node:dgram';
 import { connect as tlsConnect } from 'node:tls';
 import { after, describe, it } from 'node:test';
 import type { LoadedResource } from '../../src/config/resource.js';
+import { PilotGenerator } from '../../src/pilot/generator.js';
 import { IstioConfig } from '../../src/pilot/istio-config.js';
+import { sidecarNodeId } from '../../src/pilot/proxy-info.js';
+import type { JsonObject } from '../../src/proxy/config/fields.js';
+import type { ConnectedProxy } from '../../src/xds/generator.js';
+import { TypeUrl } from '../../src/xds/protos.js';
 import { ListenerManager } from '../../src/proxy/listener/listener-manager.js';
 import { registerNetworkFilter } from '../../src/proxy/listener/connection.js';
 import { resolveName } from '../../src/proxy/upstream/discovery/dns-resolver.js';
@@ -16,6 +21,8 @@ import { buildRegistry } from '../../src/registry/service-registry.js';
 import { testContext } from '../proxy/listener/fake-upstream.js';
 import { makePki } from '../proxy/tls/certs.js';
 import { resource, service } from '../registry/helpers.js';
+import { bookinfoServices, snapshot } from './bookinfo-fixture.js';
+import { FakeServices } from './fake-services.js';
 
 const gatewayPod = (name: string, labels: Record<string, string>, args: string[]): LoadedResource =>
   resource('v1', 'Pod', { name, namespace: 'istio-system', labels, annotations: { 'sidecar.istio.io/inject': 'false' } }, {
@@ -43,6 +50,30 @@ describe('egress: registry, pilot and proxy pieces', () => {
     const merged = cfg.destinationRule(host, 'default', 'istio-system')!;
     assert.deepEqual(merged.subsets, [{ name: 'ext' }, { name: 'secure' }]);
     assert.deepEqual(merged.trafficPolicy, { loadBalancer: { simple: 'RANDOM' } });
+  });
+
+  it('a TLS service with a VIP gets <vip>_<port> besides its SNI chain, so an IP-only client reaches it', () => {
+    const base = bookinfoServices();
+    const tlsNone = {
+      hostname: 'none.example.test',
+      namespace: 'default',
+      addresses: ['203.0.113.11'],
+      ports: [{ port: 443, name: 'tls', protocol: 'TLS' }],
+      resolution: 'Passthrough',
+      meshExternal: true,
+      exportTo: new Set(['*']),
+      serviceAccounts: [],
+      source: 'serviceentry',
+    } as unknown as (typeof base.list)[number];
+    const services = new FakeServices([...base.list, tlsNone], base.pods, base.selectors);
+    const snap = snapshot('', { outboundTrafficPolicy: 'REGISTRY_ONLY' }, services);
+    const id = sidecarNodeId('10.88.0.10', 'productpage-v1-abc', 'default');
+    const p: ConnectedProxy = { id, connectionId: '1', node: { id }, metadata: { LABELS: { app: 'productpage' } } as JsonObject, connectedAt: new Date(), subscribedNames: () => [], scratch: new Map() };
+    const listeners = new Map((new PilotGenerator(() => snap).generate(p, TypeUrl.Listener, []) as Array<{ name: string; resource: JsonObject }>).map((r) => [r.name, r.resource]));
+    const vip = listeners.get('203.0.113.11_443');
+    assert.ok(vip, `listeners: ${[...listeners.keys()].join(' ')}`);
+    assert.match(JSON.stringify(vip), /outbound\|443\|\|none\.example\.test/);
+    assert.match(JSON.stringify(listeners.get('0.0.0.0_443')), /"server_names":\["none\.example\.test"\]/);
   });
 
   it('a TLS server whose ALPN list the client does not share completes the handshake without ALPN', async (t) => {
