@@ -25,6 +25,7 @@ spec:
   template:
     metadata:
       labels: { app: productpage, version: v1 }
+      annotations: { traffic.sidecar.istio.io/excludeOutboundPorts: "3306" }
     spec:
       containers:
       - name: productpage
@@ -75,7 +76,15 @@ test('sailfin inject -f prints the manifests with sidecars in pod templates', { 
     assert.match(run.stderr, /Pod\/node-agent: not injected: pod uses the host network/);
     assert.match(run.stderr, /Deployment\/productpage-v1: injected/);
 
-    writeFileSync(file, MANIFESTS.replace('labels: { app: productpage, version: v1 }', 'labels: { app: productpage }\n      annotations: { status.sidecar.istio.io/port: "http" }'));
+    // The init container's arguments are exactly what `sailfin iptables` takes.
+    const initArgs = template.spec.initContainers[0].args as string[];
+    const rules = spawnSync(BIN, [...initArgs, '--dry-run'], { encoding: 'utf8', timeout: 45_000 });
+    assert.equal(rules.status, 0, rules.stderr);
+    assert.match(rules.stdout, /-A ISTIO_OUTPUT -p tcp --dport 3306 -j RETURN/);
+    assert.match(rules.stdout, /-A ISTIO_INBOUND -p tcp -m multiport --dports 15090,15021,15020,15000 -j RETURN/);
+    assert.match(rules.stdout, /--uid-owner 1337/);
+
+    writeFileSync(file, MANIFESTS.replace('annotations: { traffic.sidecar.istio.io/excludeOutboundPorts: "3306" }', 'annotations: { status.sidecar.istio.io/port: "http" }'));
     const bad = spawnSync(BIN, ['inject', '-f', file], { encoding: 'utf8', timeout: 45_000 });
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /app\.yaml:\d+: Deployment\/productpage-v1: .*status\.sidecar\.istio\.io\/port.*"http" is not a port number/);
