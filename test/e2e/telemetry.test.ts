@@ -114,6 +114,8 @@ describe('telemetry on the local mesh', { skip, timeout: 230_000 }, () => {
     for (const s of trace) if (s.parentId) assert.ok(byId.has(s.parentId), `parent of ${s.name} is in the trace`);
     assert.equal(reviewsIn.tags['http.status_code'], '200');
     assert.equal(reviewsIn.tags['istio.canonical_service'], 'reviews');
+    assert.equal(ppToReviews.tags['istio.canonical_service'], 'productpage', 'each sidecar tags its own workload, shared listeners or not');
+    assert.equal(gateway.tags['istio.canonical_service'], 'istio-ingressgateway');
     assert.equal(ppToReviews.tags.upstream_cluster, 'outbound|9080||reviews.default.svc.cluster.local');
   });
 

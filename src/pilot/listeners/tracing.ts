@@ -60,21 +60,14 @@ export function hcmTracing(ctx: GenContext): JsonObject | undefined {
   const exists = ctx.services.services().some((s: MeshService) => s.hostname === collector.host);
   let out: JsonObject | null = null;
   if (settings.explicit || exists) {
-    const md = ctx.proxy;
-    const labels = md.labels ?? {};
-    const canonical = labels['service.istio.io/canonical-name'] ?? labels.app ?? (md.name || 'unknown');
-    const revision = labels['service.istio.io/canonical-revision'] ?? labels.version ?? 'latest';
     out = {
       random_sampling: { value: settings.sampling },
       client_sampling: { value: 100 },
       overall_sampling: { value: 100 },
       max_path_tag_length: 256,
-      custom_tags: [
-        { tag: 'istio.canonical_revision', literal: { value: revision } },
-        { tag: 'istio.canonical_service', literal: { value: canonical } },
-        { tag: 'istio.mesh_id', literal: { value: ctx.mesh.domain } },
-        { tag: 'istio.namespace', literal: { value: md.namespace } },
-      ],
+      // Only mesh-wide tags: listeners are shared by the sidecars of one scope, so the per-workload
+      // istio.canonical_service/_revision and istio.namespace come from each proxy's node metadata.
+      custom_tags: [{ tag: 'istio.mesh_id', literal: { value: ctx.mesh.domain } }],
       provider: {
         name: 'envoy.tracers.zipkin',
         typed_config: {

@@ -6,6 +6,7 @@ import { randomFillSync } from 'node:crypto';
 
 const POOL = Buffer.alloc(4096);
 let offset = POOL.length;
+const ZEROS = '0'.repeat(32);
 
 function take(bytes: number): string {
   if (offset + bytes > POOL.length) {
@@ -15,7 +16,7 @@ function take(bytes: number): string {
   const s = POOL.toString('hex', offset, offset + bytes);
   offset += bytes;
   // An all-zero id is invalid in both B3 and W3C; astronomically rare, but cheap to rule out.
-  return /^0+$/.test(s) ? take(bytes) : s;
+  return s === ZEROS.slice(0, bytes * 2) ? take(bytes) : s;
 }
 
 /** 64-bit span id: 16 hex characters. */

@@ -6,6 +6,7 @@
 import { assertKnownFields, configError, isObject, join, optArray, optBool, optNumber, optObject, optString, reqString, typeUrlOf, unsupported, type JsonObject } from '../config/fields.js';
 import type { ProxyContext } from '../context.js';
 import type { ActiveStream } from '../http/active-stream.js';
+import { localWorkload } from '../stats/istio-labels.js';
 import { ActiveSpan, buildSpan, startSpan, type ZipkinEndpoint } from './span.js';
 import { zipkinReporter, type ZipkinReporter } from './zipkin-reporter.js';
 
@@ -113,12 +114,20 @@ export function compileTracing(json: JsonObject | undefined, ctx: ProxyContext, 
   }
   optBool(json, 'verbose', path);
   optBool(json, 'spawn_upstream_span', path);
+  const local = localWorkload(ctx.node);
+  // Istio's per-workload span tags, from this proxy's own metadata; custom_tags of the same name win.
+  const nodeTags: CustomTag[] = [
+    { tag: 'istio.canonical_service', value: local.canonicalService },
+    { tag: 'istio.canonical_revision', value: local.canonicalRevision },
+    { tag: 'istio.namespace', value: local.namespace },
+  ];
+  const custom = customTags(optArray(json, 'custom_tags', path), join(path, 'custom_tags'));
   return new HttpTracer(
     reporter,
     percent(json, 'random_sampling', path),
     percent(json, 'client_sampling', path),
     percent(json, 'overall_sampling', path),
-    customTags(optArray(json, 'custom_tags', path), join(path, 'custom_tags')),
+    [...nodeTags.filter((n) => !custom.some((c) => c.tag === n.tag)), ...custom],
     optNumber(json, 'max_path_tag_length', path, { min: 1 }) ?? 256,
     ctx.node.id,
     localEndpoint(ctx),

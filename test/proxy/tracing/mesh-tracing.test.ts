@@ -34,12 +34,8 @@ test('the HCM tracing block: off without a collector, on with it or when asked f
   assert.equal(provider.typed_config.collector_cluster, 'outbound|9411||zipkin.istio-system.svc.cluster.local');
   assert.equal(provider.typed_config.collector_endpoint, '/api/v2/spans');
   assert.equal(provider.typed_config.shared_span_context, false);
-  assert.deepEqual(on.custom_tags, [
-    { tag: 'istio.canonical_revision', literal: { value: 'v1' } },
-    { tag: 'istio.canonical_service', literal: { value: 'reviews' } },
-    { tag: 'istio.mesh_id', literal: { value: 'cluster.local' } },
-    { tag: 'istio.namespace', literal: { value: 'default' } },
-  ]);
+  // Listeners are shared across a scope's sidecars: nothing proxy-specific in the block.
+  assert.deepEqual(on.custom_tags, [{ tag: 'istio.mesh_id', literal: { value: 'cluster.local' } }]);
   const asked = hcmTracing(ctx(tracingSettings({ tracing: { sampling: 50 } }), []))!;
   assert.deepEqual(asked.random_sampling, { value: 50 });
 });

@@ -63,7 +63,9 @@ describe('tracing across a client and a server sidecar', () => {
     assert.equal(serverSpan.tags['upstream_cluster'], 'inbound|80||');
     assert.equal(clientSpan.tags['upstream_cluster'], 'outbound|80||web.default.svc.cluster.local');
     assert.equal(clientSpan.tags['response_flags'], '-');
-    assert.equal(clientSpan.tags['istio.canonical_service'], 'test');
+    assert.equal(clientSpan.tags['istio.canonical_service'], 'test', 'a custom tag overrides the node one');
+    assert.equal(serverSpan.tags['istio.canonical_revision'], 'v1', 'per-workload tags from node metadata');
+    assert.equal(serverSpan.tags['istio.namespace'], 'default');
     assert.equal(clientSpan.tags['http.url'], 'http://web.default.svc.cluster.local/productpage?u=1');
     assert.equal(clientSpan.name, 'web.default.svc.cluster.local/productpage');
     assert.ok(clientSpan.duration >= serverSpan.duration && serverSpan.duration > 0);
