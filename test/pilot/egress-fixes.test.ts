@@ -16,6 +16,8 @@ import type { ConnectedProxy } from '../../src/xds/generator.js';
 import { TypeUrl } from '../../src/xds/protos.js';
 import { ListenerManager } from '../../src/proxy/listener/listener-manager.js';
 import { registerNetworkFilter } from '../../src/proxy/listener/connection.js';
+import type { ClusterConfig } from '../../src/proxy/upstream/cluster-config.js';
+import { DnsDiscovery } from '../../src/proxy/upstream/discovery/dns.js';
 import { resolveName } from '../../src/proxy/upstream/discovery/dns-resolver.js';
 import { buildRegistry } from '../../src/registry/service-registry.js';
 import { testContext } from '../proxy/listener/fake-upstream.js';
@@ -124,8 +126,8 @@ describe('egress: registry, pilot and proxy pieces', () => {
     assert.equal(await call(['istio', 'h2']), 'alpn=h2');
   });
 
-  it('a DNS name the system resolver does not know is asked of the pod DNS proxy on 127.0.0.1:15053', async (t) => {
-    // Stands in for the pod's DNS proxy: answers every A query with 192.0.2.7 (skipped if 15053 is taken).
+  it('a DNS name the system resolver does not know is asked of the pod DNS proxy on 127.0.0.1:15053; respect_dns_ttl re-asks at the TTL', async (t) => {
+    // Stands in for the pod's DNS proxy: answers every A query with 192.0.2.7, TTL 1 s (skipped if 15053 is taken).
     const sock = createSocket('udp4');
     const bound = await new Promise<boolean>((resolve) => {
       sock.once('error', () => resolve(false));
@@ -136,6 +138,7 @@ describe('egress: registry, pilot and proxy pieces', () => {
       return;
     }
     t.after(() => sock.close());
+    let queries = 0;
     sock.on('message', (q, rinfo) => {
       const header = Buffer.from(q.subarray(0, 12));
       header.writeUInt16BE(0x8180, 2); // response, recursion available, no error
@@ -145,12 +148,30 @@ describe('egress: registry, pilot and proxy pieces', () => {
       let end = 12;
       while (q[end] !== 0) end += q[end] + 1;
       const question = q.subarray(12, end + 5); // the name, its terminating zero, type and class
-      const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 192, 0, 2, 7]);
+      queries++;
+      const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 192, 0, 2, 7]);
       sock.send(Buffer.concat([header, question, answer]), rinfo.port, rinfo.address);
     });
     const got = await new Promise<string[]>((resolve, reject) =>
       resolveName('only-the-mesh-knows.invalid', 4, (err, addrs) => (err ? reject(err) : resolve(addrs.map((a) => a.address)))),
     );
     assert.deepEqual(got, ['192.0.2.7']);
+
+    // A STRICT_DNS cluster with a 60 s refresh rate but respect_dns_ttl resolves again after the 1 s TTL.
+    const before = queries;
+    const publishes: string[][] = [];
+    const cfg = {
+      type: 'STRICT_DNS',
+      loadAssignment: { endpoints: [{ address: 'only-the-mesh-knows.invalid', port: 80 }], overprovisioningFactor: 140 },
+      dnsRefreshRateMs: 60_000,
+      respectDnsTtl: true,
+      dnsFamily: 'V4_ONLY',
+    } as unknown as ClusterConfig;
+    const dns = new DnsDiscovery(cfg, (specs) => publishes.push(specs.map((x) => x.address)), () => {});
+    t.after(() => dns.close());
+    const deadline = Date.now() + 10_000;
+    while (queries - before < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(queries - before >= 2, `resolved ${queries - before} time(s) in 10 s`);
+    assert.deepEqual(publishes[0], ['192.0.2.7']);
   });
 });

@@ -28,6 +28,9 @@ function clusterType(cluster: JsonObject, svc: MeshService, port: ServicePort, c
   if (svc.resolution === 'DNS' || svc.resolution === 'DNSRoundRobin') {
     cluster.type = svc.resolution === 'DNS' ? 'STRICT_DNS' : 'LOGICAL_DNS';
     cluster.dns_lookup_family = 'V4_ONLY';
+    // Istio: the mesh's dnsRefreshRate (default 60s), and the records' TTL when they carry one.
+    cluster.dns_refresh_rate = '60s';
+    cluster.respect_dns_ttl = true;
     const eps = ctx.services.endpoints(svc.hostname, port.port);
     const targets = eps.length ? eps.map((e) => ({ address: e.address, port: e.port })) : [{ address: svc.hostname, port: port.port }];
     cluster.load_assignment = {

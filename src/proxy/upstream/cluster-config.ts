@@ -66,6 +66,8 @@ export interface ClusterConfig {
   loadAssignment?: CompiledLoadAssignment;
   edsServiceName: string;
   dnsRefreshRateMs: number;
+  /** respect_dns_ttl: the next resolution is due when the answer's TTL runs out, not at dns_refresh_rate. */
+  respectDnsTtl: boolean;
   dnsFamily: DnsFamily;
   cleanupIntervalMs: number;
   ringHash: { minRingSize: number; maxRingSize: number };
@@ -148,6 +150,7 @@ export function compileClusterConfig(json: Json, path: string): ClusterConfig {
     info,
     edsServiceName: name,
     dnsRefreshRateMs: optDurationMs(json, 'dns_refresh_rate', path) ?? 5000,
+    respectDnsTtl: optBool(json, 'respect_dns_ttl', path) ?? false,
     dnsFamily: enumValue(json, 'dns_lookup_family', path, FAMILIES, 'AUTO'),
     cleanupIntervalMs: optDurationMs(json, 'cleanup_interval', path) ?? 5000,
     ringHash: { minRingSize: 1024, maxRingSize: 8 * 1024 * 1024 },
@@ -164,7 +167,7 @@ export function compileClusterConfig(json: Json, path: string): ClusterConfig {
   if (cfg.dnsRefreshRateMs <= 0) throw configError(join(path, 'dns_refresh_rate'), 'must be greater than 0');
   if (cfg.cleanupIntervalMs <= 0) throw configError(join(path, 'cleanup_interval'), 'must be greater than 0');
   optDurationMs(json, 'dns_failure_refresh_rate', path);
-  for (const key of ['respect_dns_ttl', 'close_connections_on_host_health_failure', 'ignore_health_on_host_removal', 'wait_for_warm_on_init', 'track_timeout_budgets']) optBool(json, key, path);
+  for (const key of ['close_connections_on_host_health_failure', 'ignore_health_on_host_removal', 'wait_for_warm_on_init', 'track_timeout_budgets']) optBool(json, key, path);
 
   const eds = optObject(json, 'eds_cluster_config', path);
   if (eds) {

@@ -13,6 +13,8 @@ export type LookupFamily = 0 | 4 | 6;
 export interface ResolvedAddress {
   address: string;
   family: number;
+  /** Seconds the answer may be cached (only known when it came from a DNS server, not getaddrinfo). */
+  ttl?: number;
 }
 export type ResolveCallback = (err: Error | null, addresses: ResolvedAddress[]) => void;
 
@@ -37,12 +39,12 @@ function askDnsProxy(name: string, family: LookupFamily, done: ResolveCallback):
   let pending = wanted.length;
   let firstErr: Error | null = null;
   for (const f of wanted) {
-    const cb = (err: Error | null, addrs: string[]) => {
+    const cb = (err: Error | null, addrs: Array<{ address: string; ttl: number }>) => {
       if (err) firstErr ??= err;
-      else for (const address of addrs) out.push({ address, family: f });
+      else for (const a of addrs) out.push({ address: a.address, family: f, ttl: a.ttl });
       if (--pending === 0) done(out.length ? null : firstErr, out);
     };
-    if (f === 4) resolver.resolve4(name, cb);
-    else resolver.resolve6(name, cb);
+    if (f === 4) resolver.resolve4(name, { ttl: true }, cb);
+    else resolver.resolve6(name, { ttl: true }, cb);
   }
 }

@@ -1,8 +1,8 @@
 /**
  * STRICT_DNS and LOGICAL_DNS: endpoint names resolved (dns-resolver.ts: the system resolver, then the
- * pod's DNS proxy) at start and every dns_refresh_rate. STRICT_DNS makes one host
- * per address of every name; LOGICAL_DNS one host that follows the first address. A failed lookup
- * keeps the addresses the name had, as Envoy does.
+ * pod's DNS proxy) at start and again after dns_refresh_rate (or the answer's TTL with respect_dns_ttl).
+ * STRICT_DNS makes one host per address of every name; LOGICAL_DNS one host that follows the first
+ * address. A failed lookup keeps the addresses the name had, as Envoy does.
  */
 import { isIP } from 'node:net';
 import type { ClusterConfig, DnsFamily } from '../cluster-config.js';
@@ -28,22 +28,34 @@ export class DnsDiscovery {
       return;
     }
     this.refresh();
-    this.timer = setInterval(() => this.refresh(), cfg.dnsRefreshRateMs);
-    this.timer.unref();
   }
 
   private refresh(): void {
     let pending = 0;
+    let minTtl = Infinity;
     this.specs.forEach((spec, i) => {
       if (isIP(spec.address)) return;
       pending++;
       resolveName(spec.address, familyNumber(this.cfg.dnsFamily), (err, addresses) => {
         if (this.closed) return;
         if (err) this.onError(spec.address, err);
-        else this.resolved[i] = pickAddresses(addresses, this.cfg.dnsFamily);
-        if (--pending === 0) this.emit();
+        else {
+          this.resolved[i] = pickAddresses(addresses, this.cfg.dnsFamily);
+          for (const a of addresses) if (a.ttl !== undefined && a.ttl > 0) minTtl = Math.min(minTtl, a.ttl);
+        }
+        if (--pending === 0) {
+          this.emit();
+          this.schedule(minTtl);
+        }
       });
     });
+  }
+
+  /** Envoy's respect_dns_ttl: the shortest TTL of the answers when known, else dns_refresh_rate. */
+  private schedule(minTtlS: number): void {
+    const ms = this.cfg.respectDnsTtl && Number.isFinite(minTtlS) ? minTtlS * 1000 : this.cfg.dnsRefreshRateMs;
+    this.timer = setTimeout(() => this.refresh(), ms);
+    this.timer.unref();
   }
 
   private emit(): void {
@@ -62,7 +74,7 @@ export class DnsDiscovery {
 
   close(): void {
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
   }
 }
 
