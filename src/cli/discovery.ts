@@ -63,18 +63,31 @@ export function register(program: Command): void {
       const kubeSource = kube ? await import('../kube/kube-config-source.js') : undefined;
       const kc = kubeSource?.loadKubeConfig(opts.kubeconfig);
       const source = kubeSource && kc ? new kubeSource.KubeConfigSource(kc, { log: (m) => logger.warn(m) }) : undefined;
-      // In a cluster the control plane is also the mesh CA (15012), as istiod is.
-      const ca = kube ? { stateDir: opts.caStateDir ?? join(tmpdir(), 'sailfin-discovery'), port: opts.caPort, ipAddresses: [] } : undefined;
-      const cp = new ControlPlane({ paths: opts.filename, host: opts.host, adsPort: opts.port, monitoringPort: opts.monitoringPort, watch: opts.watch, logger, source, ca });
+      const cp = new ControlPlane({ paths: opts.filename, host: opts.host, adsPort: opts.port, monitoringPort: opts.monitoringPort, watch: opts.watch, logger, source });
       await cp.start();
       let cluster: { close(): Promise<void>; webhookPort: number } | undefined;
-      if (kc && cp.caServer) {
+      let clusterCa: { close(): Promise<void>; port: number } | undefined;
+      if (kc) {
+        // In a cluster the control plane is also the mesh CA (15012), as istiod is, accepting the
+        // pods' service-account tokens.
+        const { startClusterCa } = await import('../kube/cluster-ca.js');
+        const meshCa = await startClusterCa({
+          kc,
+          store: cp.store,
+          stateDir: opts.caStateDir ?? join(tmpdir(), 'sailfin-discovery'),
+          host: opts.host,
+          port: opts.caPort,
+          namespace: opts.istioNamespace,
+          trustDomain: cp.snapshot().mesh.trustDomain,
+          logger,
+        });
+        clusterCa = meshCa;
         const { ClusterServices } = await import('../kube/cluster-services.js');
         const { injectValuesFor } = await import('../inject/values.js');
         const services = new ClusterServices({
           kc,
           store: cp.store,
-          ca: cp.caServer.ca.ca,
+          ca: meshCa.ca.ca,
           namespace: opts.istioNamespace,
           webhook: opts.webhook
             ? { host: opts.host, port: opts.webhookPort, configName: opts.webhookConfig, values: injectValuesFor(opts.istioNamespace, { image: opts.proxyImage, revision: opts.revision }) }
@@ -86,7 +99,7 @@ export function register(program: Command): void {
         cluster = services;
       }
       const from = kube ? `the Kubernetes API (${opts.kubeconfig ?? 'in-cluster'})` : opts.filename.join(', ');
-      const extra = cluster ? `, CA on ${opts.host}:${cp.caServer?.port}${cluster.webhookPort ? `, injection webhook on ${opts.host}:${cluster.webhookPort}` : ''}` : '';
+      const extra = cluster ? `, CA on ${opts.host}:${clusterCa?.port}${cluster.webhookPort ? `, injection webhook on ${opts.host}:${cluster.webhookPort}` : ''}` : '';
       process.stdout.write(`sailfin discovery: ADS on ${opts.host}:${cp.adsPort}, monitoring on ${opts.host}:${cp.monitoringPort}${extra}, ${cp.store.size} objects from ${from}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
@@ -94,6 +107,7 @@ export function register(program: Command): void {
         process.once('SIGTERM', stop);
       });
       await cluster?.close();
+      await clusterCa?.close();
       await cp.close();
     });
 }

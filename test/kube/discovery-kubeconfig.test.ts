@@ -4,11 +4,13 @@
  * serves it; as the elected leader it writes the webhook's caBundle, the namespaces' root-cert
  * ConfigMaps and (once) its CA as the `cacerts` Secret; its injection webhook answers AdmissionReviews
  * over TLS that caBundle verifies; and a second replica, started with a root of its own, follows the
- * shared CA so its webhook verifies with the same caBundle, without taking the lease.
+ * shared CA so its webhook verifies with the same caBundle, without taking the lease. A sidecar
+ * started as injection starts it (pod env, a service-account token the stand-in's TokenReview
+ * knows, the published root) gets its workload certificate from the control plane's CA.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +103,7 @@ test('discovery --kubeconfig serves the cluster, leads, shares its CA, and a sec
   );
   let first: Replica | undefined;
   let second: Replica | undefined;
+  let sidecar: ChildProcess | undefined;
   try {
     first = await startDiscovery(kubeconfig, join(dir, 'ca-1'));
     assert.match(first.line, /3 objects from the Kubernetes API/);
@@ -126,6 +129,26 @@ test('discovery --kubeconfig serves the cluster, leads, shares its CA, and a sec
     const patch = Buffer.from(answer.response.patch ?? '', 'base64').toString('utf8');
     assert.match(patch, /example\/sailfin:3/, 'namespace labels from the watched Namespace select the pod; the flag sets the image');
 
+    // An injected sidecar's start: its projected token (audience istio-ca) proves its service account.
+    api.tokens.set('reviews-token', { username: 'system:serviceaccount:bookinfo:bookinfo-reviews', audiences: ['istio-ca'] });
+    const identityDir = join(dir, 'identity');
+    mkdirSync(identityDir);
+    writeFileSync(join(identityDir, 'istio-token'), 'reviews-token');
+    writeFileSync(join(identityDir, 'root-cert.pem'), caBundle);
+    const adsPort = Number(/ADS on [\d.]+:(\d+)/.exec(first.line)?.[1]);
+    const caPort = Number(/CA on [\d.]+:(\d+)/.exec(first.line)?.[1]);
+    sidecar = spawn(BIN, ['proxy', '--discovery-address', `127.0.0.1:${adsPort}`, '--admin-port', '0', '--identity-dir', identityDir, '--ca-address', `127.0.0.1:${caPort}`], {
+      env: { ...process.env, POD_NAME: 'reviews-v1-abc', POD_NAMESPACE: 'bookinfo', INSTANCE_IP: '10.244.0.9', SERVICE_ACCOUNT: 'bookinfo-reviews' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let sidecarErr = '';
+    sidecar.stderr!.on('data', (c: Buffer) => (sidecarErr += c.toString()));
+    await until('the sidecar to get its workload certificate', () => sidecarErr.includes('workload certificate in place') || sidecar!.exitCode !== null, 45_000).catch((e: Error) => {
+      throw new Error(`${e.message}; sidecar stderr: ${sidecarErr.slice(-1500)}; discovery stderr: ${first!.stderr().slice(-1500)}`);
+    });
+    assert.match(sidecarErr, /workload certificate in place/, sidecarErr);
+    assert.ok(api.requests.some((r) => r.startsWith('POST /apis/authentication.k8s.io/v1/tokenreviews')), 'the CA asked the API server about the token');
+
     // A second replica made its own root in its own state dir, then follows `cacerts`.
     second = await startDiscovery(kubeconfig, join(dir, 'ca-2'));
     const port = second.webhookPort;
@@ -133,6 +156,10 @@ test('discovery --kubeconfig serves the cluster, leads, shares its CA, and a sec
     assert.equal(lease(), leader, 'the second replica did not take the lease');
     assert.equal(caBundleOf(), caBundle, 'caBundle unchanged');
   } finally {
+    if (sidecar) {
+      sidecar.kill('SIGKILL');
+      await new Promise((done) => (sidecar!.exitCode !== null ? done(null) : sidecar!.once('exit', done)));
+    }
     await stop(second);
     await stop(first);
     await api.close();

@@ -51,6 +51,8 @@ export class FakeApiServer {
   readonly unreachableFor = new Set<string>();
   /** 409 answers given (create races and stale-resourceVersion replaces). */
   conflicts = 0;
+  /** Tokens TokenReview accepts: token → the user it proves and the audiences it is for. */
+  readonly tokens = new Map<string, { username: string; audiences: string[] }>();
 
   async start(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -148,6 +150,16 @@ export class FakeApiServer {
     });
   }
 
+  /** TokenReview as the API server answers it: authenticated only for a known token meant for one of the asked audiences. */
+  private tokenReview(body: unknown, res: http.ServerResponse): void {
+    const spec = (body as { spec?: { token?: string; audiences?: string[] } })?.spec ?? {};
+    const known = this.tokens.get(spec.token ?? '');
+    const wanted = spec.audiences ?? [];
+    const audiences = known ? known.audiences.filter((a) => wanted.length === 0 || wanted.includes(a)) : [];
+    const status = known && audiences.length > 0 ? { authenticated: true, user: { username: known.username }, audiences } : { authenticated: false, error: 'invalid bearer token' };
+    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec, status }));
+  }
+
   /** The stored object, or undefined (tests read what a client wrote). */
   get(path: string, namespace: string | undefined, name: string): StoredObject | undefined {
     const o = this.collection(path).get(`${namespace ?? ''}/${name}`);
@@ -155,6 +167,7 @@ export class FakeApiServer {
   }
 
   private writeObject(method: string, r: Route, body: unknown, contentType: string, res: http.ServerResponse): void {
+    if (method === 'POST' && r.collection === '/apis/authentication.k8s.io/v1/tokenreviews') return this.tokenReview(body, res);
     const collection = this.collection(r.collection);
     const key = `${r.namespace ?? ''}/${r.name ?? ''}`;
     const existing = r.name === undefined ? undefined : collection.get(key);
