@@ -58,8 +58,9 @@ export class H1Pool implements H1PoolLike {
     this.cluster.stats.upstream_rq_pending_active.inc();
     this.pending.push(ex);
     if (this.connecting < this.pending.length) {
-      if (res.connections.canCreate()) this.connect();
-      else this.cluster.stats.upstream_cx_overflow.inc();
+      const allowed = res.connections.canCreate();
+      if (!allowed) this.cluster.stats.upstream_cx_overflow.inc();
+      if (allowed || this.hasNoConnection()) this.connect();
     }
     return ex;
   }
@@ -127,8 +128,17 @@ export class H1Pool implements H1PoolLike {
     if (i >= 0) this.idle.splice(i, 1);
     // Runs on the socket's 'close', after connect.ts gave the circuit breaker's connection slot back:
     // a request queued while every slot was taken opens a connection now.
-    if (this.pending.length > this.connecting && this.cluster.resources.connections.canCreate()) this.connect();
+    if (this.pending.length > this.connecting && (this.cluster.resources.connections.canCreate() || this.hasNoConnection())) this.connect();
     this.maybeEmpty();
+  }
+
+  /**
+   * max_connections counts the whole cluster, but a pool only hears of its own connections closing:
+   * a request queued at a host whose pool has no connection at all would wait for a slot another
+   * host's pool frees without telling it. Like Envoy, such a pool opens one connection anyway.
+   */
+  private hasNoConnection(): boolean {
+    return this.all.size === 0 && this.connecting === 0;
   }
 
   private maybeEmpty(): void {

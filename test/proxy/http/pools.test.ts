@@ -94,6 +94,35 @@ describe('upstream pools, circuit breakers, host retries and draining', () => {
     }
   });
 
+  it('opens a connection for a request queued at a host whose pool has none, though another host holds the cluster limit', async () => {
+    // Two hosts share max_connections 1: the second host's pool never hears of the first host's
+    // connection closing, so (as in Envoy) a pool without any connection opens one anyway.
+    const held: Array<() => void> = [];
+    const one = await startBackend('one', (_req, res) => held.push(() => res.end('one')));
+    const two = await startBackend('two', (_req, res) => held.push(() => res.end('two')));
+    const local = await startProxy(simpleHcm({ name: 'rc', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'pair' } }] }] }), [
+      staticCluster('pair', [one.port, two.port], { lb_policy: 'ROUND_ROBIN', max_requests_per_connection: 1, circuit_breakers: { thresholds: [{ max_connections: 1, max_pending_requests: 1 }] } }),
+    ]);
+    const until = async (what: string, cond: () => boolean): Promise<void> => {
+      for (const end = Date.now() + 8000; !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    };
+    try {
+      const first = request(local.port, '/a', { agent: false, timeoutMs: 10_000 });
+      await until('the first request at a backend', () => held.length === 1);
+      const second = request(local.port, '/b', { agent: false, timeoutMs: 10_000 });
+      await until('the second request at the other backend', () => held.length === 2);
+      for (const release of held) release();
+      const rs = await Promise.all([first, second]);
+      assert.deepEqual(rs.map((r) => r.status), [200, 200]);
+      assert.deepEqual(rs.map((r) => r.body).sort(), ['one', 'two']);
+    } finally {
+      for (const release of held) release();
+      await local.close();
+      await one.close();
+      await two.close();
+    }
+  });
+
   it('retries connect failures on another host (previous_hosts)', async () => {
     for (let i = 0; i < 6; i++) {
       const r = await request(proxy.port, '/hosts', { agent });
