@@ -71,6 +71,8 @@ export interface StreamInfo {
   /** The other sidecars of the exchange, from Istio's metadata exchange (peer_metadata filter). */
   downstreamPeer?: PeerInfo;
   upstreamPeer?: PeerInfo;
+  /** `filter_metadata` of the chosen upstream endpoint (Istio puts the workload there, for telemetry). */
+  upstreamHostMetadata?: Readonly<Record<string, unknown>>;
   /** Free-form per-filter state (e.g. Istio metadata exchange, RBAC shadow results). */
   filterState?: Record<string, unknown>;
 }

@@ -2,7 +2,8 @@
  * Istio's telemetry on a real local mesh: bookinfo (productpage, details, reviews v1) behind the
  * ingress gateway, with the Zipkin collector sample and the mesh config asking for 100 % sampling.
  * One request from the host yields one trace whose spans chain gateway → productpage → reviews, and
- * the sidecars' Istio metrics name both ends (metadata exchange over HTTP, mTLS identity over TCP).
+ * the sidecars' Istio metrics name both ends (metadata exchange over HTTP; over TCP, mTLS identity and
+ * endpoint metadata).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -154,7 +155,7 @@ describe('telemetry on the local mesh', { skip, timeout: 230_000 }, () => {
     assert.match(pp, /source_workload_namespace="istio-system"/);
   });
 
-  it('TCP metrics name the peer from its mTLS identity', async () => {
+  it('TCP metrics name the peer: from its mTLS identity at the destination, from the endpoint metadata at the source', async () => {
     const r = nodeInPod<string[][]>(mesh, 'productpage-v1', TCP_CLIENT, ['tcp-echo', '9000', '1', '2']);
     assert.ok(JSON.stringify(r).includes('hello'), JSON.stringify(r));
     const dest = await eventually('tcp-echo destination series', () =>
@@ -166,6 +167,8 @@ describe('telemetry on the local mesh', { skip, timeout: 230_000 }, () => {
     const sent = series(stats('tcp-echo-v1'), 'istio_tcp_received_bytes_total', 'destination', ['destination_workload="tcp-echo-v1"']) ?? '';
     assert.match(sent, /\} [1-9]\d*$/);
     const source = series(stats('productpage-v1'), 'istio_tcp_connections_opened_total', 'source', ['destination_service="tcp-echo.default.svc.cluster.local"']) ?? '';
-    assert.match(source, /source_workload="productpage-v1"/);
+    for (const label of ['source_workload="productpage-v1"', 'destination_workload="tcp-echo-v1"', 'destination_app="tcp-echo"', 'destination_version="v1"']) {
+      assert.ok(source.includes(label), `${label} in ${source}`);
+    }
   });
 });

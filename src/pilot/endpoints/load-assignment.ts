@@ -79,7 +79,7 @@ export function buildLoadAssignment(cluster: string, endpoints: readonly MeshEnd
           metadata: {
             filter_metadata: {
               'envoy.transport_socket_match': { tlsMode: ep.tlsMode },
-              istio: { workload: ep.workload ? `${ep.workload.name};${ep.workload.namespace}` : '' },
+              istio: { workload: istioWorkload(ep) },
             },
           },
         };
@@ -101,4 +101,20 @@ export function buildLoadAssignment(cluster: string, endpoints: readonly MeshEnd
   const levels = [...new Set(out.map((e) => e.priority as number | undefined).filter((p): p is number => p !== undefined))].sort((a, b) => a - b);
   for (const e of out) if (e.priority !== undefined) e.priority = levels.indexOf(e.priority as number);
   return { cluster_name: cluster, endpoints: out };
+}
+
+/**
+ * Istio's endpoint telemetry metadata, "workload;namespace;canonical-service;canonical-revision;cluster":
+ * a source sidecar names the destination with it when no metadata exchange happened (TCP, no sidecar).
+ * The workload is the controller's name (Deployment/StatefulSet), as Istio reports workloads.
+ */
+export function istioWorkload(ep: MeshEndpoint): string {
+  if (!ep.workload) return '';
+  const l = ep.labels;
+  let workload = ep.workload.name;
+  if (l['pod-template-hash']) workload = workload.replace(/-[a-z0-9]+-[a-z0-9]{5}$/, '');
+  else if (l['statefulset.kubernetes.io/pod-name']) workload = workload.replace(/-\d+$/, '');
+  const service = l['service.istio.io/canonical-name'] ?? l.app ?? l['app.kubernetes.io/name'] ?? workload;
+  const revision = l['service.istio.io/canonical-revision'] ?? l.version ?? l['app.kubernetes.io/version'] ?? 'latest';
+  return `${workload};${ep.workload.namespace};${service};${revision};Kubernetes`;
 }

@@ -155,6 +155,7 @@ export class Router implements UpstreamCallbacks {
     this.host = host;
     this.attempted?.push(host);
     s.info.upstreamHost = host.addressString;
+    s.info.upstreamHostMetadata = host.metadata;
     const vh = s.route!.virtualHost;
     if (vh.includeAttemptCountInRequest) this.head.headers.set('x-envoy-attempt-count', String(this.attempts));
     const useH2 = cluster.info.upstreamProtocol === 'http2' || (cluster.info.upstreamProtocol === 'use_downstream' && s.codec.protocol === 'HTTP/2');

@@ -1,12 +1,13 @@
 /**
  * Istio's standard metric labels for one request or connection: our side from this proxy's node
  * metadata, the other side from Istio's metadata exchange (the peer sidecar's node metadata, see
- * peer-metadata.ts) plus what mTLS proves (the peer's SPIFFE identity). A peer without a sidecar
- * sends no metadata, so its workload, app and version stay "unknown", as in Istio.
+ * peer-metadata.ts) plus what mTLS proves (the peer's SPIFFE identity). Without an exchange (TCP, a
+ * destination without a sidecar) the source side falls back on the endpoint's Istio metadata, as
+ * Istio does; a caller without a sidecar stays "unknown" at the destination.
  */
 import type { NodeInfo } from '../context.js';
 import type { PeerInfo, StreamInfo } from '../stream-info.js';
-import { peerInfoFromMetadata } from './peer-metadata.js';
+import { peerFromEndpoint, peerInfoFromMetadata } from './peer-metadata.js';
 
 export interface Workload {
   workload: string;
@@ -92,7 +93,7 @@ export function istioLabels(node: NodeInfo, info: StreamInfo, extra: Record<stri
   let destination: Workload;
   if (reporter === 'source') {
     source = localWorkload(node);
-    destination = peerWorkload(info.upstreamPeerUri, info.upstreamPeer);
+    destination = peerWorkload(info.upstreamPeerUri, info.upstreamPeer ?? peerFromEndpoint(info.upstreamHostMetadata));
     if (destination.namespace === 'unknown' && dot.length > 1) destination.namespace = dot[1];
   } else {
     source = peerWorkload(info.downstreamPeerUri, info.downstreamPeer);

@@ -76,7 +76,7 @@ class IstioStatsHttpFilter implements HttpFilter {
     const info = stream.info;
     const grpc = stream.grpc ? (headers.get('grpc-status') ?? '-') : '-';
     const protocol = stream.grpc ? 'grpc' : 'http';
-    const key = `${status}|${info.upstreamCluster}|${info.authority}|${info.responseFlags.join(',')}|${info.downstreamPeerUri}|${info.upstreamPeerUri}|${info.downstreamPeer?.name}|${info.upstreamPeer?.name}|${grpc}|${protocol}`;
+    const key = `${status}|${info.upstreamCluster}|${info.authority}|${info.responseFlags.join(',')}|${info.downstreamPeerUri}|${info.upstreamPeerUri}|${info.downstreamPeer?.name}|${info.upstreamPeer?.name ?? (info.upstreamHostMetadata?.istio as { workload?: string } | undefined)?.workload}|${grpc}|${protocol}`;
     let s = this.series.get(key);
     if (!s) {
       const labels = istioLabels(this.ctx.node, info, { request_protocol: protocol, response_code: String(status), grpc_response_status: grpc === '-' ? '' : grpc });

@@ -56,6 +56,36 @@ export function peerInfoFromMetadata(md: Readonly<Record<string, unknown>>): Pee
 }
 
 const CACHE_LIMIT = 512;
+const fromEndpoints = new Map<string, PeerInfo | null>();
+
+/**
+ * The upstream peer as the endpoint's Istio metadata names it (`istio.workload` =
+ * "workload;namespace;canonical-service;canonical-revision;cluster"), for when no metadata exchange
+ * happened: TCP, or a destination without a sidecar.
+ */
+export function peerFromEndpoint(md: Readonly<Record<string, unknown>> | undefined): PeerInfo | undefined {
+  const istio = md?.istio as Record<string, unknown> | undefined;
+  const w = istio?.workload;
+  if (typeof w !== 'string' || !w) return undefined;
+  const hit = fromEndpoints.get(w);
+  if (hit !== undefined) return hit ?? undefined;
+  const [workload, namespace, cs, cr, cluster] = w.split(';');
+  const peer: PeerInfo | null = workload
+    ? {
+        name: `endpoint:${w}`,
+        workload,
+        namespace: str(namespace),
+        app: str(cs),
+        version: str(cr),
+        cluster: str(cluster),
+        canonicalService: str(cs),
+        canonicalRevision: str(cr),
+      }
+    : null;
+  if (fromEndpoints.size >= CACHE_LIMIT) fromEndpoints.clear();
+  fromEndpoints.set(w, peer);
+  return peer ?? undefined;
+}
 const decoded = new Map<string, PeerInfo | null>();
 
 /** The peer a received `x-envoy-peer-metadata` value describes; undefined when it cannot be read. */

@@ -77,6 +77,7 @@ class TcpProxySession {
     this.attempts++;
     this.tried.push(host);
     this.info.upstreamHost = host.addressString;
+    this.info.upstreamHostMetadata = host.metadata;
     const copy = new UpstreamCopy((n) => {
       this.info.bytesSent += n;
       this.cfg.stats.txBytes.inc(n);

@@ -72,3 +72,39 @@ test('sidecars exchange metadata: peer labels on both reporters, headers strippe
   const prom = (await httpGet(server.adminPort, '/stats/prometheus')).body;
   assert.match(prom, /istio_requests_total\{reporter="destination",source_workload="unknown",[^}]*source_app="unknown"[^}]*\} 1/);
 });
+
+test('without an exchange (TCP), the source names the destination from the endpoint Istio metadata', async (t) => {
+  const { echoServer, exchange } = await import('../listener/fake-upstream.js');
+  const { adminBlock, runProxy, tcpListener, tcpProxyFilter } = await import('../integration/harness.js');
+  const { istioWorkload } = await import('../../../src/pilot/endpoints/load-assignment.js');
+  const ep = { address: '127.0.0.1', port: 1, servicePort: 9000, labels: { app: 'tcp-echo', version: 'v1', 'pod-template-hash': 'abc12' }, ready: true, locality: {}, tlsMode: 'istio', weight: 1, workload: { name: 'tcp-echo-v1-abc12-x7k2p', namespace: 'default' } };
+  const workload = istioWorkload(ep as never);
+  assert.equal(workload, 'tcp-echo-v1;default;tcp-echo;v1;Kubernetes');
+  const tcp = await echoServer('t');
+  t.after(() => tcp.close());
+  const cluster = 'outbound|9000||tcp-echo.default.svc.cluster.local';
+  const p = await runProxy({
+    node: { id: 'sidecar~127.0.0.3~sleep-1.default~default.svc.cluster.local', metadata: { NAME: 'sleep-1', NAMESPACE: 'default', WORKLOAD_NAME: 'sleep', LABELS: { app: 'sleep' } } },
+    admin: adminBlock(),
+    static_resources: {
+      clusters: [
+        {
+          name: cluster,
+          type: 'STATIC',
+          connect_timeout: '1s',
+          load_assignment: {
+            cluster_name: cluster,
+            endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: tcp.port } } }, metadata: { filter_metadata: { istio: { workload } } } }] }],
+          },
+        },
+      ],
+      listeners: [tcpListener('tcp', [{ filters: [{ name: 'istio.stats', typed_config: { '@type': 'type.googleapis.com/stats.PluginConfig' } }, tcpProxyFilter(cluster)] }])],
+    },
+  });
+  t.after(() => p.stop());
+  assert.equal(await exchange(p.ports.get('tcp')!, 'hi', 4), 't:hi');
+  const line = (await httpGet(p.adminPort, '/stats/prometheus')).body.split('\n').find((l) => l.startsWith('istio_tcp_connections_opened_total{')) ?? '';
+  for (const label of ['reporter="source"', 'source_workload="sleep"', 'destination_workload="tcp-echo-v1"', 'destination_app="tcp-echo"', 'destination_version="v1"', 'destination_canonical_service="tcp-echo"', 'destination_cluster="Kubernetes"']) {
+    assert.ok(line.includes(label), `${label} in ${line}`);
+  }
+});
