@@ -1,6 +1,7 @@
 /**
  * The control plane's objects: its namespace, identity and RBAC (read the mesh's resources; write
- * leases, root-cert ConfigMaps and the webhook's caBundle), the mesh ConfigMap, the `istiod`
+ * leases, root-cert ConfigMaps, the shared cacerts Secret and the webhook's caBundle; review tokens),
+ * the mesh ConfigMap, the `istiod`
  * Deployment and Service (Istio's names and ports, so proxies and tools find it as they find
  * istiod), and the MutatingWebhookConfiguration with Istio's two selectors.
  */
@@ -29,7 +30,9 @@ export function rbac(v: InstallValues): Obj[] {
       kind: 'ClusterRole',
       metadata: { name: 'sailfin-istiod', labels: PART_OF },
       rules: [
-        { apiGroups: [''], resources: ['namespaces', 'services', 'pods', 'serviceaccounts', 'secrets', 'endpoints', 'nodes'], verbs: READ },
+        { apiGroups: [''], resources: ['namespaces', 'services', 'pods', 'serviceaccounts', 'endpoints', 'nodes'], verbs: READ },
+        // create: the first leader shares its self-signed CA as the cacerts Secret (never updates one).
+        { apiGroups: [''], resources: ['secrets'], verbs: [...READ, 'create'] },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
         { apiGroups: [''], resources: ['configmaps'], verbs: [...READ, 'create', 'update', 'patch'] },
         { apiGroups: ['networking.istio.io', 'security.istio.io'], resources: ['*'], verbs: READ },

@@ -38,7 +38,12 @@ export function ingressGateway(v: InstallValues): Obj[] {
                 name: 'istio-proxy',
                 image: v.image,
                 imagePullPolicy: v.imagePullPolicy,
-                args: ['proxy', '--type', 'router', '--discovery-address', xds, '--admin-port', '15000', '--health-port', '15021', '--stats-port', '15020'],
+                args: [
+                  'proxy', '--type', 'router', '--discovery-address', xds,
+                  '--admin-port', '15000', '--health-port', '15021', '--stats-port', '15020',
+                  // its own workload certificate, for mTLS to the sidecars behind it
+                  '--identity-dir', '/var/run/secrets/tokens', '--ca-address', `istiod.${v.namespace}.svc:15012`,
+                ],
                 env: [
                   fieldEnv('POD_NAME', 'metadata.name'),
                   fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
@@ -56,10 +61,25 @@ export function ingressGateway(v: InstallValues): Obj[] {
                 readinessProbe: { httpGet: { path: '/healthz/ready', port: 15021 }, initialDelaySeconds: 1, periodSeconds: 2, failureThreshold: 30 },
                 resources: { requests: { cpu: '100m', memory: '128Mi' } },
                 securityContext: { runAsNonRoot: true, runAsUser: 1337, runAsGroup: 1337, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-                volumeMounts: [{ name: 'istio-podinfo', mountPath: '/etc/istio/pod' }],
+                volumeMounts: [
+                  { name: 'istio-podinfo', mountPath: '/etc/istio/pod' },
+                  { name: 'istio-token', mountPath: '/var/run/secrets/tokens' },
+                ],
               },
             ],
-            volumes: [{ name: 'istio-podinfo', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } }],
+            volumes: [
+              { name: 'istio-podinfo', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+              // Same layout as an injected sidecar's (src/inject/containers.ts): token and mesh root side by side.
+              {
+                name: 'istio-token',
+                projected: {
+                  sources: [
+                    { serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } },
+                    { configMap: { name: 'istio-ca-root-cert', items: [{ key: 'root-cert.pem', path: 'root-cert.pem' }] } },
+                  ],
+                },
+              },
+            ],
           },
         },
       },
