@@ -12,6 +12,7 @@ import type { GenContext } from '../context.js';
 import { ALLOW_ANY_VHOST, BLOCK_ALL_VHOST } from '../names.js';
 import { buildOutboundRouteConfig, outboundHttpPorts } from '../routes/route-configs.js';
 import { httpConnectionManager, socketAddress } from './hcm.js';
+import { hcmTracing } from './tracing.js';
 import { INBOUND_CAPTURE_PORT } from './inbound.js';
 
 /** Where apps send their requests (HTTP_PROXY): Istio's outbound port, on the pod's own address. */
@@ -35,7 +36,7 @@ function forwardProxyListener(ctx: GenContext): JsonObject {
     name: EXPLICIT_PROXY_LISTENER,
     address: socketAddress(proxyAddress(ctx), EXPLICIT_PROXY_PORT),
     traffic_direction: 'OUTBOUND',
-    filter_chains: [{ filters: [httpConnectionManager({ statPrefix: `outbound_${EXPLICIT_PROXY_LISTENER}`, rds: EXPLICIT_ROUTE_CONFIG, direction: 'outbound' })] }],
+    filter_chains: [{ filters: [httpConnectionManager({ statPrefix: `outbound_${EXPLICIT_PROXY_LISTENER}`, rds: EXPLICIT_ROUTE_CONFIG, direction: 'outbound', tracing: hcmTracing(ctx) })] }],
   };
 }
 
