@@ -52,6 +52,9 @@ export interface ControlPlaneBenchResult {
   endpointPush: PhaseResult;
   rssMb: number;
   heapMb: number;
+  heapTotalMb: number;
+  /** Buffers outside the JS heap (encoded resources, gRPC write buffers). */
+  externalMb: number;
 }
 
 const PHASE_TYPES = [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration] as const;
@@ -211,6 +214,8 @@ export async function runControlPlaneBench(opts: ControlPlaneBenchOptions = {}):
       endpointPush,
       rssMb: mem.rss / 1e6,
       heapMb: mem.heapUsed / 1e6,
+      heapTotalMb: mem.heapTotal / 1e6,
+      externalMb: mem.external / 1e6,
     };
   } finally {
     for (const c of children) c.stdin?.end();
@@ -226,7 +231,7 @@ export function printControlPlaneReport(r: ControlPlaneBenchResult): string[] {
     `initial sync         ${r.initialSync.ms.toFixed(0).padStart(7)} ms   (control plane CPU ${r.initialSync.cpuMs.toFixed(0)} ms, clients CPU ${r.initialSync.clientCpuMs.toFixed(0)} ms)`,
     `config push → ACKs   ${r.configPush.ms.toFixed(0).padStart(7)} ms   (control plane CPU ${r.configPush.cpuMs.toFixed(0)} ms, clients CPU ${r.configPush.clientCpuMs.toFixed(0)} ms)`,
     `endpoint push → ACKs ${r.endpointPush.ms.toFixed(0).padStart(7)} ms   (control plane CPU ${r.endpointPush.cpuMs.toFixed(0)} ms, clients CPU ${r.endpointPush.clientCpuMs.toFixed(0)} ms)`,
-    `control plane RSS    ${r.rssMb.toFixed(0).padStart(7)} MB   (heap ${r.heapMb.toFixed(0)} MB)`,
+    `control plane RSS    ${r.rssMb.toFixed(0).padStart(7)} MB   (heap ${r.heapMb.toFixed(0)} MB used of ${r.heapTotalMb.toFixed(0)} MB, external ${r.externalMb.toFixed(0)} MB)`,
   ];
   for (const l of lines) console.log(l);
   return [

@@ -13,7 +13,9 @@ export class ConfigWatcher {
   constructor(
     private readonly paths: readonly string[],
     private readonly onChange: () => void,
-    private readonly quietMs = 200,
+    // Editors and `cp -r` finish a burst within a few ms; the push debouncer coalesces further, and
+    // every ms here is a ms before proxies see the change.
+    private readonly quietMs = 100,
   ) {}
 
   async start(): Promise<void> {

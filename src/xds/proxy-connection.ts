@@ -69,6 +69,8 @@ export class ProxyConnection implements ConnectedProxy {
   /** 'sotw' or 'delta', for syncz. */
   protocol: 'sotw' | 'delta' = 'sotw';
   private queue: Promise<void> = Promise.resolve();
+  /** Releases of write-budget grants whose writes have not completed (given back if the stream dies first). */
+  readonly pendingWrites = new Set<() => void>();
 
   constructor(
     readonly id: string,

@@ -19,6 +19,7 @@ import { PushDebouncer, type DebounceOptions, type MergedPush } from './push-deb
 import { TypeUrl, shortTypeName, type XdsTypeUrl } from './protos.js';
 import { encodeResource } from './resource-encoder.js';
 import { serveSotwStream } from './sotw-stream.js';
+import { WriteBudget } from './write-budget.js';
 import type { GeneratedSet, StreamHost } from './stream-host.js';
 
 /** Make-before-break: a listener or route never arrives before the cluster it points at. */
@@ -66,6 +67,8 @@ export class AdsServer extends EventEmitter<AdsServerEvents> implements StreamHo
   private readonly generator: XdsGenerator;
   private readonly versionPrefix = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   private readonly noncePrefix = randomBytes(3).toString('hex');
+  /** Response bytes written but not yet taken by proxies, capped (memory stays flat when hundreds connect). */
+  readonly writeBudget = new WriteBudget(Number(process.env.SAILFIN_XDS_WRITE_BUDGET_MB ?? 16) * 1024 * 1024);
   private pushCounter = 0;
   private nonceCounter = 0;
   private boundPort: number | undefined;
@@ -174,6 +177,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> implements StreamHo
 
   release(conn: ProxyConnection, why: string): void {
     conn.closed = true;
+    for (const r of [...conn.pendingWrites]) r();
     if (!this.connectionsById.has(conn.connectionId)) return;
     this.connectionsById.delete(conn.connectionId);
     this.metrics.connected = this.connectionsById.size;
@@ -222,6 +226,20 @@ export class AdsServer extends EventEmitter<AdsServerEvents> implements StreamHo
 
   controlPlaneId(): string {
     return this.options.controlPlaneId ?? 'sailfin';
+  }
+
+  async acquireWrite(conn: ProxyConnection, bytes: number): Promise<() => void> {
+    const release = await this.writeBudget.acquire(bytes);
+    const once = () => {
+      conn.pendingWrites.delete(once);
+      release();
+    };
+    if (conn.closed) {
+      release();
+      return () => undefined;
+    }
+    conn.pendingWrites.add(once);
+    return once;
   }
 
   recordSent(conn: ProxyConnection, type: XdsTypeUrl, resources: number): void {

@@ -93,6 +93,13 @@ async function send(host: StreamHost, conn: ProxyConnection, call: SotwCall, typ
     return false;
   }
   if (!changed || conn.closed) return false;
+  let bytes = 0;
+  for (const w of wire) bytes += w.length;
+  const release = await host.acquireWrite(conn, bytes);
+  if (conn.closed) {
+    release();
+    return false;
+  }
   const response: DiscoveryResponse & { [PRE_ENCODED_RESOURCES]: Uint8Array[] } = {
     version_info: host.version(),
     // Written from PRE_ENCODED_RESOURCES instead (see ads-service.ts).
@@ -102,7 +109,7 @@ async function send(host: StreamHost, conn: ProxyConnection, call: SotwCall, typ
     control_plane: { identifier: host.controlPlaneId() },
     [PRE_ENCODED_RESOURCES]: wire,
   };
-  call.write(response);
+  call.write(response, () => release());
   watch.sentVersion = response.version_info;
   watch.sentNonce = response.nonce;
   watch.sentAt = new Date();

@@ -22,6 +22,8 @@ export interface StreamHost {
   version(): string;
   nonce(): string;
   controlPlaneId(): string;
+  /** Waits for room to write `bytes` to `conn` (see write-budget.ts); call the result once the write completed. */
+  acquireWrite(conn: ProxyConnection, bytes: number): Promise<() => void>;
   recordSent(conn: ProxyConnection, type: XdsTypeUrl, resources: number): void;
   recordAck(conn: ProxyConnection, type: XdsTypeUrl, version: string): void;
   recordNack(conn: ProxyConnection, type: XdsTypeUrl, nack: NackRecord, rejectedVersion: string | undefined): void;
