@@ -27,7 +27,7 @@ export function selectedByWebhook(pod: Pod, namespaceLabels: Record<string, stri
   const nsInjection = namespaceLabels[NAMESPACE_INJECTION_LABEL];
   const nsRev = namespaceLabels[REVISION_LABEL];
   const podRev = labels[REVISION_LABEL];
-  const isOurs = (rev: string) => rev === revision || (rev === 'default' && revision === 'default');
+  const isOurs = (rev: string) => rev === revision;
   if (nsInjection === 'disabled') return no('namespace has istio-injection=disabled');
   if (nsInjection === 'enabled') {
     // istio-injection=enabled always means the default revision, and wins over istio.io/rev.

@@ -11,7 +11,7 @@ import { FakeApiServer } from './fake-api-server.js';
 import { standInKubeConfig } from './kubeconfig.js';
 
 const LEASES = '/apis/coordination.k8s.io/v1/leases';
-const TIMING = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 150 };
+const TIMING = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 200 };
 
 interface Replica {
   elector: LeaderElector;
@@ -68,7 +68,7 @@ test('two replicas: exactly one leads, and the Lease names it', { timeout: 30_00
   const leader = a.elector.isLeader ? 'istiod-a' : 'istiod-b';
   const lease = lease_() as { spec: { holderIdentity: string; leaseDurationSeconds: number; renewTime: string } } | undefined;
   assert.equal(lease?.spec.holderIdentity, leader);
-  assert.equal(lease?.spec.leaseDurationSeconds, 2);
+  assert.equal(lease?.spec.leaseDurationSeconds, 3);
   assert.match(lease!.spec.renewTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
   await until('the follower to see the leader', () => (leader === 'istiod-a' ? b : a).elector.leader === leader);
 });
