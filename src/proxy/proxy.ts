@@ -3,7 +3,7 @@
  * tables), static resources in Envoy's order (secrets, clusters, then listeners that refer to them),
  * the admin and health endpoints, and the ADS client when the bootstrap names a server.
  */
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { SailfinError } from '../common/errors.js';
 import type { JsonObject } from './config/fields.js';
 import type { ProxyContext } from './context.js';
@@ -13,6 +13,7 @@ import { compileBootstrap, type BootstrapConfig } from './bootstrap/bootstrap.js
 import { createClusterManager, routeCompiler, type ManagedClusters } from './bootstrap/components.js';
 import { RouteRegistry } from './bootstrap/route-registry.js';
 import { locate, type BootstrapSource } from './bootstrap/source.js';
+import { stderrLogger } from './bootstrap/stderr-logger.js';
 import type { DynamicConfig } from './bootstrap/dynamic-config.js';
 import { ListenerManager, type OriginalDstLookup } from './listener/listener-manager.js';
 import { SecretProviderImpl } from './tls/secret-provider.js';
@@ -57,7 +58,7 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
   } catch (err) {
     throw locate(err, source);
   }
-  const log = opts.logger ?? pino({ name: 'sailfin-proxy', level: process.env.SAILFIN_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const log = opts.logger ?? stderrLogger({ name: 'sailfin-proxy', level: process.env.SAILFIN_LOG_LEVEL ?? 'warn' });
   const stats = new StatsStore();
   const secrets = new SecretProviderImpl();
   const routes = new RouteRegistry();
