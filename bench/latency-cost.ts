@@ -63,6 +63,9 @@ export async function runLatencyAndCost(o: { dir: string; backendPort: number; s
       { name: 'two sidecars, mTLS', url: `http://127.0.0.1:${mtls.port}/echo`, pids: pidsOf(mtls.procs), results: [], vcpu: [] },
       { name: 'two sidecars, plaintext', url: `http://127.0.0.1:${plain.port}/echo`, pids: pidsOf(plain.procs), results: [], vcpu: [] },
     ];
+    // A discarded pass first: a freshly started proxy runs its first thousands of requests in V8's
+    // interpreter, which made the first round's p99 seconds long on the loaded machine.
+    for (const t of targets) await constantRate(t.url, { ...RATE, seconds: 2 });
     const generatorCpu: number[] = [];
     for (let round = 0; round < o.rounds; round++) {
       for (let k = 0; k < targets.length; k++) {
