@@ -20,11 +20,13 @@ import type { ServiceView } from '../pilot/model.js';
 import { hasServiceChange } from '../registry/events.js';
 import { ServiceRegistry } from '../registry/service-registry.js';
 import { TypeUrl, type XdsTypeUrl } from '../xds/protos.js';
+import type { ConnectedProxy } from '../xds/generator.js';
 import type { AdsServer } from '../xds/server.js';
 import { serveXds, type XdsServing } from '../xds/serve.js';
 import { startCaServer, type CaServer } from './ca-server.js';
 import { ConfigWatcher } from './config-watcher.js';
 import { mergeOverlay, readDeleted } from './overlay.js';
+import { affectedNamespaces } from './push-scope.js';
 import { RegistryView } from './registry-view.js';
 import { WorkloadFeed } from './workload-feed.js';
 
@@ -94,10 +96,20 @@ export class ControlPlane {
         return;
       }
       const types = this.routingOnlyTypes(events);
+      const namespaces = types && this.current ? affectedNamespaces(events, this.current.config, this.current.mesh.rootNamespace) : undefined;
       this.generator?.configChanged(events.map((e) => e.resource.resource.kind));
       this.current = undefined;
-      this.serving?.ads.push(types ? { reason: 'config', types } : { reason: 'config' });
+      if (!types) this.serving?.ads.push({ reason: 'config' });
+      else this.serving?.ads.push({ reason: 'config', types, ...(namespaces ? { proxies: (p) => this.inNamespaces(p, namespaces) } : {}) });
     });
+  }
+
+  private inNamespaces(proxy: ConnectedProxy, namespaces: ReadonlySet<string>): boolean {
+    try {
+      return namespaces.has(this.generator!.proxyInfo(proxy).namespace);
+    } catch {
+      return true; // a node the generator cannot place: better pushed than stale
+    }
   }
 
   /**
