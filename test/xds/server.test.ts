@@ -271,3 +271,30 @@ test('serveXds starts ADS and monitoring together; /ready follows the extra read
   assert.equal(body.configs[0].bootstrap.node.id, 'sidecar~10.1.0.7~reviews-v1-abc.default~default.svc.cluster.local');
   assert.equal((await fetch(`http://127.0.0.1:${serving.monitoringPort}/nope`)).status, 404);
 });
+
+test('after the first response, an EDS push carries only the assignment that changed; CDS stays complete', async (t) => {
+  const generator = sampleGenerator();
+  const server = await startServer(generator, 20);
+  const stream = new RawAdsStream(server.port!, 'sidecar~10.0.0.1~p.default~default.svc.cluster.local');
+  t.after(async () => {
+    stream.close();
+    await server.close();
+  });
+  stream.send({ type_url: TypeUrl.Cluster, resource_names: [] });
+  stream.answer(await stream.next());
+  stream.send({ type_url: TypeUrl.ClusterLoadAssignment, resource_names: ['a', 'b'] });
+  const eds = await stream.next();
+  assert.deepEqual(namesOf(eds), ['a', 'b']);
+  stream.answer(eds, ['a', 'b']);
+  generator.set(TypeUrl.ClusterLoadAssignment, 'b', cla('b', 1003));
+  server.push({ reason: 'endpoint', types: [TypeUrl.ClusterLoadAssignment] });
+  const update = await stream.next();
+  assert.deepEqual(namesOf(update), ['b'], 'only the changed assignment');
+  assert.deepEqual(decoded(update)[0], cla('b', 1003));
+  stream.answer(update, ['a', 'b']);
+  generator.set(TypeUrl.Cluster, 'b', cluster('b', { connect_timeout: '2s' }));
+  server.push({ reason: 'config', types: [TypeUrl.Cluster] });
+  const cds = await stream.next();
+  assert.equal(cds.type_url, TypeUrl.Cluster);
+  assert.deepEqual(namesOf(cds), ['a', 'b'], 'CDS is always the whole set');
+});
