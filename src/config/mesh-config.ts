@@ -23,6 +23,8 @@ export interface MeshConfig {
   readonly defaultConfig: Readonly<Record<string, unknown>>;
   /** Where the proxies write access logs ('' = off, "/dev/stdout" = to the proxy's output). */
   readonly accessLogFile: string;
+  /** How often DNS-resolved ServiceEntry clusters re-resolve (a duration, Istio's default "60s"). */
+  readonly dnsRefreshRate?: string;
 }
 
 export const MESH_CONFIGMAP_NAME = 'istio';
@@ -43,9 +45,10 @@ export const DEFAULT_MESH_CONFIG: MeshConfig = Object.freeze({
     terminationDrainDuration: '5s',
   }),
   accessLogFile: '',
+  dnsRefreshRate: '60s',
 });
 
-const KNOWN_FIELDS = new Set(['rootNamespace', 'trustDomain', 'outboundTrafficPolicy', 'enableAutoMtls', 'connectTimeout', 'defaultConfig', 'accessLogFile']);
+const KNOWN_FIELDS = new Set(['rootNamespace', 'trustDomain', 'outboundTrafficPolicy', 'enableAutoMtls', 'connectTimeout', 'defaultConfig', 'accessLogFile', 'dnsRefreshRate']);
 const DURATION = /^(\d+(\.\d+)?(h|m|s|ms|us|µs|ns))+$/;
 
 export interface MeshConfigResult {
@@ -108,6 +111,8 @@ export function parseMeshConfig(text: string, origin?: LoadedResource): MeshConf
   }
   const connectTimeout = str('connectTimeout', DEFAULT_MESH_CONFIG.connectTimeout);
   if (!DURATION.test(connectTimeout)) problem(`connectTimeout ${JSON.stringify(connectTimeout)} is not a duration like "10s"`, 'connectTimeout');
+  const dnsRefreshRate = str('dnsRefreshRate', DEFAULT_MESH_CONFIG.dnsRefreshRate!);
+  if (!DURATION.test(dnsRefreshRate)) problem(`dnsRefreshRate ${JSON.stringify(dnsRefreshRate)} is not a duration like "60s"`, 'dnsRefreshRate');
   let defaultConfig = DEFAULT_MESH_CONFIG.defaultConfig;
   if (raw.defaultConfig !== undefined && raw.defaultConfig !== null) {
     if (isPlainObject(raw.defaultConfig)) defaultConfig = { ...DEFAULT_MESH_CONFIG.defaultConfig, ...raw.defaultConfig };
@@ -125,6 +130,7 @@ export function parseMeshConfig(text: string, origin?: LoadedResource): MeshConf
       connectTimeout: DURATION.test(connectTimeout) ? connectTimeout : DEFAULT_MESH_CONFIG.connectTimeout,
       defaultConfig,
       accessLogFile: str('accessLogFile', DEFAULT_MESH_CONFIG.accessLogFile),
+      dnsRefreshRate: DURATION.test(dnsRefreshRate) ? dnsRefreshRate : DEFAULT_MESH_CONFIG.dnsRefreshRate,
     },
     messages,
   };

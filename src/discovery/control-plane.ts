@@ -174,6 +174,7 @@ export class ControlPlane {
       enableAutoMtls: config.enableAutoMtls,
       outboundTrafficPolicy: config.outboundTrafficPolicy.mode,
       tracing: tracingSettings(config.defaultConfig),
+      dnsRefreshRate: config.dnsRefreshRate,
     };
   }
 

@@ -16,6 +16,8 @@ export interface MeshSettings {
   outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY';
   /** `defaultConfig.tracing` of the mesh config; absent = Istio's defaults (see listeners/tracing.ts). */
   tracing?: TracingSettings;
+  /** The mesh config's dnsRefreshRate for DNS ServiceEntry clusters (absent = Istio's 60s). */
+  dnsRefreshRate?: string;
 }
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = {

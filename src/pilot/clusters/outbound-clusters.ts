@@ -18,6 +18,15 @@ function edsConfig(name: string): JsonObject {
   return { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: name };
 }
 
+/** Mesh config durations are Go-style ("1m30s"); Envoy's JSON Duration is seconds ("90s"). */
+function envoyDuration(d: string): string {
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6, ns: 1e-9 };
+  let seconds = 0;
+  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) seconds += Number(m[1]) * units[m[2]];
+  // Envoy refuses a zero refresh rate; Istio keeps its default then.
+  return seconds > 0 ? `${Number(seconds.toFixed(9))}s` : '60s';
+}
+
 function clusterType(cluster: JsonObject, svc: MeshService, port: ServicePort, ctx: GenContext, passthroughLb: boolean): void {
   const name = cluster.name as string;
   if (svc.resolution === 'Passthrough' || passthroughLb) {
@@ -29,7 +38,7 @@ function clusterType(cluster: JsonObject, svc: MeshService, port: ServicePort, c
     cluster.type = svc.resolution === 'DNS' ? 'STRICT_DNS' : 'LOGICAL_DNS';
     cluster.dns_lookup_family = 'V4_ONLY';
     // Istio: the mesh's dnsRefreshRate (default 60s), and the records' TTL when they carry one.
-    cluster.dns_refresh_rate = '60s';
+    cluster.dns_refresh_rate = envoyDuration(ctx.mesh.dnsRefreshRate ?? '60s');
     cluster.respect_dns_ttl = true;
     const eps = ctx.services.endpoints(svc.hostname, port.port);
     const targets = eps.length ? eps.map((e) => ({ address: e.address, port: e.port })) : [{ address: svc.hostname, port: port.port }];
@@ -81,7 +90,9 @@ function buildCluster(svc: MeshService, port: ServicePort, subset: string, dr: D
   cluster.metadata = {
     filter_metadata: {
       istio: {
-        services: [{ host: svc.hostname, name: svc.hostname.split('.')[0], namespace: svc.namespace }],
+        // Istio names a ServiceEntry service by its host, a Kubernetes one by its short name; the
+        // namespace is the resource's, which telemetry reports as destination_service_namespace.
+        services: [{ host: svc.hostname, name: svc.source === 'serviceentry' ? svc.hostname : svc.hostname.split('.')[0], namespace: svc.namespace }],
         default_original_port: port.port,
         ...(subset ? { subset } : {}),
       },
