@@ -129,7 +129,8 @@ test('live replacement keeps the socket: old connections finish, new ones use th
   const b = await echoServer('b');
   clusters.add('a', [['127.0.0.1', a.port]]);
   clusters.add('b', [['127.0.0.1', b.port]]);
-  const lm = new ListenerManager(ctx, { drainTimeMs: 300 });
+  // A drain time long enough that a loaded machine still finishes the exchanges below inside it.
+  const lm = new ListenerManager(ctx, { drainTimeMs: 2500 });
   t.after(() => (lm.close(), a.close(), b.close()));
   await lm.addOrUpdate(listener('l', [tcpChain('a')]), 'l');
   const port = lm.get('l')!.port;
@@ -142,11 +143,13 @@ test('live replacement keeps the socket: old connections finish, new ones use th
   await lm.addOrUpdate(json, 'l');
   assert.equal(lm.get('l')!.port, port);
   assert.equal(await exchange(port, 'x', 3), 'b:x');
+  const closed = new Promise((r) => old.once('close', r));
   old.write('still');
-  await new Promise((r) => setTimeout(r, 50));
+  const deadline = Date.now() + 2000;
+  while (oldGot.length < 'a:still'.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   assert.equal(oldGot, 'a:still');
   // After the drain time the old connection is closed.
-  await new Promise((r) => old.once('close', r));
+  await closed;
 });
 
 test('a bad update is rejected with the field and leaves the running listener in place', async (t) => {
