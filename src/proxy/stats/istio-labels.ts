@@ -3,10 +3,12 @@
  * metadata, the other side from Istio's metadata exchange (the peer sidecar's node metadata, see
  * peer-metadata.ts) plus what mTLS proves (the peer's SPIFFE identity). Without an exchange (TCP, a
  * destination without a sidecar) the source side falls back on the endpoint's Istio metadata, as
- * Istio does; a caller without a sidecar stays "unknown" at the destination.
+ * Istio does; at the destination the caller is found by its address (peer-discovery.ts), and one
+ * unknown there stays "unknown".
  */
 import type { NodeInfo } from '../context.js';
 import type { PeerInfo, StreamInfo } from '../stream-info.js';
+import type { ClusterManager } from '../upstream/api.js';
 import { peerFromEndpoint, peerInfoFromMetadata } from './peer-metadata.js';
 
 export interface Workload {
@@ -78,6 +80,36 @@ export function serviceOfCluster(cluster: string | undefined, authority: string 
   return 'unknown';
 }
 
+export interface ServiceName {
+  host: string;
+  name: string;
+  namespace: string;
+}
+
+/**
+ * The service as the cluster's Istio metadata names it (`istio.services[0]`: host, name and the
+ * namespace of the Service or ServiceEntry), else as the cluster name or authority spells it.
+ */
+export function serviceOf(info: StreamInfo, clusters?: ClusterManager): ServiceName {
+  const md = info.upstreamCluster ? clusters?.get(info.upstreamCluster)?.metadata : undefined;
+  const first = ((md?.istio as { services?: unknown } | undefined)?.services as Record<string, unknown>[] | undefined)?.[0];
+  if (first && typeof first.host === 'string' && first.host) {
+    const name = typeof first.name === 'string' && first.name ? first.name : first.host.split('.')[0];
+    const namespace = typeof first.namespace === 'string' && first.namespace ? first.namespace : 'unknown';
+    return { host: first.host, name, namespace };
+  }
+  const host = serviceOfCluster(info.upstreamCluster, info.authority);
+  const dot = host.split('.');
+  return { host, name: dot[0] || 'unknown', namespace: dot.length > 1 ? dot[1] : 'unknown' };
+}
+
+/** What the labels need beyond the stream: the cluster manager (service metadata), a discovered caller. */
+export interface LabelSources {
+  clusters?: ClusterManager;
+  /** The caller as discovered by address (peer-discovery.ts) when no metadata exchange named it. */
+  downstreamPeer?: PeerInfo;
+}
+
 export type Reporter = 'source' | 'destination';
 
 /** Inbound traffic (Istio's inbound|… clusters) is reported by the destination, the rest by the source. */
@@ -85,18 +117,17 @@ export function reporterOf(info: StreamInfo): Reporter {
   return info.upstreamCluster?.startsWith('inbound|') ? 'destination' : 'source';
 }
 
-export function istioLabels(node: NodeInfo, info: StreamInfo, extra: Record<string, string>): Record<string, string> {
+export function istioLabels(node: NodeInfo, info: StreamInfo, extra: Record<string, string>, from: LabelSources = {}): Record<string, string> {
   const reporter = reporterOf(info);
-  const service = serviceOfCluster(info.upstreamCluster, info.authority);
-  const dot = service.split('.');
+  const service = serviceOf(info, from.clusters);
   let source: Workload;
   let destination: Workload;
   if (reporter === 'source') {
     source = localWorkload(node);
     destination = peerWorkload(info.upstreamPeerUri, info.upstreamPeer ?? peerFromEndpoint(info.upstreamHostMetadata));
-    if (destination.namespace === 'unknown' && dot.length > 1) destination.namespace = dot[1];
+    if (destination.namespace === 'unknown') destination.namespace = service.namespace;
   } else {
-    source = peerWorkload(info.downstreamPeerUri, info.downstreamPeer);
+    source = peerWorkload(info.downstreamPeerUri, info.downstreamPeer ?? from.downstreamPeer);
     destination = localWorkload(node);
   }
   return {
@@ -114,9 +145,9 @@ export function istioLabels(node: NodeInfo, info: StreamInfo, extra: Record<stri
     destination_principal: destination.principal,
     destination_app: destination.app,
     destination_version: destination.version,
-    destination_service: service,
-    destination_service_name: dot[0] || 'unknown',
-    destination_service_namespace: dot.length > 1 ? dot[1] : destination.namespace,
+    destination_service: service.host,
+    destination_service_name: service.name,
+    destination_service_namespace: service.namespace !== 'unknown' ? service.namespace : destination.namespace,
     destination_cluster: destination.cluster,
     destination_canonical_service: destination.canonicalService,
     destination_canonical_revision: destination.canonicalRevision,

@@ -18,7 +18,8 @@ import { httpFilterFactory, registerHttpFilter } from '../http/filter-registry.j
 import { FilterStatus, type HttpFilter } from '../http/http-filter.js';
 import type { HeaderList } from '../http/headers.js';
 import type { Counter, Histogram } from './store.js';
-import { istioLabels } from './istio-labels.js';
+import { istioLabels, reporterOf } from './istio-labels.js';
+import { downstreamPeerOf } from './peer-discovery.js';
 
 export const STATS_PLUGIN_TYPE = 'type.googleapis.com/stats.PluginConfig';
 const TYPED_STRUCTS = ['type.googleapis.com/udpa.type.v1.TypedStruct', 'type.googleapis.com/xds.type.v3.TypedStruct'];
@@ -76,10 +77,13 @@ class IstioStatsHttpFilter implements HttpFilter {
     const info = stream.info;
     const grpc = stream.grpc ? (headers.get('grpc-status') ?? '-') : '-';
     const protocol = stream.grpc ? 'grpc' : 'http';
-    const key = `${status}|${info.upstreamCluster}|${info.authority}|${info.responseFlags.join(',')}|${info.downstreamPeerUri}|${info.upstreamPeerUri}|${info.downstreamPeer?.name}|${info.upstreamPeer?.name ?? (info.upstreamHostMetadata?.istio as { workload?: string } | undefined)?.workload}|${grpc}|${protocol}`;
+    // A caller that sent no metadata header is looked up by its address (not stored on the stream:
+    // peer_metadata answers only callers that introduced themselves).
+    const caller = reporterOf(info) === 'destination' ? downstreamPeerOf(this.ctx, info) : info.downstreamPeer;
+    const key = `${status}|${info.upstreamCluster}|${info.authority}|${info.responseFlags.join(',')}|${info.downstreamPeerUri}|${info.upstreamPeerUri}|${caller?.name}|${info.upstreamPeer?.name ?? (info.upstreamHostMetadata?.istio as { workload?: string } | undefined)?.workload}|${grpc}|${protocol}`;
     let s = this.series.get(key);
     if (!s) {
-      const labels = istioLabels(this.ctx.node, info, { request_protocol: protocol, response_code: String(status), grpc_response_status: grpc === '-' ? '' : grpc });
+      const labels = istioLabels(this.ctx.node, info, { request_protocol: protocol, response_code: String(status), grpc_response_status: grpc === '-' ? '' : grpc }, { clusters: this.ctx.clusters, downstreamPeer: caller });
       const st = this.ctx.stats;
       s = {
         requests: st.counter('istio_requests_total', labels),

@@ -158,6 +158,8 @@ export interface Cluster {
    * counted again: connect() reports its own failures.
    */
   reportResult(host: Host, result: OutlierResult): void;
+  /** The cluster's `metadata.filter_metadata` (Istio's `istio.services` names the service, for telemetry). */
+  readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
 export interface ClusterStats {
@@ -190,4 +192,11 @@ export interface ClusterStats {
 export interface ClusterManager {
   /** The current cluster of that name; callers look it up per request so updates take effect at once. */
   get(name: string): Cluster | undefined;
+  /**
+   * Moves on whenever endpoints may have changed (EDS update, cluster added or removed), so readers
+   * can keep an index of them and rebuild it only then (telemetry's peer-by-address lookup).
+   */
+  readonly endpointsVersion?: number;
+  /** Every endpoint of every cluster with a fixed host set (not ORIGINAL_DST): address and filter metadata. */
+  forEachEndpoint?(fn: (address: string, metadata: Readonly<Record<string, unknown>>) => void): void;
 }

@@ -37,6 +37,8 @@ export class ClusterManagerImpl implements ClusterManager {
   private readonly assignments = new Map<string, CompiledLoadAssignment>();
   private readonly assignmentText = new Map<string, string>();
   private readonly deps: ClusterManagerDeps;
+  /** See ClusterManager.endpointsVersion. */
+  endpointsVersion = 0;
 
   /** Takes the stats store and secret provider (a ProxyContext without clusters/routes is fine). */
   constructor(deps: ClusterManagerDeps | Omit<ProxyContext, 'clusters' | 'routes'>) {
@@ -78,6 +80,7 @@ export class ClusterManagerImpl implements ClusterManager {
       if (la) cluster.setEndpoints(la.endpoints, la.overprovisioningFactor);
     }
     this.clusters.set(cfg.name, { cluster, static: opts.static ?? false, versionInfo: opts.versionInfo, lastUpdated: new Date(), text });
+    this.endpointsVersion++;
     // The old object keeps working for requests that hold it; only its timers and watches stop.
     old?.cluster.close();
     return cluster;
@@ -87,6 +90,7 @@ export class ClusterManagerImpl implements ClusterManager {
     const entry = this.clusters.get(name);
     if (!entry) return false;
     this.clusters.delete(name);
+    this.endpointsVersion++;
     entry.cluster.close();
     this.deps.stats.removePrefix(`cluster.${entry.cluster.cfg.statName}.`);
     return true;
@@ -102,6 +106,7 @@ export class ClusterManagerImpl implements ClusterManager {
     const la = compileLoadAssignment(claJson, path);
     this.assignments.set(serviceName, la);
     this.assignmentText.set(serviceName, text);
+    this.endpointsVersion++;
     for (const { cluster } of this.clusters.values()) {
       if (cluster.cfg.type === 'EDS' && cluster.cfg.edsServiceName === serviceName) {
         cluster.setEndpoints(la.endpoints, la.overprovisioningFactor);
@@ -117,8 +122,16 @@ export class ClusterManagerImpl implements ClusterManager {
   removeEndpoints(serviceName: string): void {
     this.assignments.delete(serviceName);
     this.assignmentText.delete(serviceName);
+    this.endpointsVersion++;
     for (const { cluster } of this.clusters.values()) {
       if (cluster.cfg.type === 'EDS' && cluster.cfg.edsServiceName === serviceName) cluster.setEndpoints([], 140);
+    }
+  }
+
+  forEachEndpoint(fn: (address: string, metadata: Readonly<Record<string, unknown>>) => void): void {
+    for (const { cluster } of this.clusters.values()) {
+      if (cluster.cfg.type === 'ORIGINAL_DST') continue;
+      for (const h of cluster.hosts) fn(h.address, h.metadata);
     }
   }
 

@@ -65,6 +65,10 @@ export class ClusterImpl implements Cluster {
   /** Set on the first chooseHost/connect: stats are registered (and membership stats kept) from then on. */
   used = false;
 
+  get metadata(): Readonly<Record<string, unknown>> {
+    return this.cfg.metadata;
+  }
+
   constructor(readonly cfg: ClusterConfig, deps: ClusterDeps) {
     this.info = cfg.info;
     this.stats = new ClusterStatsImpl(deps.stats, `cluster.${cfg.statName}.`);
