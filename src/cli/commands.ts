@@ -17,6 +17,7 @@ import { register as registerLogs } from './logs.js';
 import { register as registerProxyConfig } from './proxy-config.js';
 import { register as registerProxy } from './proxy.js';
 import { register as registerUp } from './up.js';
+import { register as registerWait } from './wait.js';
 
 export type CommandRegistration = (program: Command) => void;
 
@@ -36,4 +37,5 @@ export const commandRegistrations: CommandRegistration[] = [
   registerProxyConfig,
   registerProxy,
   registerUp,
+  registerWait,
 ];

@@ -29,6 +29,7 @@ interface ProxyCliOptions {
   adminPort?: number;
   healthPort?: number;
   statsPort?: number;
+  envoyPromPort?: number;
   healthAddress?: string;
   concurrency?: number;
   drainTimeS?: number;
@@ -54,6 +55,7 @@ export function register(program: Command): void {
     .option('--admin-port <port>', "override admin.address's port (0 = any free port)", port)
     .option('--health-port <port>', "serve Istio's /healthz/ready on this port (Istio uses 15021)", port)
     .option('--stats-port <port>', "serve Istio's metrics (/stats/prometheus) on this port (Istio's merged-metrics port is 15020)", port)
+    .option('--envoy-prom-port <port>', "serve Envoy's Prometheus stats on this port (Istio's http-envoy-prom 15090; the default without --config)", port)
     .option('--health-address <ip>', 'address for --health-port and --stats-port (default all; the local mesh\'s explicit mode gives each pod its own)')
     .option('--concurrency <n>', 'worker processes sharing the listeners, one event loop (core) each, like Envoy\'s workers', positive)
     .option('--drain-time-s <seconds>', 'how long old connections may finish after a listener changes', positive)
@@ -67,7 +69,13 @@ export function register(program: Command): void {
         return;
       }
       let stopping = false;
+      // The injector's rewritten probes (Istio's ISTIO_KUBE_APP_PROBERS), answered on the stats port.
+      const probersText = process.env.ISTIO_KUBE_APP_PROBERS;
+      const appProbers = probersText ? (await import('../proxy/admin/app-probers.js')).parseAppProbers(probersText) : undefined;
       const proxy = await startProxy(source, {
+        appProbers,
+        // An injected sidecar declares 15090 (http-envoy-prom), where Istio users' Prometheus scrapes Envoy.
+        envoyPromPort: opts.envoyPromPort ?? (opts.config ? undefined : 15090),
         adminPort: opts.adminPort,
         healthPort: opts.healthPort,
         statsPort: opts.statsPort,
@@ -96,6 +104,8 @@ export function register(program: Command): void {
       }
       if (proxy.adminPort !== undefined) process.stderr.write(`sailfin proxy: admin listening on ${proxy.adminPort}\n`);
       if (proxy.healthPort !== undefined) process.stderr.write(`sailfin proxy: health listening on ${proxy.healthPort}\n`);
+      if (proxy.statsPort !== undefined) process.stderr.write(`sailfin proxy: stats listening on ${proxy.statsPort}\n`);
+      if (proxy.envoyPromPort !== undefined) process.stderr.write(`sailfin proxy: envoy prometheus listening on ${proxy.envoyPromPort}\n`);
       for (const l of proxy.listeners.status()) {
         process.stderr.write(`sailfin proxy: listener ${l.name} on ${l.bound ? formatAddress(l.address, l.port) : '(not bound)'}\n`);
       }

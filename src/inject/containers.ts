@@ -73,6 +73,7 @@ export function proxyContainer(pod: Pod, values: InjectValues, ctx: ProxyContext
     '--discovery-address', values.xdsAddress,
     '--admin-port', '15000',
     '--stats-port', '15020',
+    '--envoy-prom-port', '15090',
     '--identity-dir', IDENTITY_DIR,
     '--ca-address', values.caAddress,
     '--trust-domain', values.trustDomain,

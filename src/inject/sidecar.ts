@@ -7,7 +7,9 @@
 import { SailfinError } from '../common/errors.js';
 import { DEFAULT_STATUS_PORT, STATUS_PORT_ANNOTATION, iptablesArgs } from './capture-args.js';
 import { initContainer, parseProxyConfigAnnotation, proxyContainer, sidecarVolumes } from './containers.js';
-import { INIT_CONTAINER, PROXY_CONTAINER, REVISION_LABEL, STATUS_ANNOTATION, clonePod, type Pod } from './pod.js';
+import { INIT_CONTAINER, PROXY_CONTAINER, REVISION_LABEL, STATUS_ANNOTATION, clonePod, type Container, type Pod } from './pod.js';
+import { APP_PROBERS_ENV, holdsApplication, waitForProxyHook } from './startup-order.js';
+import { probeRewriteEnabled, rewriteAppProbes } from './probe-rewrite.js';
 import type { InjectValues } from './values.js';
 import { canonicalService, workloadName } from './workload-name.js';
 
@@ -31,11 +33,24 @@ export function injectPod(pod: Pod, values: InjectValues, opts: { workloadName?:
   const captureArgs = iptablesArgs(pod.metadata?.annotations, statusPort);
   const workload = opts.workloadName ?? workloadName(pod);
 
-  const apps = spec.containers ?? [];
+  let apps = spec.containers ?? [];
   const volumes = sidecarVolumes();
   const init = captureArgs ? [initContainer(captureArgs, pod, values)] : [];
+  const proxy: Container = proxyContainer(pod, values, { workloadName: workload, statusPort, proxyConfig });
+  if (probeRewriteEnabled(pod.metadata?.annotations)) {
+    const rewrite = rewriteAppProbes(apps);
+    apps = rewrite.containers;
+    if (Object.keys(rewrite.probers).length > 0) (proxy.env as unknown[]).push({ name: APP_PROBERS_ENV, value: JSON.stringify(rewrite.probers) });
+  }
   spec.initContainers = [...init, ...(spec.initContainers ?? [])];
-  spec.containers = [...apps, proxyContainer(pod, values, { workloadName: workload, statusPort, proxyConfig })];
+  if (holdsApplication(proxyConfig, values)) {
+    // The kubelet starts containers in order and runs a postStart hook to completion before the
+    // next one: the app starts only once the proxy can carry its traffic.
+    proxy.lifecycle = waitForProxyHook(statusPort);
+    spec.containers = [proxy, ...apps];
+  } else {
+    spec.containers = [...apps, proxy];
+  }
   spec.volumes = [...(spec.volumes ?? []), ...volumes];
 
   const canonical = canonicalService(pod, workload);

@@ -25,6 +25,8 @@ export interface InjectValues {
   proxyCpu: string;
   proxyMemory: string;
   logLevel: string;
+  /** meshConfig.defaultConfig.holdApplicationUntilProxyStarts; a pod's proxy.istio.io/config overrides it. */
+  holdApplicationUntilProxyStarts?: boolean;
 }
 
 export const DEFAULT_INJECT_VALUES: Readonly<InjectValues> = Object.freeze({

@@ -9,6 +9,7 @@ import type { JsonObject } from './config/fields.js';
 import type { ProxyContext } from './context.js';
 import { AdminServer, listenHealth } from './admin/admin-server.js';
 import type { AdminTarget, ServerState } from './admin/admin-target.js';
+import type { AppProbers } from './admin/app-probers.js';
 import { compileBootstrap, type BootstrapConfig } from './bootstrap/bootstrap.js';
 import { createClusterManager, routeCompiler, type ManagedClusters } from './bootstrap/components.js';
 import { RouteRegistry } from './bootstrap/route-registry.js';
@@ -28,6 +29,10 @@ export interface ProxyOptions {
   healthAddress?: string;
   /** Istio's merged-metrics port (15020): /stats/prometheus (and /healthz/ready), like the health port. */
   statsPort?: number;
+  /** The app's original probes, served on the stats port under /app-health/ (Istio's probe rewriting). */
+  appProbers?: AppProbers;
+  /** Envoy's own Prometheus port (Istio's 15090, http-envoy-prom): /stats/prometheus. */
+  envoyPromPort?: number;
   drainTimeMs?: number;
   logger?: Logger;
   /** Called by /quitquitquit after the proxy has closed. */
@@ -43,6 +48,8 @@ export interface ProxyHandle {
   readonly routes: RouteRegistry;
   readonly adminPort: number | undefined;
   readonly healthPort: number | undefined;
+  readonly statsPort?: number;
+  readonly envoyPromPort?: number;
   close(): Promise<void>;
 }
 
@@ -72,6 +79,7 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
   let admin: AdminServer | undefined;
   let health: { port: number; close(): void } | undefined;
   let statsEndpoint: { port: number; close(): void } | undefined;
+  let envoyProm: { port: number; close(): void } | undefined;
   let dynamic: DynamicConfig | undefined;
   const startedAt = Date.now();
   const handle: ProxyHandle = {
@@ -90,6 +98,7 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
       admin?.close();
       health?.close();
       statsEndpoint?.close();
+      envoyProm?.close();
     },
   };
   try {
@@ -124,7 +133,13 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
     }
     if (opts.statsPort !== undefined) {
       admin ??= new AdminServer(adminTarget());
-      statsEndpoint = await listenHealth(admin, opts.healthAddress ?? '0.0.0.0', opts.statsPort);
+      statsEndpoint = await listenHealth(admin, opts.healthAddress ?? '0.0.0.0', opts.statsPort, { appProbers: opts.appProbers });
+      (handle as { statsPort?: number }).statsPort = statsEndpoint.port;
+    }
+    if (opts.envoyPromPort !== undefined) {
+      admin ??= new AdminServer(adminTarget());
+      envoyProm = await listenHealth(admin, opts.healthAddress ?? '0.0.0.0', opts.envoyPromPort, { envoyProm: true });
+      (handle as { envoyPromPort?: number }).envoyPromPort = envoyProm.port;
     }
     if (cfg.dynamic?.ads_config) {
       // Loaded only when needed: the gRPC stack is most of the proxy's start-up time.

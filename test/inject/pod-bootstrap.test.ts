@@ -55,7 +55,7 @@ test('sailfin proxy without --config starts from the pod env and dials the contr
   });
   await new Promise<void>((r) => controlPlane.listen(0, '127.0.0.1', r));
   const cpPort = (controlPlane.address() as net.AddressInfo).port;
-  const child = spawn(BIN, ['proxy', '--discovery-address', `127.0.0.1:${cpPort}`, '--admin-port', '0'], { env: { ...process.env, ...ENV }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(BIN, ['proxy', '--discovery-address', `127.0.0.1:${cpPort}`, '--admin-port', '0', '--envoy-prom-port', '0'], { env: { ...process.env, ...ENV }, stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     let err = '';
     const adminPort = await new Promise<number>((resolve, reject) => {

@@ -9,6 +9,8 @@ import { renderPrometheus, renderText } from '../stats/render.js';
 import { logAll, type AccessLog } from '../stats/access-log.js';
 import { newStreamInfo } from '../stream-info.js';
 import type { AdminTarget } from './admin-target.js';
+import { APP_HEALTH_PREFIX, serveAppHealth, type AppProbers } from './app-probers.js';
+import { renderServerStats } from './server-stats.js';
 
 const JSON_TYPE = 'application/json';
 const TEXT_TYPE = 'text/plain; charset=UTF-8';
@@ -117,6 +119,12 @@ export class AdminServer {
     send(res, 200, 'text/plain; version=0.0.4', renderPrometheus(this.target.stats, this.target.clusterNames()));
   }
 
+  /** Envoy's own Prometheus endpoint (Istio's 15090): the stats plus the server.* gauges. */
+  envoyPrometheus(res: ServerResponse): void {
+    const text = renderPrometheus(this.target.stats, this.target.clusterNames());
+    send(res, 200, 'text/plain; version=0.0.4', text + renderServerStats(this.target, text));
+  }
+
   handle(req: IncomingMessage, res: ServerResponse): void {
     if (this.accessLogs.length) this.logOnFinish(req, res);
     const url = new URL(req.url ?? '/', 'http://admin');
@@ -168,11 +176,16 @@ export class AdminServer {
  * Istio's status ports in one: /healthz/ready (15021) and the merged /stats/prometheus (15020), the
  * only admin paths that may be exposed beyond loopback.
  */
-export async function listenHealth(admin: AdminServer, address: string, port: number): Promise<{ port: number; close(): void }> {
+export async function listenHealth(admin: AdminServer, address: string, port: number, opts: { appProbers?: AppProbers; envoyProm?: boolean } = {}): Promise<{ port: number; close(): void }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
-    if (path === '/healthz/ready') admin.healthz(res);
+    if (opts.envoyProm) {
+      // Envoy's 15090 serves its stats and nothing else.
+      if (path === '/stats/prometheus') admin.envoyPrometheus(res);
+      else send(res, 404, TEXT_TYPE, 'not found\n');
+    } else if (path === '/healthz/ready') admin.healthz(res);
     else if (path === '/stats/prometheus') admin.prometheus(res);
+    else if (path.startsWith(APP_HEALTH_PREFIX)) serveAppHealth(opts.appProbers, path, res);
     else send(res, 404, TEXT_TYPE, 'not found\n');
   });
   await new Promise<void>((resolve, reject) => {
