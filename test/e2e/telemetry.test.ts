@@ -155,13 +155,14 @@ describe('telemetry on the local mesh', { skip, timeout: 230_000 }, () => {
     assert.match(pp, /source_workload_namespace="istio-system"/);
   });
 
-  it('TCP metrics name the peer: from its mTLS identity at the destination, from the endpoint metadata at the source', async () => {
+  it('TCP metrics name the peer: from its mTLS identity and its address at the destination, from the endpoint metadata at the source', async () => {
     const r = nodeInPod<string[][]>(mesh, 'productpage-v1', TCP_CLIENT, ['tcp-echo', '9000', '1', '2']);
     assert.ok(JSON.stringify(r).includes('hello'), JSON.stringify(r));
     const dest = await eventually('tcp-echo destination series', () =>
       series(stats('tcp-echo-v1'), 'istio_tcp_connections_closed_total', 'destination', ['source_principal="spiffe://cluster.local/ns/default/sa/bookinfo-productpage"']),
     );
-    for (const label of ['source_workload_namespace="default"', 'destination_workload="tcp-echo-v1"', 'destination_app="tcp-echo"', 'connection_security_policy="mutual_tls"', 'request_protocol="tcp"']) {
+    // No exchange on TCP: the caller's workload comes from its pod IP among the endpoints tcp-echo's sidecar knows.
+    for (const label of ['source_workload="productpage-v1"', 'source_app="productpage"', 'source_version="v1"', 'source_canonical_service="productpage"', 'source_workload_namespace="default"', 'destination_workload="tcp-echo-v1"', 'destination_app="tcp-echo"', 'connection_security_policy="mutual_tls"', 'request_protocol="tcp"']) {
       assert.ok(dest.includes(label), `${label} in ${dest}`);
     }
     const sent = series(stats('tcp-echo-v1'), 'istio_tcp_received_bytes_total', 'destination', ['destination_workload="tcp-echo-v1"']) ?? '';
