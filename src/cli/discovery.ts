@@ -83,14 +83,15 @@ export function register(program: Command): void {
         });
         clusterCa = meshCa;
         const { ClusterServices } = await import('../kube/cluster-services.js');
-        const { injectValuesFor } = await import('../inject/values.js');
+        const { injectValuesFor, followMeshDefaults } = await import('../inject/values.js');
+        const { meshConfigFrom } = await import('../config/mesh-config.js');
         const services = new ClusterServices({
           kc,
           store: cp.store,
           ca: meshCa.ca.ca,
           namespace: opts.istioNamespace,
           webhook: opts.webhook
-            ? { host: opts.host, port: opts.webhookPort, configName: opts.webhookConfig, values: injectValuesFor(opts.istioNamespace, { image: opts.proxyImage, revision: opts.revision }) }
+            ? { host: opts.host, port: opts.webhookPort, configName: opts.webhookConfig, values: followMeshDefaults(injectValuesFor(opts.istioNamespace, { image: opts.proxyImage, revision: opts.revision }), () => meshConfigFrom(cp.store.list('ConfigMap')).config.defaultConfig) }
             : undefined,
           election: opts.leaderElect ? { identity: `${process.env.POD_NAME ?? hostname()}_${randomBytes(4).toString('hex')}` } : undefined,
           log: (m) => logger.info(m),

@@ -55,3 +55,18 @@ export function injectValuesFor(namespace: string, overrides: Partial<InjectValu
     ...overrides,
   };
 }
+
+/**
+ * Makes `values` read the mesh config's defaultConfig (holdApplicationUntilProxyStarts) at each
+ * injection, so a change to the mesh ConfigMap applies to the next pod without a restart.
+ */
+export function followMeshDefaults(values: InjectValues, defaultConfig: () => Readonly<Record<string, unknown>>): InjectValues {
+  Object.defineProperty(values, 'holdApplicationUntilProxyStarts', {
+    enumerable: true,
+    get: () => {
+      const v = defaultConfig().holdApplicationUntilProxyStarts;
+      return v === true || String(v).toLowerCase() === 'true';
+    },
+  });
+  return values;
+}

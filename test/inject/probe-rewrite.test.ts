@@ -12,13 +12,15 @@ import { after, before, describe, test } from 'node:test';
 import { MeshCa } from '../../src/ca/mesh-ca.js';
 import { applyPatch, type JsonPatchOp } from '../../src/inject/json-patch.js';
 import type { Pod } from '../../src/inject/pod.js';
-import { injectValuesFor } from '../../src/inject/values.js';
+import { followMeshDefaults, injectValuesFor } from '../../src/inject/values.js';
 import { WebhookServer, webhookDnsNames } from '../../src/inject/webhook-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sailfin-probes-'));
 let ca: MeshCa;
 let server: WebhookServer;
 let holding: WebhookServer;
+/** The mesh config's defaultConfig as `sailfin discovery` reads it from the mesh ConfigMap. */
+let meshDefaultConfig: Record<string, unknown> = { holdApplicationUntilProxyStarts: true };
 
 function admit(port: number, pod: Pod): Promise<{ ops: JsonPatchOp[]; pod: Pod }> {
   const body = JSON.stringify({
@@ -78,7 +80,7 @@ before(async () => {
   ca = await MeshCa.start({ stateDir: dir });
   const common = { ca, host: '127.0.0.1', port: 0, dnsNames: webhookDnsNames('istio-system') };
   server = new WebhookServer({ ...common, values: injectValuesFor('istio-system') });
-  holding = new WebhookServer({ ...common, values: injectValuesFor('istio-system', { holdApplicationUntilProxyStarts: true }) });
+  holding = new WebhookServer({ ...common, values: followMeshDefaults(injectValuesFor('istio-system'), () => meshDefaultConfig) });
   await server.start();
   await holding.start();
 });
@@ -131,5 +133,8 @@ describe('probe rewriting and start-up order (the test stands in for the API ser
     }
     const optOut = await admit(holding.port, webPod({ 'proxy.istio.io/config': 'holdApplicationUntilProxyStarts: false' }));
     assert.deepEqual(optOut.pod.spec!.containers!.map((c) => c.name), ['web', 'helper', 'istio-proxy'], 'the pod overrides the mesh default');
+    meshDefaultConfig = {};
+    const changed = await admit(holding.port, webPod());
+    assert.deepEqual(changed.pod.spec!.containers!.map((c) => c.name), ['web', 'helper', 'istio-proxy'], 'a mesh config change applies to the next pod');
   });
 });
