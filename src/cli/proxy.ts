@@ -71,7 +71,7 @@ export function register(program: Command): void {
       let stopping = false;
       // The injector's rewritten probes (Istio's ISTIO_KUBE_APP_PROBERS), answered on the stats port.
       const probersText = process.env.ISTIO_KUBE_APP_PROBERS;
-      const appProbers = probersText ? (await import('../proxy/admin/app-probers.js')).parseAppProbers(probersText) : undefined;
+      const appProbers = probersText ? (await import('../proxy/admin/app-probers.js')).parseAppProbers(probersText, process.env.INSTANCE_IP || undefined) : undefined;
       const proxy = await startProxy(source, {
         appProbers,
         // An injected sidecar declares 15090 (http-envoy-prom), where Istio users' Prometheus scrapes Envoy.

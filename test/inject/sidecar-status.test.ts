@@ -74,19 +74,23 @@ function get(port: number, path: string): Promise<{ status: number; body: string
   });
 }
 
-async function listen(server: net.Server): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+async function listen(server: net.Server, host = '127.0.0.1'): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, host, r));
   return (server.address() as net.AddressInfo).port;
 }
 
 const close = (server: net.Server | http2.Http2Server) => new Promise((r) => server.close(r));
 
-/** A minimal grpc.health.v1 server: answers SERVING (1) or NOT_SERVING (2). */
-function grpcHealthServer(status: () => number): http2.Http2Server {
+/** A minimal grpc.health.v1 server: SERVING (1) or NOT_SERVING (2) for `service`, SERVICE_UNKNOWN (3) for any other. */
+function grpcHealthServer(service: string, status: () => number): http2.Http2Server {
   const server = http2.createServer();
   server.on('stream', (stream, headers) => {
-    stream.on('data', () => {});
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {
+      // HealthCheckRequest { string service = 1 } after the 5-byte gRPC frame prefix.
+      const body = Buffer.concat(chunks);
+      const asked = body.length > 7 && body[5] === 0x0a ? body.subarray(7, 7 + body[6]).toString() : '';
       if (headers[':path'] !== '/grpc.health.v1.Health/Check') {
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
         stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '12' }));
@@ -95,43 +99,49 @@ function grpcHealthServer(status: () => number): http2.Http2Server {
       }
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
       stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-      stream.end(Buffer.from([0, 0, 0, 0, 2, 0x08, status()]));
+      stream.end(Buffer.from([0, 0, 0, 0, 2, 0x08, asked === service ? status() : 3]));
     });
   });
   return server;
 }
 
 test('the proxy answers /app-health/ by running the original probes against the app, and serves Envoy stats on its envoy-prom port', { timeout: 90_000 }, async () => {
+  // The apps listen on the "pod IP" only (127.0.0.2 stands in for it), as the kubelet reaches them;
+  // the proxy must probe them there, from the capture-exempt 127.0.0.6.
+  const POD_IP = '127.0.0.2';
   let appStatus = 200;
   let sawHeader = '';
+  let sawSource = '';
   const app = http.createServer((req, res) => {
     sawHeader = String(req.headers['x-probe'] ?? '');
+    sawSource = String(req.socket.remoteAddress);
     res.writeHead(req.url === '/ready' ? appStatus : 404).end();
   });
-  const appPort = await listen(app);
+  const appPort = await listen(app, POD_IP);
   const tcpApp = net.createServer((s) => s.destroy());
-  const tcpPort = await listen(tcpApp);
+  const tcpPort = await listen(tcpApp, POD_IP);
   let grpcStatus = 1;
-  const grpcApp = grpcHealthServer(() => grpcStatus);
-  const grpcPort = await listen(grpcApp);
+  const grpcApp = grpcHealthServer('web.v1.Shop', () => grpcStatus);
+  const grpcPort = await listen(grpcApp, POD_IP);
   const controlPlane = net.createServer((s) => s.destroy());
   const cpPort = await listen(controlPlane);
   const probers = {
     '/app-health/web/readyz': { httpGet: { path: '/ready', port: appPort, scheme: 'HTTP', httpHeaders: [{ name: 'X-Probe', value: 'kubelet' }] }, timeoutSeconds: 2 },
     '/app-health/web/livez': { tcpSocket: { port: tcpPort }, timeoutSeconds: 2 },
-    '/app-health/web/startupz': { grpc: { port: grpcPort }, timeoutSeconds: 2 },
+    '/app-health/web/startupz': { grpc: { port: grpcPort, service: 'web.v1.Shop' }, timeoutSeconds: 2 },
   };
   let proxy: Started | undefined;
   try {
     proxy = await startProxy(
       ['--discovery-address', `127.0.0.1:${cpPort}`, '--admin-port', '0', '--stats-port', '0', '--health-port', '0', '--envoy-prom-port', '0', '--health-address', '127.0.0.1'],
-      { ...POD_ENV, ISTIO_KUBE_APP_PROBERS: JSON.stringify(probers) },
+      { ...POD_ENV, INSTANCE_IP: POD_IP, ISTIO_KUBE_APP_PROBERS: JSON.stringify(probers) },
     );
     const stats = proxy.ports.stats;
     assert.ok(stats > 0 && proxy.ports['envoy prometheus'] > 0, proxy.stderr());
 
     assert.equal((await get(stats, '/app-health/web/readyz')).status, 200, 'httpGet healthy');
     assert.equal(sawHeader, 'kubelet', "the probe's httpHeaders reach the app");
+    assert.equal(sawSource, '127.0.0.6', 'probes to the pod IP leave from the capture-exempt passthrough source');
     assert.equal((await get(stats, '/app-health/web/livez')).status, 200, 'tcpSocket connects');
     assert.equal((await get(stats, '/app-health/web/startupz')).status, 200, 'grpc health SERVING');
     assert.equal((await get(stats, '/app-health/other/readyz')).status, 404, 'no prober registered');

@@ -24,6 +24,8 @@ export interface HttpGetProbe {
 }
 
 export interface AppProber {
+  /** Where probes without a host go: the pod IP, as the kubelet probes it (127.0.0.1 outside a pod). */
+  target: string;
   httpGet?: HttpGetProbe;
   tcpSocket?: { port: number; host?: string };
   grpc?: { port: number; service?: string };
@@ -40,8 +42,12 @@ function portOf(value: unknown, field: string): number {
   return n;
 }
 
-/** ISTIO_KUBE_APP_PROBERS' JSON; a malformed value stops start-up naming the entry, not probes failing later. */
-export function parseAppProbers(text: string): AppProbers {
+/**
+ * ISTIO_KUBE_APP_PROBERS' JSON; a malformed value stops start-up naming the entry, not probes
+ * failing later. `podIp` (INSTANCE_IP) is where probes go, so an app reachable by the kubelet
+ * without a mesh is reachable by these probes (and one listening only on loopback is not).
+ */
+export function parseAppProbers(text: string, podIp = LOOPBACK): AppProbers {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -56,7 +62,7 @@ export function parseAppProbers(text: string): AppProbers {
     if (raw === null || typeof raw !== 'object') throw new SailfinError('schema', 'must be an object with httpGet, tcpSocket or grpc', { field });
     const p = raw as Record<string, Record<string, unknown> | number | undefined>;
     const timeout = p.timeoutSeconds === undefined ? undefined : Number(p.timeoutSeconds);
-    const prober: AppProber = { timeoutSeconds: timeout !== undefined && timeout > 0 ? timeout : undefined };
+    const prober: AppProber = { target: podIp, timeoutSeconds: timeout !== undefined && timeout > 0 ? timeout : undefined };
     if (p.httpGet && typeof p.httpGet === 'object') {
       const g = p.httpGet;
       prober.httpGet = { ...(g as object), port: portOf(g.port, `${field}.httpGet.port`) } as HttpGetProbe;
@@ -72,16 +78,26 @@ export function parseAppProbers(text: string): AppProbers {
   return probers;
 }
 
-/** Probes go to the app over loopback: the proxy's own traffic (UID 1337) is never captured. */
-const DEFAULT_HOST = '127.0.0.1';
+const LOOPBACK = '127.0.0.1';
+/**
+ * The capture rules send the proxy's own traffic to its pod IP back to the inbound listener (that is
+ * how an app calling itself through a Service stays in the mesh); a connection from 127.0.0.6, the
+ * inbound passthrough source, is exempt, so probes to the pod IP reach the app directly.
+ */
+const PASSTHROUGH_SOURCE = '127.0.0.6';
 
-function probeHttp(g: HttpGetProbe, timeoutMs: number): Promise<boolean> {
+function localAddressFor(host: string): string | undefined {
+  return host === LOOPBACK || host === 'localhost' || host === '::1' || net.isIPv6(host) ? undefined : PASSTHROUGH_SOURCE;
+}
+
+function probeHttp(g: HttpGetProbe, target: string, timeoutMs: number): Promise<boolean> {
   const secure = (g.scheme ?? 'HTTP').toUpperCase() === 'HTTPS';
   const headers: Record<string, string> = { 'user-agent': 'kube-probe/sailfin' };
   for (const h of g.httpHeaders ?? []) headers[h.name.toLowerCase()] = h.value;
   return new Promise((resolve) => {
     // As the kubelet does, an HTTPS probe does not verify the app's certificate.
-    const opts = { host: g.host || DEFAULT_HOST, port: g.port, path: g.path || '/', headers, timeout: timeoutMs, rejectUnauthorized: false };
+    const host = g.host || target;
+    const opts = { host, localAddress: localAddressFor(host), port: g.port, path: g.path || '/', headers, timeout: timeoutMs, rejectUnauthorized: false };
     const req = (secure ? https : http).get(opts, (res) => {
       res.resume();
       const code = res.statusCode ?? 0;
@@ -95,7 +111,7 @@ function probeHttp(g: HttpGetProbe, timeoutMs: number): Promise<boolean> {
 
 function probeTcp(port: number, host: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ port, host });
+    const socket = net.connect({ port, host, localAddress: localAddressFor(host) });
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);
@@ -107,14 +123,18 @@ function probeTcp(port: number, host: string, timeoutMs: number): Promise<boolea
 }
 
 /** grpc.health.v1.Health/Check over plaintext HTTP/2: healthy when the answer's status is SERVING (1). */
-function probeGrpc(port: number, service: string, timeoutMs: number): Promise<boolean> {
+function probeGrpc(port: number, host: string, service: string, timeoutMs: number): Promise<boolean> {
   const svc = Buffer.from(service);
   // HealthCheckRequest { string service = 1 } in one length-prefixed, uncompressed gRPC frame.
-  const message = svc.length ? Buffer.concat([Buffer.from([0x0a, svc.length]), svc]) : Buffer.alloc(0);
-  const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]);
+  const length = svc.length < 0x80 ? [svc.length] : [(svc.length & 0x7f) | 0x80, svc.length >> 7]; // varint; names are short
+  const message = svc.length ? Buffer.concat([Buffer.from([0x0a, ...length]), svc]) : Buffer.alloc(0);
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(message.length, 1);
+  const frame = Buffer.concat([prefix, message]);
   return new Promise((resolve) => {
     let settled = false;
-    const session = http2.connect(`http://${DEFAULT_HOST}:${port}`);
+    const local = localAddressFor(host);
+    const session = http2.connect(`http://${net.isIPv6(host) ? `[${host}]` : host}:${port}`, local ? { createConnection: () => net.connect({ host, port, localAddress: local }) } : {});
     const finish = (ok: boolean) => {
       if (settled) return;
       settled = true;
@@ -141,9 +161,9 @@ function probeGrpc(port: number, service: string, timeoutMs: number): Promise<bo
 /** Runs one original probe; resolves true when the app is healthy. Never rejects. */
 export function runAppProbe(prober: AppProber): Promise<boolean> {
   const timeoutMs = (prober.timeoutSeconds ?? 1) * 1000;
-  if (prober.httpGet) return probeHttp(prober.httpGet, timeoutMs);
-  if (prober.tcpSocket) return probeTcp(prober.tcpSocket.port, prober.tcpSocket.host || DEFAULT_HOST, timeoutMs);
-  if (prober.grpc) return probeGrpc(prober.grpc.port, prober.grpc.service ?? '', timeoutMs);
+  if (prober.httpGet) return probeHttp(prober.httpGet, prober.target, timeoutMs);
+  if (prober.tcpSocket) return probeTcp(prober.tcpSocket.port, prober.tcpSocket.host || prober.target, timeoutMs);
+  if (prober.grpc) return probeGrpc(prober.grpc.port, prober.target, prober.grpc.service ?? '', timeoutMs);
   return Promise.resolve(false);
 }
 
