@@ -45,11 +45,11 @@ function indexOf(clusters: ClusterManager): AddressIndex | undefined {
 export function ipOfAddress(address: string): string {
   let ip = address;
   if (ip.startsWith('[')) ip = ip.slice(1, ip.indexOf(']'));
-  else {
-    const colon = ip.lastIndexOf(':');
-    if (colon > 0 && ip.indexOf(':') === colon) ip = ip.slice(0, colon);
-  }
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+  if (ip.startsWith('::ffff:') && ip.includes('.')) ip = ip.slice(7);
+  // Only an IPv4 address has one colon before its port (IPv6 ones come bracketed).
+  const colon = ip.lastIndexOf(':');
+  if (colon > 0 && ip.indexOf(':') === colon) ip = ip.slice(0, colon);
+  return ip;
 }
 
 /** The workload that owns this IP among the endpoints the proxy knows, if exactly one does. */

@@ -67,6 +67,7 @@ async function waitForLine(adminPort: number, re: RegExp, timeoutMs = 10_000): P
 test('addresses: IPv4, IPv4-mapped and IPv6 forms give the bare IP', () => {
   assert.equal(ipOfAddress('10.1.2.3:4567'), '10.1.2.3');
   assert.equal(ipOfAddress('::ffff:10.1.2.3'), '10.1.2.3');
+  assert.equal(ipOfAddress('::ffff:10.1.2.3:5555'), '10.1.2.3', 'as the HTTP stream spells a dual-stack peer');
   assert.equal(ipOfAddress('[::ffff:10.1.2.3]:80'), '10.1.2.3');
   assert.equal(ipOfAddress('[fd00::1]:80'), 'fd00::1');
 });
