@@ -72,8 +72,12 @@ export function register(program: Command): void {
       // The injector's rewritten probes (Istio's ISTIO_KUBE_APP_PROBERS), answered on the stats port.
       const probersText = process.env.ISTIO_KUBE_APP_PROBERS;
       const appProbers = probersText ? (await import('../proxy/admin/app-probers.js')).parseAppProbers(probersText, process.env.INSTANCE_IP || undefined) : undefined;
+      // The app's prometheus.io/* scrape settings the injector moved aside, merged into 15020.
+      const scrapeText = process.env.ISTIO_PROMETHEUS_ANNOTATIONS;
+      const appMetrics = scrapeText ? (await import('../proxy/admin/app-metrics.js')).parseAppScrape(scrapeText, process.env.INSTANCE_IP || undefined) : undefined;
       const proxy = await startProxy(source, {
         appProbers,
+        appMetrics,
         // An injected sidecar declares 15090 (http-envoy-prom), where Istio users' Prometheus scrapes Envoy.
         envoyPromPort: opts.envoyPromPort ?? (opts.config ? undefined : 15090),
         adminPort: opts.adminPort,

@@ -10,6 +10,7 @@ import { initContainer, parseProxyConfigAnnotation, proxyContainer, sidecarVolum
 import { INIT_CONTAINER, PROXY_CONTAINER, REVISION_LABEL, STATUS_ANNOTATION, clonePod, type Container, type Pod } from './pod.js';
 import { APP_PROBERS_ENV, holdsApplication, waitForProxyHook } from './startup-order.js';
 import { probeRewriteEnabled, rewriteAppProbes } from './probe-rewrite.js';
+import { PROMETHEUS_ANNOTATIONS_ENV, mergeMetricsAnnotations } from './metrics-merge.js';
 import type { InjectValues } from './values.js';
 import { canonicalService, workloadName } from './workload-name.js';
 
@@ -75,12 +76,9 @@ export function injectPod(pod: Pod, values: InjectValues, opts: { workloadName?:
     annotations['kubectl.kubernetes.io/default-logs-container'] ??= apps[0].name;
   }
   // Istio's merged metrics: Prometheus scrapes the sidecar's 15020, which also serves the app's.
-  if (annotations['prometheus.io/scrape'] === undefined) {
-    annotations['prometheus.io/scrape'] = 'true';
-    annotations['prometheus.io/port'] = '15020';
-    annotations['prometheus.io/path'] = '/stats/prometheus';
-  }
-  metadata.annotations = annotations;
+  const merged = mergeMetricsAnnotations(annotations);
+  if (merged.appScrape) (proxy.env as unknown[]).push({ name: PROMETHEUS_ANNOTATIONS_ENV, value: merged.appScrape });
+  metadata.annotations = merged.annotations;
   return out;
 }
 

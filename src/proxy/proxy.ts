@@ -10,6 +10,7 @@ import type { ProxyContext } from './context.js';
 import { AdminServer, listenHealth } from './admin/admin-server.js';
 import type { AdminTarget, ServerState } from './admin/admin-target.js';
 import type { AppProbers } from './admin/app-probers.js';
+import type { AppScrape } from './admin/app-metrics.js';
 import { compileBootstrap, type BootstrapConfig } from './bootstrap/bootstrap.js';
 import { createClusterManager, routeCompiler, type ManagedClusters } from './bootstrap/components.js';
 import { RouteRegistry } from './bootstrap/route-registry.js';
@@ -31,6 +32,8 @@ export interface ProxyOptions {
   statsPort?: number;
   /** The app's original probes, served on the stats port under /app-health/ (Istio's probe rewriting). */
   appProbers?: AppProbers;
+  /** The app's metrics page, merged into the stats port's /stats/prometheus (Istio's metrics merging). */
+  appMetrics?: AppScrape;
   /** Envoy's own Prometheus port (Istio's 15090, http-envoy-prom): /stats/prometheus. */
   envoyPromPort?: number;
   drainTimeMs?: number;
@@ -133,7 +136,7 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
     }
     if (opts.statsPort !== undefined) {
       admin ??= new AdminServer(adminTarget());
-      statsEndpoint = await listenHealth(admin, opts.healthAddress ?? '0.0.0.0', opts.statsPort, { appProbers: opts.appProbers });
+      statsEndpoint = await listenHealth(admin, opts.healthAddress ?? '0.0.0.0', opts.statsPort, { appProbers: opts.appProbers, appMetrics: opts.appMetrics });
       (handle as { statsPort?: number }).statsPort = statsEndpoint.port;
     }
     if (opts.envoyPromPort !== undefined) {

@@ -111,6 +111,20 @@ describe('probe rewriting and start-up order (the test stands in for the API ser
     assert.equal(proxy.lifecycle, undefined, 'no postStart hook unless asked for');
   });
 
+  test("an app's prometheus.io scrape annotations move to the proxy, which Prometheus now scrapes on 15020", async () => {
+    const scraped = await admit(server.port, webPod({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9100', 'prometheus.io/path': '/m' }));
+    const a = scraped.pod.metadata!.annotations!;
+    assert.deepEqual([a['prometheus.io/scrape'], a['prometheus.io/port'], a['prometheus.io/path']], ['true', '15020', '/stats/prometheus']);
+    assert.deepEqual(JSON.parse(env(scraped.pod, 'ISTIO_PROMETHEUS_ANNOTATIONS')!), { scrape: 'true', port: '9100', path: '/m' });
+    const plain = await admit(server.port, webPod());
+    assert.equal(plain.pod.metadata!.annotations!['prometheus.io/port'], '15020');
+    assert.equal(env(plain.pod, 'ISTIO_PROMETHEUS_ANNOTATIONS'), undefined, 'nothing to merge');
+    const optOut = await admit(server.port, webPod({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9100', 'prometheus.istio.io/merge-metrics': 'false' }));
+    assert.equal(optOut.pod.metadata!.annotations!['prometheus.io/port'], '9100', 'merge-metrics=false leaves the app scraped directly');
+    const off = await admit(server.port, webPod({ 'prometheus.io/scrape': 'false' }));
+    assert.equal(off.pod.metadata!.annotations!['prometheus.io/scrape'], 'false', 'a pod that is not to be scraped stays so');
+  });
+
   test('sidecar.istio.io/rewriteAppHTTPProbers: "false" keeps the probes as written', async () => {
     const original = webPod({ 'sidecar.istio.io/rewriteAppHTTPProbers': 'false' });
     const { pod } = await admit(server.port, original);

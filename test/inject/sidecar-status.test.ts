@@ -115,6 +115,7 @@ test('the proxy answers /app-health/ by running the original probes against the 
   const app = http.createServer((req, res) => {
     sawHeader = String(req.headers['x-probe'] ?? '');
     sawSource = String(req.socket.remoteAddress);
+    if (req.url === '/app-metrics') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('# TYPE shop_orders_total counter\nshop_orders_total 7\n');
     res.writeHead(req.url === '/ready' ? appStatus : 404).end();
   });
   const appPort = await listen(app, POD_IP);
@@ -134,7 +135,12 @@ test('the proxy answers /app-health/ by running the original probes against the 
   try {
     proxy = await startProxy(
       ['--discovery-address', `127.0.0.1:${cpPort}`, '--admin-port', '0', '--stats-port', '0', '--health-port', '0', '--envoy-prom-port', '0', '--health-address', '127.0.0.1'],
-      { ...POD_ENV, INSTANCE_IP: POD_IP, ISTIO_KUBE_APP_PROBERS: JSON.stringify(probers) },
+      {
+        ...POD_ENV,
+        INSTANCE_IP: POD_IP,
+        ISTIO_KUBE_APP_PROBERS: JSON.stringify(probers),
+        ISTIO_PROMETHEUS_ANNOTATIONS: JSON.stringify({ scrape: 'true', port: String(appPort), path: '/app-metrics' }),
+      },
     );
     const stats = proxy.ports.stats;
     assert.ok(stats > 0 && proxy.ports['envoy prometheus'] > 0, proxy.stderr());
@@ -146,6 +152,11 @@ test('the proxy answers /app-health/ by running the original probes against the 
     assert.equal((await get(stats, '/app-health/web/startupz')).status, 200, 'grpc health SERVING');
     assert.equal((await get(stats, '/app-health/other/readyz')).status, 404, 'no prober registered');
 
+    const merged = await get(stats, '/stats/prometheus');
+    assert.equal(merged.status, 200);
+    assert.match(merged.body, /^shop_orders_total 7$/m, "15020 carries the app's metrics (Istio's metrics merging)");
+    assert.doesNotMatch((await get(proxy.ports['envoy prometheus'], '/stats/prometheus')).body, /shop_orders_total/, "15090 is Envoy's alone");
+
     appStatus = 500;
     assert.equal((await get(stats, '/app-health/web/readyz')).status, 503, 'app answers 500');
     grpcStatus = 2;
@@ -154,6 +165,9 @@ test('the proxy answers /app-health/ by running the original probes against the 
     await close(tcpApp);
     assert.equal((await get(stats, '/app-health/web/readyz')).status, 503, 'app down');
     assert.equal((await get(stats, '/app-health/web/livez')).status, 503, 'nothing listens on the tcp port');
+    const withoutApp = await get(stats, '/stats/prometheus');
+    assert.equal(withoutApp.status, 200, "the proxy's metrics are served while the app is down");
+    assert.doesNotMatch(withoutApp.body, /shop_orders_total/);
     // The status port is not the admin port: the rewritten paths exist only there.
     assert.equal((await get(proxy.ports.health, '/app-health/web/readyz')).status, 404);
 

@@ -11,6 +11,7 @@ import { newStreamInfo } from '../stream-info.js';
 import type { AdminTarget } from './admin-target.js';
 import { APP_HEALTH_PREFIX, serveAppHealth, type AppProbers } from './app-probers.js';
 import { renderServerStats } from './server-stats.js';
+import { fetchAppMetrics, type AppScrape } from './app-metrics.js';
 
 const JSON_TYPE = 'application/json';
 const TEXT_TYPE = 'text/plain; charset=UTF-8';
@@ -119,6 +120,13 @@ export class AdminServer {
     send(res, 200, 'text/plain; version=0.0.4', renderPrometheus(this.target.stats, this.target.clusterNames()));
   }
 
+  /** The proxy's metrics followed by the app's (Istio's merged metrics on 15020). */
+  mergedPrometheus(res: ServerResponse, app: AppScrape): void {
+    void fetchAppMetrics(app).then((appText) => {
+      send(res, 200, 'text/plain; version=0.0.4', renderPrometheus(this.target.stats, this.target.clusterNames()) + appText);
+    });
+  }
+
   /** Envoy's own Prometheus endpoint (Istio's 15090): the stats plus the server.* gauges. */
   envoyPrometheus(res: ServerResponse): void {
     const text = renderPrometheus(this.target.stats, this.target.clusterNames());
@@ -176,7 +184,7 @@ export class AdminServer {
  * Istio's status ports in one: /healthz/ready (15021) and the merged /stats/prometheus (15020), the
  * only admin paths that may be exposed beyond loopback.
  */
-export async function listenHealth(admin: AdminServer, address: string, port: number, opts: { appProbers?: AppProbers; envoyProm?: boolean } = {}): Promise<{ port: number; close(): void }> {
+export async function listenHealth(admin: AdminServer, address: string, port: number, opts: { appProbers?: AppProbers; appMetrics?: AppScrape; envoyProm?: boolean } = {}): Promise<{ port: number; close(): void }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (opts.envoyProm) {
@@ -184,8 +192,10 @@ export async function listenHealth(admin: AdminServer, address: string, port: nu
       if (path === '/stats/prometheus') admin.envoyPrometheus(res);
       else send(res, 404, TEXT_TYPE, 'not found\n');
     } else if (path === '/healthz/ready') admin.healthz(res);
-    else if (path === '/stats/prometheus') admin.prometheus(res);
-    else if (path.startsWith(APP_HEALTH_PREFIX)) serveAppHealth(opts.appProbers, path, res);
+    else if (path === '/stats/prometheus') {
+      if (opts.appMetrics) admin.mergedPrometheus(res, opts.appMetrics);
+      else admin.prometheus(res);
+    } else if (path.startsWith(APP_HEALTH_PREFIX)) serveAppHealth(opts.appProbers, path, res);
     else send(res, 404, TEXT_TYPE, 'not found\n');
   });
   await new Promise<void>((resolve, reject) => {
