@@ -10,10 +10,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
+import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { MeshCa } from '../../src/ca/mesh-ca.js';
+import { issueServingCertificate } from '../../src/ca/signer.js';
 
 const BIN = new URL('../../../bin/sailfin', import.meta.url).pathname;
 
@@ -124,9 +127,16 @@ test('the proxy answers /app-health/ by running the original probes against the 
   let grpcStatus = 1;
   const grpcApp = grpcHealthServer('web.v1.Shop', () => grpcStatus);
   const grpcPort = await listen(grpcApp, POD_IP);
+  // An HTTPS app with a certificate the proxy cannot verify: the kubelet skips verification, so must the proxy.
+  const caDir = mkdtempSync(join(tmpdir(), 'sailfin-probe-ca-'));
+  const ca = await MeshCa.start({ stateDir: caDir });
+  const serving = await issueServingCertificate(ca.bundle, { dnsNames: ['web.shop.svc'], ipAddresses: [POD_IP] });
+  const tlsApp = https.createServer({ cert: serving.certChainPem, key: serving.key.pem }, (req, res) => res.writeHead(req.url === '/tls-ready' ? 204 : 404).end());
+  const tlsPort = await listen(tlsApp, POD_IP);
   const controlPlane = net.createServer((s) => s.destroy());
   const cpPort = await listen(controlPlane);
   const probers = {
+    '/app-health/tls/readyz': { httpGet: { path: '/tls-ready', port: tlsPort, scheme: 'HTTPS' }, timeoutSeconds: 2 },
     '/app-health/web/readyz': { httpGet: { path: '/ready', port: appPort, scheme: 'HTTP', httpHeaders: [{ name: 'X-Probe', value: 'kubelet' }] }, timeoutSeconds: 2 },
     '/app-health/web/livez': { tcpSocket: { port: tcpPort }, timeoutSeconds: 2 },
     '/app-health/web/startupz': { grpc: { port: grpcPort, service: 'web.v1.Shop' }, timeoutSeconds: 2 },
@@ -150,6 +160,7 @@ test('the proxy answers /app-health/ by running the original probes against the 
     assert.equal(sawSource, '127.0.0.6', 'probes to the pod IP leave from the capture-exempt passthrough source');
     assert.equal((await get(stats, '/app-health/web/livez')).status, 200, 'tcpSocket connects');
     assert.equal((await get(stats, '/app-health/web/startupz')).status, 200, 'grpc health SERVING');
+    assert.equal((await get(stats, '/app-health/tls/readyz')).status, 200, 'HTTPS probe, certificate not verified, 204 healthy');
     assert.equal((await get(stats, '/app-health/other/readyz')).status, 404, 'no prober registered');
 
     const merged = await get(stats, '/stats/prometheus');
@@ -179,8 +190,9 @@ test('the proxy answers /app-health/ by running the original probes against the 
     assert.equal((await get(proxy.ports['envoy prometheus'], '/healthz/ready')).status, 404, '15090 serves stats only');
   } finally {
     await stop(proxy);
-    for (const s of [app, tcpApp, controlPlane]) if (s.listening) await close(s);
+    for (const s of [app, tcpApp, controlPlane, tlsApp]) if (s.listening) await close(s);
     await close(grpcApp);
+    rmSync(caDir, { recursive: true, force: true });
   }
 });
 
