@@ -33,7 +33,8 @@ export class WorkloadFeed {
   /** Turns one store change into registry changes; returns what the registry reported. */
   apply(events: readonly ConfigEvent[]): RegistryEvent[] {
     const direct = events.filter((e) => e.resource.resource.kind !== 'Pod' && !EXPANDED_KINDS.has(e.resource.resource.kind));
-    const podEvents = this.podDiff();
+    // Pods come from Pod and workload objects only: any other change (a VirtualService) leaves them as they are.
+    const podEvents = events.some((e) => e.resource.resource.kind === 'Pod' || EXPANDED_KINDS.has(e.resource.resource.kind)) ? this.podDiff() : [];
     const out: RegistryEvent[] = [];
     const unsubscribe = this.registry.subscribe((evs) => out.push(...evs));
     try {

@@ -7,6 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { ADS_DELTA_METHOD, ADS_STREAM_METHOD, lookupMessageType } from './protos.js';
 import type { AnyMessage } from './envoy-json.js';
+import { frameMessage, installPreFramedWrites } from './grpc-framing.js';
 
 /** google.rpc.Status as it travels in error_detail. */
 export interface RpcStatus {
@@ -55,11 +56,28 @@ function codec<T>(messageName: string): { serialize: (value: T) => Buffer; deser
  */
 export const PRE_ENCODED_RESOURCES = Symbol('preEncodedResources');
 
+/**
+ * A DiscoveryResponse may instead be already serialized whole under this key (see push-round.ts): the
+ * bytes are handed to gRPC as they are, so one Buffer serves every stream that gets the same response.
+ */
+export const PRE_SERIALIZED = Symbol('preSerialized');
+
+/**
+ * The DiscoveryResponse `header` (its resources ignored) followed by the pre-encoded `resources` entries,
+ * as a gRPC frame and the message within it (see grpc-framing.ts).
+ */
+export function serializeResponse(header: DiscoveryResponse, resources: readonly Uint8Array[]): { frame: Buffer; message: Buffer } {
+  const head = lookupMessageType(RESPONSE).encode({ ...header, resources: [] }).finish();
+  return frameMessage([head, ...resources]);
+}
+
 function responseCodec(): ReturnType<typeof codec<DiscoveryResponse>> {
   const type = lookupMessageType(RESPONSE);
   const plain = codec<DiscoveryResponse>(RESPONSE);
   return {
     serialize: (value: DiscoveryResponse) => {
+      const whole = (value as { [PRE_SERIALIZED]?: Buffer })[PRE_SERIALIZED];
+      if (whole) return whole;
       const pre = (value as { [PRE_ENCODED_RESOURCES]?: Uint8Array[] })[PRE_ENCODED_RESOURCES];
       if (!pre) return plain.serialize(value);
       const head = type.encode({ ...value, resources: [] }).finish();
@@ -169,6 +187,7 @@ export function adsCodecs(): AdsCodecs {
 
 /** The service definition a grpc.Server registers: SotW and (optionally) delta streams. */
 export function adsServiceDefinition(): grpc.ServiceDefinition {
+  installPreFramedWrites();
   const { request, response } = adsCodecs();
   const deltaRequest = codec<object>(DELTA_REQUEST);
   const deltaResponse = codec<object>(DELTA_RESPONSE);

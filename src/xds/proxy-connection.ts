@@ -8,6 +8,7 @@ import type { EnvoyJson, JsonObject } from './envoy-json.js';
 import type { EncodedResource } from './resource-encoder.js';
 import type { ConnectedProxy } from './generator.js';
 import { TypeUrl, type XdsTypeUrl } from './protos.js';
+import type { PushRound } from './push-round.js';
 
 export interface NackRecord {
   /** The version the proxy still runs (the one it rejected is `rejectedNonce`'s response). */
@@ -63,9 +64,9 @@ export class ProxyConnection implements ConnectedProxy {
   closed = false;
   /**
    * Sends one type on this stream in its protocol (state of the world or delta); `force` sends even when
-   * nothing changed. Set by the stream handler; pushes go through it.
+   * nothing changed. Set by the stream handler; pushes go through it, passing what the push's streams share.
    */
-  sender: ((type: XdsTypeUrl, force: boolean) => Promise<boolean>) | undefined;
+  sender: ((type: XdsTypeUrl, force: boolean, round?: PushRound) => Promise<boolean>) | undefined;
   /** 'sotw' or 'delta', for syncz. */
   protocol: 'sotw' | 'delta' = 'sotw';
   private queue: Promise<void> = Promise.resolve();

@@ -10,6 +10,8 @@ import { encodeEnvoyJson, fromEnvoyJson, type AnyMessage, type EnvoyJson } from 
 import { lookupMessageType } from './protos.js';
 
 export interface EncodedResource {
+  /** Unique per encoding: names the resource in keys of shared responses (push-round.ts). */
+  id: number;
   /** The JSON it was encoded from (what config_dump shows). */
   resource: EnvoyJson;
   any: AnyMessage;
@@ -28,6 +30,7 @@ export function responseField(encoded: EncodedResource): Uint8Array {
   return encoded.responseField;
 }
 
+let nextId = 1;
 const cache = new WeakMap<EnvoyJson, Map<string, EncodedResource>>();
 
 const ROUTE_CONFIGURATION = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
@@ -66,7 +69,7 @@ export function encodeResource(typeUrl: string, resource: EnvoyJson): EncodedRes
   const hit = byType?.get(typeUrl);
   if (hit) return hit;
   const any = typeUrl === ROUTE_CONFIGURATION ? encodeRouteConfiguration(resource) : fromEnvoyJson(typeUrl, resource);
-  const encoded: EncodedResource = { resource, any, hash: createHash('sha256').update(any.value).digest('base64') };
+  const encoded: EncodedResource = { id: nextId++, resource, any, hash: createHash('sha256').update(any.value).digest('base64') };
   if (!byType) cache.set(resource, (byType = new Map()));
   byType.set(typeUrl, encoded);
   return encoded;

@@ -17,6 +17,7 @@ import { XdsMetrics } from './metrics.js';
 import { ProxyConnection, isWildcardCapable, type NackRecord } from './proxy-connection.js';
 import { PushDebouncer, type DebounceOptions, type MergedPush } from './push-debouncer.js';
 import { TypeUrl, shortTypeName, type XdsTypeUrl } from './protos.js';
+import { PushRound } from './push-round.js';
 import { encodeResource } from './resource-encoder.js';
 import { serveSotwStream } from './sotw-stream.js';
 import { WriteBudget } from './write-budget.js';
@@ -55,7 +56,8 @@ export interface AdsServerEvents {
   ack: [proxy: ConnectedProxy, typeUrl: XdsTypeUrl, version: string];
   nack: [proxy: ConnectedProxy, typeUrl: XdsTypeUrl, nack: NackRecord];
   /** A debounced push finished writing to every affected proxy. */
-  pushed: [info: { version: string; reasons: string[]; proxies: number; responses: number; ms: number }];
+  /** `serialized`: distinct responses serialized, and how many more streams were written those same bytes. */
+  pushed: [info: { version: string; reasons: string[]; proxies: number; responses: number; ms: number; serialized: { built: number; reused: number } }];
 }
 
 export class AdsServer extends EventEmitter<AdsServerEvents> implements StreamHost {
@@ -274,6 +276,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> implements StreamHo
     const version = this.version();
     for (const reason of push.reasons) this.metrics.pushTriggers.inc(reason);
     const targets = this.connections().filter((c) => !push.proxies || push.proxies(c));
+    const round = new PushRound(() => this.nonce());
     let responses = 0;
     await Promise.all(
       targets.map((conn) =>
@@ -287,7 +290,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> implements StreamHo
             // those did not change: send them along, as Istio's full pushes do.
             const follow = dependent !== undefined && sent.has(dependent);
             if (!follow && push.types && !push.types.has(type)) continue;
-            if (await sender(type, follow)) {
+            if (await sender(type, follow, round)) {
               sent.add(type);
               responses++;
             }
@@ -296,7 +299,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> implements StreamHo
       ),
     );
     this.metrics.lastPushMs = Date.now() - started;
-    this.logger.debug({ version, reasons: push.reasons, proxies: targets.length, responses }, 'xds: push done');
-    this.emit('pushed', { version, reasons: push.reasons, proxies: targets.length, responses, ms: this.metrics.lastPushMs });
+    this.logger.debug({ version, reasons: push.reasons, proxies: targets.length, responses, serialized: round.stats }, 'xds: push done');
+    this.emit('pushed', { version, reasons: push.reasons, proxies: targets.length, responses, ms: this.metrics.lastPushMs, serialized: { ...round.stats } });
   }
 }

@@ -3,10 +3,12 @@
  * subscribed to; the proxy answers each with an ACK or a NACK that names the response's nonce.
  */
 import * as grpc from '@grpc/grpc-js';
-import { PRE_ENCODED_RESOURCES, RAW_RESOURCE_NAMES, type DiscoveryRequest, type DiscoveryResponse } from './ads-service.js';
+import { PRE_ENCODED_RESOURCES, PRE_SERIALIZED, RAW_RESOURCE_NAMES, serializeResponse, type DiscoveryRequest, type DiscoveryResponse } from './ads-service.js';
+import { PRE_FRAMED } from './grpc-framing.js';
 import { responseField } from './resource-encoder.js';
 import { isWildcardCapable, normalizeNames, type ProxyConnection } from './proxy-connection.js';
 import { shortTypeName, type XdsTypeUrl } from './protos.js';
+import type { PushRound } from './push-round.js';
 import type { StreamHost } from './stream-host.js';
 import { serveAdsStream } from './stream-setup.js';
 
@@ -17,7 +19,7 @@ export function serveSotwStream(host: StreamHost, known: ReadonlySet<string>, ca
     host,
     call,
     (c) => {
-      c.sender = (type, force) => send(host, c, call, type, force);
+      c.sender = (type, force, round) => send(host, c, call, type, force, round);
     },
     (c, req) => onRequest(host, known, c, call, req),
   );
@@ -65,9 +67,10 @@ async function onRequest(host: StreamHost, known: ReadonlySet<string>, conn: Pro
 
 /**
  * Generate and write one type. Unless `force`, an unchanged result is not sent: a push re-evaluates every
- * affected type but only differences travel.
+ * affected type but only differences travel. Within a push (`round`), a response equal to one already
+ * serialized for another stream is written as those same bytes.
  */
-async function send(host: StreamHost, conn: ProxyConnection, call: SotwCall, type: XdsTypeUrl, force: boolean): Promise<boolean> {
+async function send(host: StreamHost, conn: ProxyConnection, call: SotwCall, type: XdsTypeUrl, force: boolean, round?: PushRound): Promise<boolean> {
   const watch = conn.watches.get(type);
   if (!watch || conn.closed) return false;
   if (watch.names.length === 0 && !isWildcardCapable(type)) return false;
@@ -81,11 +84,15 @@ async function send(host: StreamHost, conn: ProxyConnection, call: SotwCall, typ
   const partial = !force && watch.sentNonce !== undefined && !isWildcardCapable(type);
   let changed = force || watch.sentNonce === undefined || (!partial && previous.size !== generated.size);
   const wire: Uint8Array[] = [];
+  let ids = '';
   for (const [name, encoded] of generated) {
     const before = changed && !partial ? undefined : previous.get(name);
     const same = before !== undefined && (before === encoded || before.hash === encoded.hash);
     if (!same) changed = true;
-    if (!partial || !same) wire.push(responseField(encoded));
+    if (!partial || !same) {
+      wire.push(responseField(encoded));
+      if (round) ids += `${encoded.id},`;
+    }
   }
   if (partial && wire.length === 0) {
     // Only names gone from the generated set: SotW cannot say so for named types; nothing to send.
@@ -100,15 +107,20 @@ async function send(host: StreamHost, conn: ProxyConnection, call: SotwCall, typ
     release();
     return false;
   }
-  const response: DiscoveryResponse & { [PRE_ENCODED_RESOURCES]: Uint8Array[] } = {
+  const response: DiscoveryResponse & { [PRE_ENCODED_RESOURCES]?: Uint8Array[]; [PRE_SERIALIZED]?: Buffer; [PRE_FRAMED]?: Buffer } = {
     version_info: host.version(),
-    // Written from PRE_ENCODED_RESOURCES instead (see ads-service.ts).
+    // Written from PRE_ENCODED_RESOURCES or PRE_SERIALIZED instead (see ads-service.ts).
     resources: [],
     type_url: type,
-    nonce: host.nonce(),
+    nonce: round ? round.nonce(type) : host.nonce(),
     control_plane: { identifier: host.controlPlaneId() },
-    [PRE_ENCODED_RESOURCES]: wire,
   };
+  // The version and the resources (the type and nonce are the round's) make the whole response.
+  if (round) {
+    const shared = round.response(`${type}|${response.version_info}|${ids}`, () => serializeResponse(response, wire));
+    response[PRE_FRAMED] = shared.frame;
+    response[PRE_SERIALIZED] = shared.message;
+  } else response[PRE_ENCODED_RESOURCES] = wire;
   call.write(response, () => release());
   watch.sentVersion = response.version_info;
   watch.sentNonce = response.nonce;
