@@ -55,7 +55,7 @@ export function register(program: Command): void {
     .option('--admin-port <port>', "override admin.address's port (0 = any free port)", port)
     .option('--health-port <port>', "serve Istio's /healthz/ready on this port (Istio uses 15021)", port)
     .option('--stats-port <port>', "serve Istio's metrics (/stats/prometheus) on this port (Istio's merged-metrics port is 15020)", port)
-    .option('--envoy-prom-port <port>', "serve Envoy's Prometheus stats on this port (Istio's http-envoy-prom 15090; the default without --config)", port)
+    .option('--envoy-prom-port <port>', "serve Envoy's Prometheus stats on this port (Istio's http-envoy-prom 15090, which injected sidecars declare and pass)", port)
     .option('--health-address <ip>', 'address for --health-port and --stats-port (default all; the local mesh\'s explicit mode gives each pod its own)')
     .option('--concurrency <n>', 'worker processes sharing the listeners, one event loop (core) each, like Envoy\'s workers', positive)
     .option('--drain-time-s <seconds>', 'how long old connections may finish after a listener changes', positive)
@@ -78,8 +78,7 @@ export function register(program: Command): void {
       const proxy = await startProxy(source, {
         appProbers,
         appMetrics,
-        // An injected sidecar declares 15090 (http-envoy-prom), where Istio users' Prometheus scrapes Envoy.
-        envoyPromPort: opts.envoyPromPort ?? (opts.config ? undefined : 15090),
+        envoyPromPort: opts.envoyPromPort,
         adminPort: opts.adminPort,
         healthPort: opts.healthPort,
         statsPort: opts.statsPort,

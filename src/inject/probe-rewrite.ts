@@ -26,10 +26,12 @@ export interface ProbeRewrite {
   probers: Record<string, Record<string, unknown>>;
 }
 
-/** Istio honours only an explicit "false" (any case); anything else keeps the default. */
-export function probeRewriteEnabled(annotations: Record<string, string> | undefined): boolean {
-  const v = annotations?.[REWRITE_PROBES_ANNOTATION];
-  return v === undefined || v.trim().toLowerCase() !== 'false';
+/** The pod's annotation ("true"/"false") wins over the install's default (Istio's sidecarInjectorWebhook.rewriteAppHTTPProbe). */
+export function probeRewriteEnabled(annotations: Record<string, string> | undefined, installDefault = true): boolean {
+  const v = annotations?.[REWRITE_PROBES_ANNOTATION]?.trim().toLowerCase();
+  if (v === 'false') return false;
+  if (v === 'true') return true;
+  return installDefault;
 }
 
 /**

@@ -38,7 +38,7 @@ export function injectPod(pod: Pod, values: InjectValues, opts: { workloadName?:
   const volumes = sidecarVolumes();
   const init = captureArgs ? [initContainer(captureArgs, pod, values)] : [];
   const proxy: Container = proxyContainer(pod, values, { workloadName: workload, statusPort, proxyConfig });
-  if (probeRewriteEnabled(pod.metadata?.annotations)) {
+  if (probeRewriteEnabled(pod.metadata?.annotations, values.rewriteAppHTTPProbe ?? true)) {
     const rewrite = rewriteAppProbes(apps);
     apps = rewrite.containers;
     if (Object.keys(rewrite.probers).length > 0) (proxy.env as unknown[]).push({ name: APP_PROBERS_ENV, value: JSON.stringify(rewrite.probers) });

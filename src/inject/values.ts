@@ -25,6 +25,8 @@ export interface InjectValues {
   proxyCpu: string;
   proxyMemory: string;
   logLevel: string;
+  /** Istio's sidecarInjectorWebhook.rewriteAppHTTPProbe (default true); sidecar.istio.io/rewriteAppHTTPProbers overrides it. */
+  rewriteAppHTTPProbe?: boolean;
   /** meshConfig.defaultConfig.holdApplicationUntilProxyStarts; a pod's proxy.istio.io/config overrides it. */
   holdApplicationUntilProxyStarts?: boolean;
 }

@@ -21,6 +21,7 @@ let server: WebhookServer;
 let holding: WebhookServer;
 /** The mesh config's defaultConfig as `sailfin discovery` reads it from the mesh ConfigMap. */
 let meshDefaultConfig: Record<string, unknown> = { holdApplicationUntilProxyStarts: true };
+const holdingValues = followMeshDefaults(injectValuesFor('istio-system'), () => meshDefaultConfig);
 
 function admit(port: number, pod: Pod): Promise<{ ops: JsonPatchOp[]; pod: Pod }> {
   const body = JSON.stringify({
@@ -80,7 +81,7 @@ before(async () => {
   ca = await MeshCa.start({ stateDir: dir });
   const common = { ca, host: '127.0.0.1', port: 0, dnsNames: webhookDnsNames('istio-system') };
   server = new WebhookServer({ ...common, values: injectValuesFor('istio-system') });
-  holding = new WebhookServer({ ...common, values: followMeshDefaults(injectValuesFor('istio-system'), () => meshDefaultConfig) });
+  holding = new WebhookServer({ ...common, values: holdingValues });
   await server.start();
   await holding.start();
 });
@@ -130,6 +131,15 @@ describe('probe rewriting and start-up order (the test stands in for the API ser
     const { pod } = await admit(server.port, original);
     assert.deepEqual(pod.spec!.containers![0], original.spec!.containers![0]);
     assert.equal(env(pod, 'ISTIO_KUBE_APP_PROBERS'), undefined);
+    // An install that turned rewriting off (holding's values here) still rewrites a pod that asks.
+    holdingValues.rewriteAppHTTPProbe = false;
+    try {
+      assert.equal(env((await admit(holding.port, webPod())).pod, 'ISTIO_KUBE_APP_PROBERS'), undefined, 'install default off');
+      const asked = await admit(holding.port, webPod({ 'sidecar.istio.io/rewriteAppHTTPProbers': 'true' }));
+      assert.ok(env(asked.pod, 'ISTIO_KUBE_APP_PROBERS'), 'the pod annotation wins');
+    } finally {
+      holdingValues.rewriteAppHTTPProbe = undefined;
+    }
   });
 
   test('holdApplicationUntilProxyStarts puts the proxy first with a postStart `sailfin wait` (mesh default or pod annotation)', async () => {
