@@ -8,6 +8,8 @@
  */
 import type { Container } from './pod.js';
 
+/** The proxy's env carrying the original probes (read by src/proxy/admin/app-probers.ts). */
+export const APP_PROBERS_ENV = 'ISTIO_KUBE_APP_PROBERS';
 export const REWRITE_PROBES_ANNOTATION = 'sidecar.istio.io/rewriteAppHTTPProbers';
 /** The proxy's status port, where /app-health/ is served (Istio's pilot-agent status port). */
 export const APP_HEALTH_PORT = 15020;

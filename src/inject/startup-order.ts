@@ -3,10 +3,7 @@
  * returns only when the proxy is ready (`sailfin wait`, as pilot-agent wait), so an app that calls
  * out at start-up does not find its traffic captured by a sidecar that cannot route it yet.
  */
-import { APP_PROBERS_ENV } from '../proxy/admin/app-probers.js';
 import type { InjectValues } from './values.js';
-
-export { APP_PROBERS_ENV };
 
 /** The stats port also answers /healthz/ready, for pods that turn the status port off (annotation 0). */
 const STATS_PORT = 15020;
