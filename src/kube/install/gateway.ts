@@ -40,7 +40,7 @@ export function ingressGateway(v: InstallValues): Obj[] {
                 imagePullPolicy: v.imagePullPolicy,
                 args: [
                   'proxy', '--type', 'router', '--discovery-address', xds,
-                  '--admin-port', '15000', '--health-port', '15021', '--stats-port', '15020',
+                  '--admin-port', '15000', '--health-port', '15021', '--stats-port', '15020', '--envoy-prom-port', '15090',
                   // its own workload certificate, for mTLS to the sidecars behind it
                   '--identity-dir', '/var/run/secrets/tokens', '--ca-address', `istiod.${v.namespace}.svc:15012`,
                 ],
