@@ -23,6 +23,11 @@ export class PushRound {
     return nonce;
   }
 
+  /** Whether the response `key` names was already serialized (and is held) by this push. */
+  has(key: string): boolean {
+    return this.responses.has(key);
+  }
+
   /** The serialized response `key` names (type, version and resources), built on first use. */
   response(key: string, build: () => { frame: Buffer; message: Buffer }): { frame: Buffer; message: Buffer } {
     let bytes = this.responses.get(key);

@@ -4,7 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { PRE_ENCODED_RESOURCES, PRE_SERIALIZED, RAW_RESOURCE_NAMES, serializeResponse, type DiscoveryRequest, type DiscoveryResponse } from './ads-service.js';
-import { PRE_FRAMED } from './grpc-framing.js';
+import { PRE_FRAMED, installPreFramedWrites } from './grpc-framing.js';
 import { responseField } from './resource-encoder.js';
 import { isWildcardCapable, normalizeNames, type ProxyConnection } from './proxy-connection.js';
 import { shortTypeName, type XdsTypeUrl } from './protos.js';
@@ -100,13 +100,6 @@ async function send(host: StreamHost, conn: ProxyConnection, call: SotwCall, typ
     return false;
   }
   if (!changed || conn.closed) return false;
-  let bytes = 0;
-  for (const w of wire) bytes += w.length;
-  const release = await host.acquireWrite(conn, bytes);
-  if (conn.closed) {
-    release();
-    return false;
-  }
   const response: DiscoveryResponse & { [PRE_ENCODED_RESOURCES]?: Uint8Array[]; [PRE_SERIALIZED]?: Buffer; [PRE_FRAMED]?: Buffer } = {
     version_info: host.version(),
     // Written from PRE_ENCODED_RESOURCES or PRE_SERIALIZED instead (see ads-service.ts).
@@ -115,12 +108,22 @@ async function send(host: StreamHost, conn: ProxyConnection, call: SotwCall, typ
     nonce: round ? round.nonce(type) : host.nonce(),
     control_plane: { identifier: host.controlPlaneId() },
   };
-  // The version and the resources (the type and nonce are the round's) make the whole response.
+  let bytes = 0;
+  for (const w of wire) bytes += w.length;
   if (round) {
-    const shared = round.response(`${type}|${response.version_info}|${ids}`, () => serializeResponse(response, wire));
+    // The version and the resources (the type and nonce are the round's) make the whole response.
+    const key = `${type}|${response.version_info}|${ids}`;
+    // Bytes another stream of this push already holds cost no more memory when written by reference.
+    if (round.has(key) && installPreFramedWrites()) bytes = 0;
+    const shared = round.response(key, () => serializeResponse(response, wire));
     response[PRE_FRAMED] = shared.frame;
     response[PRE_SERIALIZED] = shared.message;
   } else response[PRE_ENCODED_RESOURCES] = wire;
+  const release = await host.acquireWrite(conn, bytes);
+  if (conn.closed) {
+    release();
+    return false;
+  }
   call.write(response, () => release());
   watch.sentVersion = response.version_info;
   watch.sentNonce = response.nonce;

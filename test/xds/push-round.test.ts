@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { PRE_SERIALIZED, adsCodecs, serializeResponse, type DiscoveryResponse } from '../../src/xds/ads-service.js';
 import type { EnvoyJson } from '../../src/xds/envoy-json.js';
+import { encodeResource, responseField } from '../../src/xds/resource-encoder.js';
 import type { ConnectedProxy, GeneratedResource, XdsGenerator } from '../../src/xds/generator.js';
 import { installPreFramedWrites } from '../../src/xds/grpc-framing.js';
 import { TypeUrl, type XdsTypeUrl } from '../../src/xds/protos.js';
@@ -59,4 +61,17 @@ test('a push serializes each distinct response once, shares its nonce, and every
   const next = await streams[0].next();
   assert.notEqual(next.nonce, r1.nonce);
   assert.deepEqual(decoded(next), [table('a-v3')]);
+});
+
+test('without the grpc-js shortcut, a pre-serialized response still goes out whole through the codec', () => {
+  const header = { version_info: 'v1', resources: [], type_url: TypeUrl.RouteConfiguration, nonce: 'n1', control_plane: { identifier: 'sailfin' } };
+  const any = encodeResource(TypeUrl.RouteConfiguration, table('c'));
+  const { frame, message } = serializeResponse(header, [responseField(any)]);
+  assert.equal(frame.readUInt32BE(1), message.length, 'the frame names the message length');
+  const { response } = adsCodecs();
+  const out = response.serialize({ ...header, [PRE_SERIALIZED]: message } as DiscoveryResponse);
+  assert.equal(out, message, 'handed to gRPC as is');
+  const back = response.deserialize(out);
+  assert.equal(back.nonce, 'n1');
+  assert.deepEqual(decoded(back), [table('c')]);
 });
