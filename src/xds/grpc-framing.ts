@@ -5,7 +5,7 @@
  * garbage collection of all of them. A response can instead carry its complete frame, built once
  * (push-round.ts): grpc-js' server-side framing step is taught to hand that Buffer to HTTP/2 as it is.
  *
- * This reaches into grpc-js (BaseServerInterceptingCall.serializeMessage, stable since 1.10). If a
+ * This reaches into grpc-js (BaseServerInterceptingCall.serializeMessage in 1.14). If a
  * future version moves it, nothing breaks: the response is then serialized by its codec and copied as
  * before (ads-service.ts), and test/xds/push-round.test.ts fails to say the shortcut is gone.
  */
