@@ -50,13 +50,19 @@ export function localWorkload(node: NodeInfo): Workload {
   return w;
 }
 
-/** The peer: metadata exchange for workload facts, the SPIFFE identity (spiffe://td/ns/NS/sa/SA) for principal and namespace. */
+const SPIFFE_NS = /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/[^/]+$/;
+
+/** The namespace a SPIFFE identity (spiffe://td/ns/NS/sa/SA) names, if it is one. */
+export function spiffeNamespace(uri: string | undefined): string | undefined {
+  return uri ? SPIFFE_NS.exec(uri)?.[1] : undefined;
+}
+
+/** The peer: metadata exchange for workload facts, the SPIFFE identity for principal and namespace. */
 export function peerWorkload(uri: string | undefined, peer?: PeerInfo): Workload {
-  const m = uri ? /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(uri) : null;
   const p = peer ?? UNKNOWN_PEER;
   return {
     workload: p.workload,
-    namespace: m ? m[1] : p.namespace,
+    namespace: spiffeNamespace(uri) ?? p.namespace,
     principal: uri ?? 'unknown',
     app: p.app,
     version: p.version,

@@ -12,6 +12,7 @@
 import type { ProxyContext } from '../context.js';
 import type { PeerInfo, StreamInfo } from '../stream-info.js';
 import type { ClusterManager } from '../upstream/api.js';
+import { spiffeNamespace } from './istio-labels.js';
 import { peerFromEndpoint } from './peer-metadata.js';
 
 interface AddressIndex {
@@ -57,8 +58,6 @@ export function peerByAddress(clusters: ClusterManager, ip: string): PeerInfo | 
   return indexOf(clusters)?.byIp.get(ip) ?? undefined;
 }
 
-const SPIFFE_NS = /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/[^/]+$/;
-
 /**
  * The caller: from the metadata exchange when there was one, else from its address when that names a
  * workload agreeing with the caller's mTLS identity (when there is one).
@@ -67,9 +66,6 @@ export function downstreamPeerOf(ctx: ProxyContext, info: StreamInfo): PeerInfo 
   if (info.downstreamPeer || !info.downstreamRemoteAddress) return info.downstreamPeer;
   const peer = peerByAddress(ctx.clusters, ipOfAddress(info.downstreamRemoteAddress));
   if (!peer) return undefined;
-  if (info.downstreamPeerUri !== undefined) {
-    const m = SPIFFE_NS.exec(info.downstreamPeerUri);
-    if (!m || m[1] !== peer.namespace) return undefined;
-  }
+  if (info.downstreamPeerUri !== undefined && spiffeNamespace(info.downstreamPeerUri) !== peer.namespace) return undefined;
   return peer;
 }

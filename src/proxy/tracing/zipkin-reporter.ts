@@ -119,10 +119,13 @@ export class ZipkinReporter {
     }
     this.queue.push(span);
     if (this.queue.length >= MAX_BATCH_SPANS) this.flush();
-    else if (!this.timer) {
-      this.timer = setTimeout(onFlushTimer, FLUSH_INTERVAL_MS, this);
-      this.timer.unref();
-    }
+    else this.armTimer();
+  }
+
+  private armTimer(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(onFlushTimer, FLUSH_INTERVAL_MS, this);
+    this.timer.unref();
   }
 
   timerFired(): void {
@@ -136,18 +139,12 @@ export class ZipkinReporter {
   flush(): void {
     if (this.queue.length === 0) return;
     if (this.inFlight >= MAX_REPORTS_IN_FLIGHT) {
-      if (this.queue.length < MIN_FLUSH_SPANS * 100 && !this.timer) {
-        this.timer = setTimeout(onFlushTimer, FLUSH_INTERVAL_MS, this);
-        this.timer.unref();
-      }
+      if (this.queue.length < MIN_FLUSH_SPANS * 100) this.armTimer();
       return;
     }
     const batch = this.queue.length <= MAX_BATCH_SPANS ? this.queue : this.queue.slice(0, MAX_BATCH_SPANS);
     this.queue = this.queue.length <= MAX_BATCH_SPANS ? [] : this.queue.slice(MAX_BATCH_SPANS);
-    if (this.queue.length && !this.timer) {
-      this.timer = setTimeout(onFlushTimer, FLUSH_INTERVAL_MS, this);
-      this.timer.unref();
-    }
+    if (this.queue.length) this.armTimer();
     const cluster = this.ctx.clusters.get(this.collector.cluster);
     const host = cluster?.chooseHost({});
     if (!cluster || !host) {
