@@ -11,10 +11,9 @@ import { writeWorkloadBootstrap } from '../ca/index.js';
 import { checkLoopbackAddress, pickAppPort } from '../runtime/explicit-mode.js';
 import type { ProbeSpec } from '../runtime/probe.js';
 import type { ContainerSpec } from '../runtime/supervisor.js';
-import { proxyBootstrap } from './bootstrap.js';
 import { explicitBootstrap } from './explicit-bootstrap.js';
 import { SAILFIN_BIN } from './paths.js';
-import { PodRuntime, workloadName } from './pod-runtime.js';
+import { PodRuntime } from './pod-runtime.js';
 import { containerSpecs } from './pod-spec.js';
 import { forwardPort, type PortForward } from './port-forward.js';
 import type { PodState } from './state.js';
@@ -95,18 +94,7 @@ export class ExplicitPodRuntime extends PodRuntime {
   private async startProxy(dir: string, ip: string, appPorts: Record<number, number>): Promise<void> {
     const ctx = this.ctx;
     const bootstrapFile = join(dir, 'bootstrap.json');
-    const base = proxyBootstrap({
-      mode: this.gateway ? 'router' : 'sidecar',
-      podName: this.pod.name,
-      namespace: this.pod.namespace,
-      ip,
-      labels: { ...this.pod.labels },
-      serviceAccount: this.pod.serviceAccountName ?? 'default',
-      controlPlane: ctx.controlPlane,
-      domain: ctx.clusterDomain,
-      workloadName: workloadName(this.pod.name, this.pod.labels),
-    });
-    writeFileSync(bootstrapFile, JSON.stringify(explicitBootstrap(base, ip, appPorts), null, 2));
+    writeFileSync(bootstrapFile, JSON.stringify(explicitBootstrap(this.proxyBootstrap(), ip, appPorts), null, 2));
     const command = [process.execPath, SAILFIN_BIN, 'proxy', '--config', bootstrapFile, '--health-port', '15021', '--stats-port', '15020', '--health-address', ip];
     if (ctx.ca) {
       const identityDir = join(dir, 'identity');

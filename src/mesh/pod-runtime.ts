@@ -96,6 +96,21 @@ export class PodRuntime {
     s.start();
   }
 
+  /** The proxy's bootstrap in both modes (explicit mode adds its changes on top). */
+  protected proxyBootstrap(): Record<string, unknown> {
+    return proxyBootstrap({
+      mode: this.gateway ? 'router' : 'sidecar',
+      podName: this.pod.name,
+      namespace: this.pod.namespace,
+      ip: this.pod.address,
+      labels: { ...this.pod.labels },
+      serviceAccount: this.pod.serviceAccountName ?? 'default',
+      controlPlane: this.ctx.controlPlane,
+      domain: this.ctx.clusterDomain,
+      workloadName: workloadName(this.pod.name, this.pod.labels),
+    });
+  }
+
   async start(): Promise<void> {
     const ctx = this.ctx;
     const bridge = ctx.bridge;
@@ -114,18 +129,7 @@ export class PodRuntime {
     }
     if (this.sidecar || this.gateway) {
       const bootstrapFile = join(dir, 'bootstrap.json');
-      const bootstrap = proxyBootstrap({
-        mode: this.gateway ? 'router' : 'sidecar',
-        podName: this.pod.name,
-        namespace: this.pod.namespace,
-        ip: this.pod.address,
-        labels: { ...this.pod.labels },
-        serviceAccount: this.pod.serviceAccountName ?? 'default',
-        controlPlane: ctx.controlPlane,
-        domain: ctx.clusterDomain,
-        workloadName: workloadName(this.pod.name, this.pod.labels),
-      });
-      writeFileSync(bootstrapFile, JSON.stringify(bootstrap, null, 2));
+      writeFileSync(bootstrapFile, JSON.stringify(this.proxyBootstrap(), null, 2));
       const command = [process.execPath, SAILFIN_BIN, 'proxy', '--config', bootstrapFile, '--health-port', '15021', '--stats-port', '15020'];
       if (ctx.ca) {
         // What Istio mounts into the pod: a token for the first certificate and the mesh root.
