@@ -78,8 +78,9 @@ class IstioStatsHttpFilter implements HttpFilter {
     const grpc = stream.grpc ? (headers.get('grpc-status') ?? '-') : '-';
     const protocol = stream.grpc ? 'grpc' : 'http';
     // A caller that sent no metadata header is looked up by its address (not stored on the stream:
-    // peer_metadata answers only callers that introduced themselves).
-    const caller = reporterOf(info) === 'destination' ? downstreamPeerOf(this.ctx, info) : info.downstreamPeer;
+    // peer_metadata answers only callers that introduced themselves). The source reporter's labels
+    // never name the caller, so it stays out of the key there: a gateway's many callers share series.
+    const caller = reporterOf(info) === 'destination' ? downstreamPeerOf(this.ctx, info) : undefined;
     const key = `${status}|${info.upstreamCluster}|${info.authority}|${info.responseFlags.join(',')}|${info.downstreamPeerUri}|${info.upstreamPeerUri}|${caller?.name}|${info.upstreamPeer?.name ?? (info.upstreamHostMetadata?.istio as { workload?: string } | undefined)?.workload}|${grpc}|${protocol}`;
     let s = this.series.get(key);
     if (!s) {
