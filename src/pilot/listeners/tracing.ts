@@ -6,7 +6,7 @@
  * config asks for tracing or when a collector Service answers at the default address, so a mesh
  * without a collector does no tracing work.
  */
-import type { JsonObject } from '../../proxy/config/fields.js';
+import { isObject, type JsonObject } from '../../proxy/config/fields.js';
 import type { GenContext } from '../context.js';
 import type { MeshService } from '../model.js';
 
@@ -22,15 +22,11 @@ export interface TracingSettings {
   readonly explicit: boolean;
 }
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Reads `defaultConfig.tracing` of the mesh config (kept as written by the mesh config parser). */
 export function tracingSettings(defaultConfig: Readonly<Record<string, unknown>>): TracingSettings {
   const t = defaultConfig.tracing;
-  if (!isObj(t)) return { zipkinAddress: DEFAULT_ZIPKIN_ADDRESS, sampling: DEFAULT_SAMPLING_PERCENT, explicit: false };
-  const z = isObj(t.zipkin) ? t.zipkin : {};
+  if (!isObject(t)) return { zipkinAddress: DEFAULT_ZIPKIN_ADDRESS, sampling: DEFAULT_SAMPLING_PERCENT, explicit: false };
+  const z = isObject(t.zipkin) ? t.zipkin : {};
   const address = typeof z.address === 'string' && z.address.includes(':') ? z.address : DEFAULT_ZIPKIN_ADDRESS;
   const s = Number(t.sampling);
   return { zipkinAddress: address, sampling: Number.isFinite(s) && s >= 0 && s <= 100 ? s : DEFAULT_SAMPLING_PERCENT, explicit: true };
