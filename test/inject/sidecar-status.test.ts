@@ -197,7 +197,7 @@ test('the proxy answers /app-health/ by running the original probes against the 
 });
 
 test('a malformed ISTIO_KUBE_APP_PROBERS stops the proxy with the reason, not a stack trace', { timeout: 60_000 }, async () => {
-  const child = spawn(BIN, ['proxy', '--discovery-address', '127.0.0.1:1', '--envoy-prom-port', '0', '--stats-port', '0'], {
+  const child = spawn(BIN, ['proxy', '--discovery-address', '127.0.0.1:1', '--admin-port', '0', '--health-port', '0', '--envoy-prom-port', '0', '--stats-port', '0'], {
     env: { ...process.env, ...POD_ENV, ISTIO_KUBE_APP_PROBERS: '{"/app-health/web/readyz": {"httpGet": {"port": "http"}}}' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -224,7 +224,7 @@ test('sailfin wait returns once the proxy becomes ready, and fails after its tim
   let ready: Started | undefined;
   try {
     // A sidecar whose control plane never answers stays INITIALIZING: /healthz/ready is 503.
-    notReady = await startProxy(['--discovery-address', `127.0.0.1:${cpPort}`, '--health-port', '0', '--stats-port', '0', '--envoy-prom-port', '0', '--health-address', '127.0.0.1'], POD_ENV);
+    notReady = await startProxy(['--discovery-address', `127.0.0.1:${cpPort}`, '--admin-port', '0', '--health-port', '0', '--stats-port', '0', '--envoy-prom-port', '0', '--health-address', '127.0.0.1'], POD_ENV);
     const failed = await runWait(['--url', `http://127.0.0.1:${notReady.ports.health}/healthz/ready`, '--timeout-seconds', '1', '--period-millis', '100']);
     assert.equal(failed.code, 1, failed.stderr);
     assert.match(failed.stderr, /not ready at .* within 1 s \(last answer HTTP 503\)/);

@@ -59,7 +59,8 @@ export function meshConfigMap(v: InstallValues): Obj {
 
 const LABELS = { app: 'istiod', istio: 'pilot', ...PART_OF };
 
-function fieldEnv(name: string, fieldPath: string): Obj {
+/** An env var the kubelet fills from the pod's own fields (the downward API). */
+export function fieldEnv(name: string, fieldPath: string): Obj {
   return { name, valueFrom: { fieldRef: { fieldPath } } };
 }
 

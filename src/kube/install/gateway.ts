@@ -5,16 +5,12 @@
  * does (Gateway resources, like bookinfo's, listen on 8080). The pod lowers the unprivileged port
  * floor, as Istio's gateways do, so a Gateway on port 80 can bind too without root.
  */
-import { PART_OF } from './control-plane.js';
+import { PART_OF, fieldEnv } from './control-plane.js';
 import type { InstallValues } from './values.js';
 
 type Obj = Record<string, unknown>;
 
 const LABELS = { app: 'istio-ingressgateway', istio: 'ingressgateway', ...PART_OF };
-
-function fieldEnv(name: string, fieldPath: string): Obj {
-  return { name, valueFrom: { fieldRef: { fieldPath } } };
-}
 
 export function ingressGateway(v: InstallValues): Obj[] {
   const g = v.gateway;
