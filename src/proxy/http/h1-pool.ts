@@ -34,9 +34,12 @@ export class H1Pool implements H1PoolLike {
     this.cluster = cluster;
   }
 
+  /** The host list last seen to contain this pool's host (see isStaleHost). */
+  listedIn: readonly Host[] | undefined;
+
   /** The pool's cluster was closed (removed or replaced) or no longer lists its host. */
   isStale(): boolean {
-    return isStaleHost(this.cluster, this.host);
+    return isStaleHost(this.cluster, this.host, this);
   }
 
   request(head: UpstreamRequestHead, cb: UpstreamCallbacks): H1Exchange | 'overflow' {
@@ -161,8 +164,18 @@ export function localAddressOf(socket: unknown, fallback: string | undefined): s
   return s.localAddress && s.localPort ? `${s.localAddress}:${s.localPort}` : fallback;
 }
 
-/** ClusterImpl exposes `closed` and `hosts`; other Cluster implementations are never considered stale. */
-export function isStaleHost(cluster: Cluster, host: Host): boolean {
+/**
+ * ClusterImpl exposes `closed` and `hosts`; other Cluster implementations are never considered stale.
+ * Runs on every connection release, so the host-list scan is remembered in `seen.listedIn`: a
+ * cluster replaces its `hosts` array on every change and never edits it, so the same array needs
+ * no second scan.
+ */
+export function isStaleHost(cluster: Cluster, host: Host, seen: { listedIn: readonly Host[] | undefined }): boolean {
   const c = cluster as Cluster & { closed?: boolean; hosts?: readonly Host[] };
-  return c.closed === true || (Array.isArray(c.hosts) && !c.hosts.includes(host));
+  if (c.closed === true) return true;
+  const hosts = c.hosts;
+  if (!Array.isArray(hosts) || hosts === seen.listedIn) return false;
+  if (!hosts.includes(host)) return true;
+  seen.listedIn = hosts;
+  return false;
 }

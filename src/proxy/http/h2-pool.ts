@@ -157,9 +157,12 @@ export class H2Pool {
     this.cluster = cluster;
   }
 
+  /** The host list last seen to contain this pool's host (see isStaleHost). */
+  listedIn: readonly Host[] | undefined;
+
   /** The pool's cluster was closed (removed or replaced) or no longer lists its host. */
   isStale(): boolean {
-    return isStaleHost(this.cluster, this.host);
+    return isStaleHost(this.cluster, this.host, this);
   }
 
   request(head: UpstreamRequestHead, cb: UpstreamCallbacks): UpstreamRequest | 'overflow' {

@@ -16,7 +16,6 @@ export const BODY_PROTOCOL_ERROR = 'upstream connect error or disconnect/reset b
 export const BODY_TIMEOUT = 'upstream request timeout';
 export const BODY_FAULT_ABORT = 'fault filter abort';
 
-/** HTTP status → gRPC status code, as Envoy's Grpc::Utility::httpToGrpcStatus. */
 /** Envoy's 503 for an upstream that failed before sending headers: body, response flag and details. */
 export function upstreamFailureReply(kind: UpstreamFailure): { body: string; flag: ResponseFlag; details: string } {
   switch (kind) {
@@ -32,6 +31,7 @@ export function upstreamFailureReply(kind: UpstreamFailure): { body: string; fla
   }
 }
 
+/** HTTP status → gRPC status code, as Envoy's Grpc::Utility::httpToGrpcStatus. */
 export function grpcStatusForHttp(status: number): number {
   switch (status) {
     case 400:
