@@ -56,21 +56,24 @@ export function peerInfoFromMetadata(md: Readonly<Record<string, unknown>>): Pee
 }
 
 const CACHE_LIMIT = 512;
-const fromEndpoints = new Map<string, PeerInfo | null>();
 
 /**
- * The upstream peer as the endpoint's Istio metadata names it (`istio.workload` =
- * "workload;namespace;canonical-service;canonical-revision;cluster"), for when no metadata exchange
- * happened: TCP, or a destination without a sidecar.
+ * `compute(key)` remembered per key, failures (null) included. Peers are few (one entry per peer pod);
+ * a flood of distinct values only resets the cache.
  */
-export function peerFromEndpoint(md: Readonly<Record<string, unknown>> | undefined): PeerInfo | undefined {
-  const istio = md?.istio as Record<string, unknown> | undefined;
-  const w = istio?.workload;
-  if (typeof w !== 'string' || !w) return undefined;
-  const hit = fromEndpoints.get(w);
-  if (hit !== undefined) return hit ?? undefined;
+function memo(cache: Map<string, PeerInfo | null>, key: string, compute: (key: string) => PeerInfo | null): PeerInfo | undefined {
+  let peer = cache.get(key);
+  if (peer === undefined) {
+    peer = compute(key);
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(key, peer);
+  }
+  return peer ?? undefined;
+}
+
+function peerOfWorkloadField(w: string): PeerInfo | null {
   const [workload, namespace, cs, cr, cluster] = w.split(';');
-  const peer: PeerInfo | null = workload
+  return workload
     ? {
         name: `endpoint:${w}`,
         workload,
@@ -82,25 +85,34 @@ export function peerFromEndpoint(md: Readonly<Record<string, unknown>> | undefin
         canonicalRevision: str(cr),
       }
     : null;
-  if (fromEndpoints.size >= CACHE_LIMIT) fromEndpoints.clear();
-  fromEndpoints.set(w, peer);
-  return peer ?? undefined;
 }
+
+function peerOfHeaderValue(value: string): PeerInfo | null {
+  try {
+    return peerInfoFromMetadata(decodeStruct(Buffer.from(value, 'base64')));
+  } catch {
+    return null;
+  }
+}
+
+const fromEndpoints = new Map<string, PeerInfo | null>();
+
+/**
+ * The upstream peer as the endpoint's Istio metadata names it (`istio.workload` =
+ * "workload;namespace;canonical-service;canonical-revision;cluster"), for when no metadata exchange
+ * happened: TCP, or a destination without a sidecar.
+ */
+export function peerFromEndpoint(md: Readonly<Record<string, unknown>> | undefined): PeerInfo | undefined {
+  const istio = md?.istio as Record<string, unknown> | undefined;
+  const w = istio?.workload;
+  if (typeof w !== 'string' || !w) return undefined;
+  return memo(fromEndpoints, w, peerOfWorkloadField);
+}
+
 const decoded = new Map<string, PeerInfo | null>();
 
 /** The peer a received `x-envoy-peer-metadata` value describes; undefined when it cannot be read. */
 export function peerFromHeader(value: string | undefined): PeerInfo | undefined {
   if (!value) return undefined;
-  const hit = decoded.get(value);
-  if (hit !== undefined) return hit ?? undefined;
-  let peer: PeerInfo | null = null;
-  try {
-    peer = peerInfoFromMetadata(decodeStruct(Buffer.from(value, 'base64')));
-  } catch {
-    peer = null;
-  }
-  // Peers are few (one entry per peer pod); a flood of distinct values only resets the cache.
-  if (decoded.size >= CACHE_LIMIT) decoded.clear();
-  decoded.set(value, peer);
-  return peer ?? undefined;
+  return memo(decoded, value, peerOfHeaderValue);
 }
