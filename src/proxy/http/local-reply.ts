@@ -8,11 +8,11 @@ import type { ResponseFlag } from '../stream-info.js';
 import type { UpstreamFailure } from './upstream-types.js';
 
 export const BODY_NO_HEALTHY_UPSTREAM = 'no healthy upstream';
-export const BODY_CONNECT_FAILURE = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
-export const BODY_CONNECTION_TERMINATION = 'upstream connect error or disconnect/reset before headers. reset reason: connection termination';
-export const BODY_REMOTE_RESET = 'upstream connect error or disconnect/reset before headers. reset reason: remote reset';
+const BODY_CONNECT_FAILURE = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
+const BODY_CONNECTION_TERMINATION = 'upstream connect error or disconnect/reset before headers. reset reason: connection termination';
+const BODY_REMOTE_RESET = 'upstream connect error or disconnect/reset before headers. reset reason: remote reset';
 export const BODY_OVERFLOW = 'upstream connect error or disconnect/reset before headers. reset reason: overflow';
-export const BODY_PROTOCOL_ERROR = 'upstream connect error or disconnect/reset before headers. reset reason: protocol error';
+const BODY_PROTOCOL_ERROR = 'upstream connect error or disconnect/reset before headers. reset reason: protocol error';
 export const BODY_TIMEOUT = 'upstream request timeout';
 export const BODY_FAULT_ABORT = 'fault filter abort';
 
