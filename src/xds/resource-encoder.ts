@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import protobuf from 'protobufjs';
 import { encodeEnvoyJson, fromEnvoyJson, type AnyMessage, type EnvoyJson } from './envoy-json.js';
-import { lookupMessageType } from './protos.js';
+import { TypeUrl, lookupMessageType } from './protos.js';
 
 export interface EncodedResource {
   /** Unique per encoding: names the resource in keys of shared responses (push-round.ts). */
@@ -33,7 +33,7 @@ export function responseField(encoded: EncodedResource): Uint8Array {
 let nextId = 1;
 const cache = new WeakMap<EnvoyJson, Map<string, EncodedResource>>();
 
-const ROUTE_CONFIGURATION = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
+const ROUTE_CONFIGURATION = TypeUrl.RouteConfiguration;
 /** Each virtual host as a complete `virtual_hosts` field entry, by object. */
 const virtualHostFields = new WeakMap<object, Uint8Array>();
 

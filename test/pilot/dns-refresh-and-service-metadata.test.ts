@@ -40,7 +40,7 @@ describe('outbound clusters: DNS refresh rate and Istio service metadata', () =>
     assert.equal(clustersWith({}).get('outbound|80||ext.example.test')?.dns_refresh_rate, '60s');
     assert.equal(clustersWith({ dnsRefreshRate: '5s' }).get('outbound|80||ext.example.test')?.dns_refresh_rate, '5s');
     assert.equal(clustersWith({ dnsRefreshRate: '1m30s' }).get('outbound|80||ext.example.test')?.dns_refresh_rate, '90s');
-    assert.equal(clustersWith({ dnsRefreshRate: '500ms' }).get('outbound|80||ext.example.test')?.dns_refresh_rate, '0.5s');
+    assert.equal(clustersWith({ dnsRefreshRate: '500ms' }).get('outbound|80||ext.example.test')?.dns_refresh_rate, '0.500s');
   });
 
   it('the mesh config parses dnsRefreshRate and refuses a non-duration', () => {

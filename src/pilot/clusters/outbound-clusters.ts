@@ -13,18 +13,17 @@ import { applyConnectionPool, applyLoadBalancer, applyOutlierDetection, effectiv
 import { autoMtlsSocketMatches, destinationRuleSocket, istioMutualSocket } from './upstream-tls.js';
 import { blackHoleCluster, passthroughCluster } from './special-clusters.js';
 import { matchingDistribute, proxyLocalityOf } from '../endpoints/load-assignment.js';
+import { parseIstioDuration, toProtoDuration } from '../duration.js';
 
 function edsConfig(name: string): JsonObject {
   return { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: name };
 }
 
-/** Mesh config durations are Go-style ("1m30s"); Envoy's JSON Duration is seconds ("90s"). */
-function envoyDuration(d: string): string {
-  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6, ns: 1e-9 };
-  let seconds = 0;
-  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) seconds += Number(m[1]) * units[m[2]];
+/** The mesh's dnsRefreshRate (validated as a duration by mesh-config.ts) as Envoy's Duration. */
+function dnsRefreshRate(ctx: GenContext): string {
+  const seconds = parseIstioDuration(ctx.mesh.dnsRefreshRate ?? '60s', 'dnsRefreshRate');
   // Envoy refuses a zero refresh rate; Istio keeps its default then.
-  return seconds > 0 ? `${Number(seconds.toFixed(9))}s` : '60s';
+  return seconds > 0 ? toProtoDuration(seconds) : '60s';
 }
 
 function clusterType(cluster: JsonObject, svc: MeshService, port: ServicePort, ctx: GenContext, passthroughLb: boolean): void {
@@ -38,7 +37,7 @@ function clusterType(cluster: JsonObject, svc: MeshService, port: ServicePort, c
     cluster.type = svc.resolution === 'DNS' ? 'STRICT_DNS' : 'LOGICAL_DNS';
     cluster.dns_lookup_family = 'V4_ONLY';
     // Istio: the mesh's dnsRefreshRate (default 60s), and the records' TTL when they carry one.
-    cluster.dns_refresh_rate = envoyDuration(ctx.mesh.dnsRefreshRate ?? '60s');
+    cluster.dns_refresh_rate = dnsRefreshRate(ctx);
     cluster.respect_dns_ttl = true;
     const eps = ctx.services.endpoints(svc.hostname, port.port);
     const targets = eps.length ? eps.map((e) => ({ address: e.address, port: e.port })) : [{ address: svc.hostname, port: port.port }];

@@ -14,14 +14,14 @@ import { buildOutboundRouteConfig, outboundHttpPorts } from '../routes/route-con
 import { httpConnectionManager, socketAddress } from './hcm.js';
 import { hcmTracing } from './tracing.js';
 import { INBOUND_CAPTURE_PORT } from './inbound.js';
+import { OUTBOUND_CAPTURE_PORT, TLS_INSPECTOR } from './outbound.js';
 
 /** Where apps send their requests (HTTP_PROXY): Istio's outbound port, on the pod's own address. */
-export const EXPLICIT_PROXY_PORT = 15001;
+export const EXPLICIT_PROXY_PORT = OUTBOUND_CAPTURE_PORT;
 export const EXPLICIT_PROXY_LISTENER = 'explicit_http_proxy';
 /** One route table for the forward proxy: every outbound HTTP port's virtual hosts, told apart by Host:port. */
 export const EXPLICIT_ROUTE_CONFIG = 'explicit_http_proxy';
 const UNKNOWN_HOST_VHOST = 'explicit_unknown_host';
-const TLS_INSPECTOR = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } };
 
 export function isExplicit(ctx: GenContext): boolean {
   return ctx.proxy.interceptionMode === 'NONE';

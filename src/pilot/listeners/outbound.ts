@@ -17,7 +17,7 @@ import { hcmTracing } from './tracing.js';
 import { tcpRouteClusters, tlsRouteClusters } from './tcp-routes.js';
 
 export const OUTBOUND_CAPTURE_PORT = 15001;
-const TLS_INSPECTOR = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } };
+export const TLS_INSPECTOR = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } };
 
 function listener(name: string, address: string, port: number, chains: JsonObject[], extra: JsonObject = {}): JsonObject {
   return { name, address: socketAddress(address, port), bind_to_port: false, traffic_direction: 'OUTBOUND', filter_chains: chains, ...extra };
