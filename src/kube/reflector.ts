@@ -8,7 +8,7 @@
  */
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { Backoff, type BackoffOptions } from '../xds/backoff.js';
-import { ApiStatusError, getJson } from './api-client.js';
+import { ApiStatusError, answerMessage, getJson } from './api-client.js';
 import { apiVersionOf, collectionPath, type ApiResource } from './api-resources.js';
 
 export interface KubeObject {
@@ -127,7 +127,7 @@ export class Reflector {
         cont = undefined;
         continue;
       }
-      if (answer.status !== 200) throw new ApiStatusError(answer.status, `GET ${collectionPath(this.resource)}: HTTP ${answer.status} ${statusMessage(answer.body)}`);
+      if (answer.status !== 200) throw new ApiStatusError(answer.status, `GET ${collectionPath(this.resource)}: ${answerMessage(answer)}`);
       const body = answer.body as { metadata?: { resourceVersion?: string; continue?: string }; items?: KubeObject[] };
       for (const item of body.items ?? []) items.push(this.typed(item));
       version = body.metadata?.resourceVersion ?? '';
@@ -210,10 +210,6 @@ export class Reflector {
 
 function isAbort(err: unknown): boolean {
   return (err as { name?: string }).name === 'AbortError';
-}
-
-function statusMessage(body: unknown): string {
-  return typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string' ? (body as { message: string }).message : '';
 }
 
 function describe(err: unknown): string {
