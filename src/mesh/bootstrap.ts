@@ -2,6 +2,7 @@
  * The Envoy-style bootstrap each local-mesh proxy starts from: its identity (Istio's node id and
  * metadata), its admin port, and ADS at the control plane, as istio-agent writes one for Envoy.
  */
+import { canonicalService } from '../inject/workload-name.js';
 import { routerNodeId, sidecarNodeId } from '../pilot/proxy-info.js';
 
 export interface ProxyBootstrapInput {
@@ -21,16 +22,12 @@ export interface ProxyBootstrapInput {
 export const XDS_CLUSTER = 'xds-grpc';
 
 /**
- * The pod's labels plus the canonical service labels Istio's injector adds (app or workload name,
- * version or "latest"): peers read them from the metadata exchange for the *_canonical_* metric labels.
+ * The pod's labels plus the canonical service labels Istio's injector adds (the injector's own rule):
+ * peers read them from the metadata exchange for the *_canonical_* metric labels.
  */
 function istioLabels(p: ProxyBootstrapInput): Record<string, string> {
-  const l = p.labels;
-  return {
-    ...l,
-    'service.istio.io/canonical-name': l['service.istio.io/canonical-name'] ?? l.app ?? l['app.kubernetes.io/name'] ?? p.workloadName ?? p.podName,
-    'service.istio.io/canonical-revision': l['service.istio.io/canonical-revision'] ?? l.version ?? l['app.kubernetes.io/version'] ?? 'latest',
-  };
+  const canonical = canonicalService({ metadata: { labels: p.labels } }, p.workloadName ?? p.podName);
+  return { ...p.labels, 'service.istio.io/canonical-name': canonical.name, 'service.istio.io/canonical-revision': canonical.revision };
 }
 
 /** Istio's OWNER: the controller of the pod, as a Kubernetes API path. */
