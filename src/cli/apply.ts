@@ -20,10 +20,15 @@ function collect(v: string, prev: string[]): string[] {
 }
 
 async function load(paths: string[]): Promise<LoadedResource[]> {
-  for (const p of paths) if (p.endsWith('applied')) mkdirSync(p, { recursive: true });
   const r = await loadPaths(paths);
   if (hasErrors(r.messages)) throw new SailfinError('schema', `cannot read the manifests:\n${r.messages.map(formatMessage).join('\n')}`);
   return r.resources;
+}
+
+/** The config the running mesh has now: its manifest files, then what apply/delete recorded. */
+async function configInForce(paths: string[], dir: string): Promise<LoadedResource[]> {
+  mkdirSync(dir, { recursive: true });
+  return mergeOverlay(await load(paths), await load([dir]), readDeleted(dir));
 }
 
 function label(r: LoadedResource): string {
@@ -41,7 +46,7 @@ export function register(program: Command): void {
     const state = runningMesh(opts.stateDir);
     const dir = overlayDir(opts.stateDir);
     const incoming = await load(opts.filename);
-    const current = mergeOverlay(await load(state.paths), await load([dir]), readDeleted(dir));
+    const current = await configInForce(state.paths, dir);
     const candidate = mergeOverlay(current, incoming, new Set());
     const keys = new Set(incoming.map(keyOf));
     // Only findings about the applied objects block it; the rest of the mesh may have its own warnings.
@@ -65,7 +70,7 @@ export function register(program: Command): void {
     const state = runningMesh(opts.stateDir);
     const dir = overlayDir(opts.stateDir);
     const targets = await load(opts.filename);
-    const current = new Set(mergeOverlay(await load(state.paths), await load([dir]), readDeleted(dir)).map(keyOf));
+    const current = new Set((await configInForce(state.paths, dir)).map(keyOf));
     const missing = targets.filter((r) => !current.has(keyOf(r)));
     writeDeletions(dir, targets.filter((r) => current.has(keyOf(r))));
     for (const r of targets) process.stdout.write(`${label(r)} ${missing.includes(r) ? 'not found' : 'deleted'}\n`);
