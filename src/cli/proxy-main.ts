@@ -6,23 +6,7 @@
  * "await import('./dist/src/cli/commands.js')"` against proxy.js alone. Same options and errors as
  * through main.ts.
  */
-import { Command, CommanderError } from 'commander';
-import { errorMessage } from '../common/errors.js';
 import { register } from './proxy.js';
+import { runProgram } from './run-program.js';
 
-const program = new Command();
-program
-  .name('sailfin')
-  .version(process.env.npm_package_version ?? '0.1.0')
-  .showHelpAfterError()
-  .exitOverride();
-register(program);
-
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode);
-  process.stderr.write(`sailfin: ${errorMessage(err)}\n`);
-  if (process.env.SAILFIN_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
-  process.exit(1);
-}
+await runProgram([register]);
