@@ -16,12 +16,10 @@ import { IstioConfig, type DestinationRuleSpec, type IndexedVirtualService } fro
 import { policiesFor } from '../pilot/security/authorization.js';
 import { mtlsModeFor } from '../pilot/security/peer-authentication.js';
 import { mergeOverlay, readDeleted } from '../discovery/overlay.js';
+import { matchesSelector } from '../registry/labels.js';
 import { ServiceRegistry } from '../registry/service-registry.js';
 import { overlayDir, runningMesh } from '../mesh/state.js';
 import { withStateDir } from './state-option.js';
-
-const subsetSelects = (labels: Record<string, string> | undefined, pod: Readonly<Record<string, string>>) =>
-  Object.entries(labels ?? {}).every(([k, v]) => pod[k] === v);
 
 function describeRoutes(vs: IndexedVirtualService, hostname: string, subsets: Set<string>, config: IstioConfig): string[] {
   const out: string[] = [];
@@ -82,7 +80,7 @@ export function describePod(resources: readonly LoadedResource[], name: string, 
     }
     const drSpec: DestinationRuleSpec | undefined = config.destinationRule(hostname, pod.namespace, svc.namespace, labels);
     const dr = config.destinationRules.find((d) => d.spec === drSpec);
-    const subsets = new Set((drSpec?.subsets ?? []).filter((s) => subsetSelects(s.labels, labels)).map((s) => s.name));
+    const subsets = new Set((drSpec?.subsets ?? []).filter((s) => matchesSelector(labels, s.labels ?? {})).map((s) => s.name));
     if (dr) {
       lines.push(`DestinationRule: ${dr.name}.${dr.namespace} for "${drSpec!.host}"`);
       lines.push(`   Matching subsets: ${subsets.size ? [...subsets].join(', ') : 'none'}`);
@@ -100,7 +98,7 @@ export function describePod(resources: readonly LoadedResource[], name: string, 
   const pa = config.peerAuthentications.filter((p) => {
     const ns = p.resource.metadata.namespace ?? 'default';
     const sel = (p.resource.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels;
-    return (ns === pod.namespace && (!sel || subsetSelects(sel, labels))) || (ns === rootNamespace && !sel);
+    return (ns === pod.namespace && (!sel || matchesSelector(labels, sel))) || (ns === rootNamespace && !sel);
   });
   lines.push('', '--------------------');
   lines.push(`Effective PeerAuthentication: ${mtlsModeFor(config.peerAuthentications, rootNamespace, pod.namespace, labels)}`);
