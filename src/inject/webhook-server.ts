@@ -32,18 +32,11 @@ export class WebhookServer {
   private server: https.Server | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly onCaChanged = () => void this.rotate().catch((err: unknown) => this.opts.log?.(`webhook certificate renewal failed: ${(err as Error).message}`));
-  /** Requests answered, by outcome (tests and /debug can read them). */
-  readonly counts = { injected: 0, allowed: 0, refused: 0, malformed: 0 };
 
   constructor(private readonly opts: WebhookServerOptions) {}
 
   get port(): number {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
-  }
-
-  /** The roots a client must trust to call this server (the caBundle to publish). */
-  get caBundlePem(): string {
-    return this.opts.ca.rootsPem;
   }
 
   async start(): Promise<void> {
@@ -109,11 +102,6 @@ export class WebhookServer {
         const out = reviewAdmission(Buffer.concat(chunks).toString('utf8'), this.opts);
         status = out.httpStatus;
         body = JSON.stringify(out.review);
-        const response = out.review.response as { allowed?: boolean; patch?: string };
-        if (status !== 200) this.counts.malformed++;
-        else if (!response.allowed) this.counts.refused++;
-        else if (response.patch) this.counts.injected++;
-        else this.counts.allowed++;
       } catch (err) {
         // A bug must fail this one review (the API server applies failurePolicy), not the server.
         body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: '', allowed: false, status: { code: 500, message: `internal error: ${(err as Error).message}` } } });

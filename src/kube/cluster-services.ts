@@ -33,17 +33,11 @@ export class ClusterServices {
   private unsubscribe: (() => void) | undefined;
   private syncing: Promise<void> = Promise.resolve();
   private readonly onCaChanged = () => this.sync('the mesh root changed');
-  /** Completed leader syncs (tests wait on it). */
-  syncs = 0;
 
   constructor(private readonly opts: ClusterServicesOptions) {}
 
   get webhookPort(): number {
     return this.webhookServer?.port ?? 0;
-  }
-
-  get isLeader(): boolean {
-    return this.leading;
   }
 
   async start(): Promise<void> {
@@ -125,6 +119,5 @@ export class ClusterServices {
       const name = ns.resource.metadata.name;
       if (await publishRootCert(o.kc, name, roots)) o.log(`published istio-ca-root-cert in ${name} (${why})`);
     }
-    this.syncs++;
   }
 }
