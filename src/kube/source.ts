@@ -84,14 +84,14 @@ export class KubeSource {
 
   /** After a (re)list: drop what vanished while we were not watching, then apply the rest. */
   private replace(resource: ApiResource, items: KubeObject[]): void {
-    const listed = new Set(items.map((o) => k8sSourceFile(o.kind, o.metadata.namespace, o.metadata.name)));
+    const servable = items.filter(isServable);
+    // Objects that vanished and listed pods without an address leave the store in one change.
+    const kept = new Set(servable.map((o) => k8sSourceFile(o.kind, o.metadata.namespace, o.metadata.name)));
     const gone = this.store
       .list(resource.kind)
-      .filter((o) => o.source.file?.startsWith(K8S_SOURCE_PREFIX) === true && !listed.has(o.source.file))
+      .filter((o) => o.source.file?.startsWith(K8S_SOURCE_PREFIX) === true && !kept.has(o.source.file))
       .map((o) => ({ kind: o.resource.kind, namespace: o.resource.metadata.namespace, name: o.resource.metadata.name }));
     if (gone.length > 0) this.store.delete(gone);
-    const servable = items.filter(isServable);
-    for (const o of items.filter((o) => !isServable(o))) this.remove(o);
     const batch = servable.map(toLoadedResource);
     const whole = this.store.apply(batch);
     if (whole.accepted || !hasErrors(whole.messages)) return;

@@ -159,6 +159,16 @@ test('watch events, bookmarks, a dropped connection and a 410 Gone keep the regi
   assert.ok(logs.some((l) => l.includes('410 Gone')));
 
   assert.deepEqual(fingerprint(registry), fileRegistry([namespace, service('reviews', '10.96.0.10', 9081), pod('reviews-v1', 'v1', '10.244.0.5'), pod('reviews-pending', 'v2', '10.244.0.7')]));
+
+  // A pod that lost its address while the watch was gone is dropped by the relist, not kept stale.
+  await waitFor('every watch to be open once more', () => api.openWatches === source.reflectors.length);
+  const podLists = pods.stats.lists;
+  api.dropWatches();
+  api.put(PODS, { ...pod('reviews-pending', 'v2', ''), status: { phase: 'Pending' } });
+  api.compact();
+  await waitFor('the pod relist', () => pods.stats.lists > podLists);
+  assert.equal(store.get('Pod', 'default', 'reviews-pending'), undefined);
+  assert.ok(store.get('Pod', 'default', 'reviews-v1'));
 });
 
 test('an invalid object is refused alone; the rest of the stream still applies', { timeout: 20_000 }, async () => {
