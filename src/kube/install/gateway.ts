@@ -5,6 +5,8 @@
  * does (Gateway resources, like bookinfo's, listen on 8080). The pod lowers the unprivileged port
  * floor, as Istio's gateways do, so a Gateway on port 80 can bind too without root.
  */
+import { IDENTITY_DIR, POD_INFO_DIR, sidecarVolumes } from '../../inject/containers.js';
+import { injectValuesFor } from '../../inject/values.js';
 import { PART_OF, fieldEnv } from './control-plane.js';
 import type { InstallValues } from './values.js';
 
@@ -14,7 +16,9 @@ const LABELS = { app: 'istio-ingressgateway', istio: 'ingressgateway', ...PART_O
 
 export function ingressGateway(v: InstallValues): Obj[] {
   const g = v.gateway;
-  const xds = `istiod.${v.namespace}.svc:15010`;
+  // The same control-plane addresses and token volume an injected sidecar gets.
+  const { xdsAddress, caAddress } = injectValuesFor(v.namespace);
+  const tokenVolume = sidecarVolumes().find((vol) => vol.name === 'istio-token');
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'istio-ingressgateway', namespace: v.namespace, labels: PART_OF } },
     {
@@ -35,10 +39,10 @@ export function ingressGateway(v: InstallValues): Obj[] {
                 image: v.image,
                 imagePullPolicy: v.imagePullPolicy,
                 args: [
-                  'proxy', '--type', 'router', '--discovery-address', xds,
+                  'proxy', '--type', 'router', '--discovery-address', xdsAddress,
                   '--admin-port', '15000', '--health-port', '15021', '--stats-port', '15020', '--envoy-prom-port', '15090',
                   // its own workload certificate, for mTLS to the sidecars behind it
-                  '--identity-dir', '/var/run/secrets/tokens', '--ca-address', `istiod.${v.namespace}.svc:15012`,
+                  '--identity-dir', IDENTITY_DIR, '--ca-address', caAddress,
                 ],
                 env: [
                   fieldEnv('POD_NAME', 'metadata.name'),
@@ -58,23 +62,14 @@ export function ingressGateway(v: InstallValues): Obj[] {
                 resources: { requests: { cpu: '100m', memory: '128Mi' } },
                 securityContext: { runAsNonRoot: true, runAsUser: 1337, runAsGroup: 1337, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
                 volumeMounts: [
-                  { name: 'istio-podinfo', mountPath: '/etc/istio/pod' },
-                  { name: 'istio-token', mountPath: '/var/run/secrets/tokens' },
+                  { name: 'istio-podinfo', mountPath: POD_INFO_DIR },
+                  { name: 'istio-token', mountPath: IDENTITY_DIR },
                 ],
               },
             ],
             volumes: [
               { name: 'istio-podinfo', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
-              // Same layout as an injected sidecar's (src/inject/containers.ts): token and mesh root side by side.
-              {
-                name: 'istio-token',
-                projected: {
-                  sources: [
-                    { serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } },
-                    { configMap: { name: 'istio-ca-root-cert', items: [{ key: 'root-cert.pem', path: 'root-cert.pem' }] } },
-                  ],
-                },
-              },
+              tokenVolume,
             ],
           },
         },
