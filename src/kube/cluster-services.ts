@@ -56,7 +56,8 @@ export class ClusterServices {
     }
     o.ca.on('changed', this.onCaChanged);
     this.unsubscribe = o.store.onChange((events) => {
-      if (events.some((e) => e.type === 'upsert' && e.resource.resource.kind === 'Namespace')) this.sync('a namespace was added or changed');
+      const changed = events.filter((e) => e.type === 'upsert' && e.resource.resource.kind === 'Namespace').map((e) => e.resource.resource.metadata.name);
+      if (changed.length > 0) this.sync('a namespace was added or changed', changed);
     });
     if (o.election) {
       this.elector = new LeaderElector(o.kc, {
@@ -93,12 +94,13 @@ export class ClusterServices {
   }
 
   /** Serialized: one write round at a time, the latest state each time. */
-  private sync(why: string): void {
+  /** `namespaces`: publish the root only there (the others are unchanged); default every namespace. */
+  private sync(why: string, namespaces?: string[]): void {
     if (!this.leading) return;
-    this.syncing = this.syncing.then(() => this.writeSharedState(why)).catch((err: unknown) => this.opts.log(`writing cluster state failed (retried on the next resync): ${(err as Error).message}`));
+    this.syncing = this.syncing.then(() => this.writeSharedState(why, namespaces)).catch((err: unknown) => this.opts.log(`writing cluster state failed (retried on the next resync): ${(err as Error).message}`));
   }
 
-  private async writeSharedState(why: string): Promise<void> {
+  private async writeSharedState(why: string, namespaces?: string[]): Promise<void> {
     if (!this.leading) return;
     const o = this.opts;
     if (o.ca.bundle.mode === 'self-signed' && !o.store.get('Secret', o.namespace, 'cacerts')) {
@@ -114,9 +116,8 @@ export class ClusterServices {
       });
       if (changed > 0) o.log(`caBundle of ${o.webhook.configName} set to the mesh root (${why})`);
     }
-    for (const ns of o.store.list('Namespace')) {
+    for (const name of namespaces ?? o.store.list('Namespace').map((ns) => ns.resource.metadata.name)) {
       if (!this.leading) return;
-      const name = ns.resource.metadata.name;
       if (await publishRootCert(o.kc, name, roots)) o.log(`published istio-ca-root-cert in ${name} (${why})`);
     }
   }

@@ -122,6 +122,9 @@ test('discovery --kubeconfig serves the cluster, leads, shares its CA, and a sec
     const caBundle = caBundleOf();
     const rootCm = api.get('/api/v1/configmaps', 'bookinfo', 'istio-ca-root-cert') as unknown as { data: Record<string, string> };
     assert.equal(rootCm.data['root-cert.pem'], caBundle);
+    // A namespace created later gets the root from its watch event, not the (60 s) periodic resync.
+    api.put('/api/v1/namespaces', { metadata: { name: 'late' } });
+    await until('the new namespace\'s root cert', () => !!api.get('/api/v1/configmaps', 'late', 'istio-ca-root-cert'));
     const secret = api.get('/api/v1/secrets', 'istio-system', 'cacerts') as unknown as { data: Record<string, string> };
     assert.equal(Buffer.from(secret.data['root-cert.pem'], 'base64').toString('utf8'), caBundle);
     const answer = await inject(first.webhookPort, caBundle);
