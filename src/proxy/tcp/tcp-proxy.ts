@@ -10,6 +10,7 @@ import type { ProxyContext } from '../context.js';
 import { registerNetworkFilter, type DownstreamConnection, type NetworkFilter } from '../listener/connection.js';
 import { formatAddress } from '../listener/address.js';
 import { logAll } from '../stats/access-log.js';
+import type { Labels } from '../stats/store.js';
 import { addFlag, newStreamInfo, type StreamInfo } from '../stream-info.js';
 import type { Cluster, ConnectResult, Host } from '../upstream/api.js';
 import { TCP_PROXY_TYPE, compileTcpProxy, type TcpProxyConfig } from './tcp-proxy-config.js';
@@ -20,11 +21,12 @@ import { tcpTelemetryEnabled } from '../stats/istio-stats-filter.js';
 class TcpProxySession {
   private readonly info: StreamInfo;
   private upstream: Duplex | undefined;
-  private host: Host | undefined;
   private attempts = 0;
   private readonly tried: Host[] = [];
   private done = false;
   private readonly telemetry: boolean;
+  /** Istio labels built when the upstream connected (telemetry on), reused at the close. */
+  private labels: Labels | undefined;
 
   constructor(
     private readonly cfg: TcpProxyConfig,
@@ -100,17 +102,16 @@ class TcpProxySession {
       // Envoy's tcp_proxy reports a connect success as final: without it the connect failures of
       // other connections to this host add up across good ones into an ejection.
       cluster.reportResult(host, { kind: 'success' });
-      this.onConnected(host, result, copy);
+      this.onConnected(result, copy);
     }, copy.onread);
   }
 
-  private onConnected(host: Host, result: ConnectResult, copy: UpstreamCopy): void {
+  private onConnected(result: ConnectResult, copy: UpstreamCopy): void {
     const { conn, cfg, info } = this;
     const up = (this.upstream = result.socket);
-    this.host = host;
     info.upstreamLocalAddress = result.localAddress;
     info.upstreamPeerUri = result.peerUri;
-    if (this.telemetry) tcpOpened(this.ctx, info);
+    if (this.telemetry) this.labels = tcpOpened(this.ctx, info);
     const down = conn.socket;
     if (conn.initialData && conn.initialData.length > 0) {
       info.bytesReceived += conn.initialData.length;
@@ -151,9 +152,8 @@ class TcpProxySession {
     info.durationMs = Math.round(Number(process.hrtime.bigint() - info.startHr) / 1e6);
     this.conn.socket.destroy();
     this.upstream?.destroy();
-    if (this.upstream && this.telemetry) tcpClosed(this.ctx, info);
+    if (this.labels) tcpClosed(this.ctx, info, this.labels);
     logAll(this.cfg.accessLogs, info);
-    void this.host;
   }
 }
 

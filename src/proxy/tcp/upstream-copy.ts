@@ -9,7 +9,8 @@
  * it: when a write does not complete at once (the downstream is slower), reading pauses until that
  * write's callback, which is the back-pressure a copy needs anyway. The buffer starts small (an
  * idle connection keeps 4 KB) and grows to 64 KB once a read fills it, the size a busy stream needs
- * to move a megabyte in few syscalls.
+ * to move a megabyte in few syscalls. It is allocated at the first read only: a TLS upstream never
+ * reads through `onread` (it emits 'data'), so its session costs no buffer at all.
  */
 import type { Duplex } from 'node:stream';
 import type { StaticReadOptions } from '../upstream/api.js';
@@ -18,14 +19,14 @@ const SMALL = 4 * 1024;
 const LARGE = 64 * 1024;
 
 export class UpstreamCopy {
-  private buffer = Buffer.allocUnsafe(SMALL);
+  private buffer: Buffer | undefined;
   private dst: Duplex | undefined;
   private src: Duplex | undefined;
   /** Bytes read before the session attached the sockets (copied, since the buffer is reused). */
   private early: Buffer[] = [];
   private paused = false;
   readonly onread: StaticReadOptions = {
-    buffer: () => this.buffer,
+    buffer: () => (this.buffer ??= Buffer.allocUnsafe(SMALL)),
     callback: (n, buf) => this.onRead(n, buf),
   };
   private readonly afterWrite = (): void => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { adminBlock, httpGet, runProxy, staticCluster, tcpListener, tcpProxyFilter, type RunningProxy } from '../integration/harness.js';
+import { UpstreamCopy } from '../../../src/proxy/tcp/upstream-copy.js';
 
 const PAYLOAD = randomBytes(6 * 1024 * 1024 + 123);
 const DIGEST = createHash('sha256').update(PAYLOAD).digest('hex');
@@ -86,4 +87,15 @@ test('tcp_proxy: a large stream arrives intact through the reused read buffer, w
   const stats = (await httpGet(p.adminPort, '/stats')).body;
   const tx = Number(/tcp\.\S+\.downstream_cx_tx_bytes_total: (\d+)/.exec(stats)?.[1]);
   assert.equal(tx, PAYLOAD.length * 4);
+});
+
+test('UpstreamCopy allocates its read buffer at the first read only, so a TLS upstream (no onread) costs none', () => {
+  const before = process.memoryUsage().arrayBuffers;
+  const copies = Array.from({ length: 1000 }, () => new UpstreamCopy(() => undefined));
+  const grown = process.memoryUsage().arrayBuffers - before;
+  assert.ok(grown < 1024 * 1024, `1000 unused copies hold ${grown} bytes of buffers`);
+  const next = copies[0].onread.buffer as () => Buffer;
+  const first = next();
+  assert.equal(first.length, 4 * 1024);
+  assert.equal(next(), first, 'the buffer is reused between reads');
 });
