@@ -29,6 +29,8 @@ export interface RateOptions {
   connections: number;
   bodyBytes?: number;
   warmupSeconds?: number;
+  /** The Host header, when it is not the URL's (an app naming a service through its sidecar's forward proxy). */
+  host?: string;
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
@@ -121,7 +123,7 @@ function cpuNow(): number {
 async function generate(url: string, opts: RateOptions): Promise<RateResult> {
   const target = new URL(url);
   const body = Buffer.alloc(opts.bodyBytes ?? 0, 'x');
-  const head = `${body.length ? 'POST' : 'GET'} ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\n${body.length ? `Content-Length: ${body.length}\r\n` : ''}\r\n`;
+  const head = `${body.length ? 'POST' : 'GET'} ${target.pathname} HTTP/1.1\r\nHost: ${opts.host ?? target.host}\r\n${body.length ? `Content-Length: ${body.length}\r\n` : ''}\r\n`;
   const request = Buffer.concat([Buffer.from(head, 'latin1'), body]);
   const latencies: number[] = [];
   let failed = 0;
