@@ -14,7 +14,7 @@ import type { LoadedResource } from '../config/resource.js';
 import { expandWorkloads } from '../config/workloads.js';
 import { IstioConfig, type DestinationRuleSpec, type IndexedVirtualService } from '../pilot/istio-config.js';
 import { policiesFor } from '../pilot/security/authorization.js';
-import { mtlsModeFor } from '../pilot/security/peer-authentication.js';
+import { mtlsModeFor, peerAuthenticationsFor } from '../pilot/security/peer-authentication.js';
 import { mergeOverlay, readDeleted } from '../discovery/overlay.js';
 import { matchesSelector } from '../registry/labels.js';
 import { ServiceRegistry } from '../registry/service-registry.js';
@@ -95,11 +95,9 @@ export function describePod(resources: readonly LoadedResource[], name: string, 
     } else lines.push('No VirtualService (default routing to all endpoints)');
   }
 
-  const pa = config.peerAuthentications.filter((p) => {
-    const ns = p.resource.metadata.namespace ?? 'default';
-    const sel = (p.resource.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels;
-    return (ns === pod.namespace && (!sel || matchesSelector(labels, sel))) || (ns === rootNamespace && !sel);
-  });
+  // The policies the generator's rule consults (peerAuthenticationsFor), most specific first.
+  const chain = peerAuthenticationsFor(config.peerAuthentications, rootNamespace, pod.namespace, labels);
+  const pa = [chain.workload, chain.namespace, chain.mesh].filter((p) => p !== undefined);
   lines.push('', '--------------------');
   lines.push(`Effective PeerAuthentication: ${mtlsModeFor(config.peerAuthentications, rootNamespace, pod.namespace, labels)}`);
   lines.push(`   Applied PeerAuthentication: ${pa.length ? pa.map((p) => `${p.resource.metadata.name}.${p.resource.metadata.namespace ?? 'default'}`).join(', ') : 'none (mesh default PERMISSIVE)'}`);

@@ -20,7 +20,7 @@ import { TypeUrl, shortTypeName, type XdsTypeUrl } from './protos.js';
 import { PushRound } from './push-round.js';
 import { encodeResource } from './resource-encoder.js';
 import { serveSotwStream } from './sotw-stream.js';
-import { WriteBudget } from './write-budget.js';
+import { WriteBudget, writeBudgetBytes } from './write-budget.js';
 import type { GeneratedSet, StreamHost } from './stream-host.js';
 
 /** Make-before-break: a listener or route never arrives before the cluster it points at. */
@@ -70,7 +70,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> implements StreamHo
   private readonly versionPrefix = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   private readonly noncePrefix = randomBytes(3).toString('hex');
   /** Response bytes written but not yet taken by proxies, capped (memory stays flat when hundreds connect). */
-  readonly writeBudget = new WriteBudget(Number(process.env.SAILFIN_XDS_WRITE_BUDGET_MB ?? 16) * 1024 * 1024);
+  readonly writeBudget = new WriteBudget(writeBudgetBytes());
   private pushCounter = 0;
   private nonceCounter = 0;
   private boundPort: number | undefined;

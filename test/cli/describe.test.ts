@@ -73,6 +73,37 @@ describe('sailfin x describe pod', () => {
     assert.match(text, /Applied AuthorizationPolicies: none/);
   });
 
+  it("lists the PeerAuthentications the generator's rule uses, no more", async () => {
+    const extra = join(dir, 'more-policies.yaml');
+    writeFileSync(extra, `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: reviews-second, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  mtls: {mode: DISABLE}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: all-workloads, namespace: default}
+spec:
+  selector: {matchLabels: {}}
+  mtls: {mode: STRICT}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: mesh, namespace: istio-system}
+spec: {mtls: {mode: PERMISSIVE}}
+`);
+    const all = (await loadPaths([...paths, extra])).resources;
+    // Only the first policy selecting a workload is in force: the second one for reviews is not applied.
+    const reviews = describePod(all, podOf('reviews', 'v1'), 'default');
+    assert.match(reviews, /Effective PeerAuthentication: STRICT\n   Applied PeerAuthentication: reviews-strict\.default, all-workloads\.default, mesh\.istio-system\n/);
+    // An empty matchLabels selects the whole namespace, in the mode and in the list alike.
+    const details = describePod(all, podOf('details', 'v1'), 'default');
+    assert.match(details, /Effective PeerAuthentication: STRICT\n   Applied PeerAuthentication: all-workloads\.default, mesh\.istio-system\n/);
+    assert.match(details, /\(inbound mTLS: STRICT\)/);
+  });
+
   it('runs as a command and refuses an unknown pod with a clear message, no stack trace', async () => {
     const pod = podOf('reviews', 'v3');
     const ok = await run(sailfin, ['x', 'describe', 'pod', pod, '-n', 'default', '-f', ...paths], { timeout: 30_000 });

@@ -118,4 +118,16 @@ spec:
     assert.equal(mtlsModeFor(pa, 'istio-system', 'foo', { app: 'httpbin' }, 80), 'STRICT');
     assert.equal(mtlsModeFor([], 'istio-system', 'foo', {}), 'PERMISSIVE');
   });
+
+  it('a selector with empty matchLabels is namespace-wide, as in Istio', () => {
+    const pa = resources(`apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: all, namespace: bar}
+spec:
+  selector: {matchLabels: {}}
+  mtls: {mode: STRICT}
+`);
+    assert.equal(mtlsModeFor(pa, 'istio-system', 'bar', { app: 'any' }), 'STRICT');
+    assert.equal(mtlsModeFor(pa, 'istio-system', 'other', {}), 'PERMISSIVE');
+  });
 });

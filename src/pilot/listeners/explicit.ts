@@ -14,7 +14,8 @@ import { buildOutboundRouteConfig, outboundHttpPorts } from '../routes/route-con
 import { httpConnectionManager, socketAddress } from './hcm.js';
 import { hcmTracing } from './tracing.js';
 import { INBOUND_CAPTURE_PORT } from './inbound.js';
-import { OUTBOUND_CAPTURE_PORT, TLS_INSPECTOR } from './outbound.js';
+import { TLS_INSPECTOR } from './listener-filters.js';
+import { OUTBOUND_CAPTURE_PORT } from './outbound.js';
 
 /** Where apps send their requests (HTTP_PROXY): Istio's outbound port, on the pod's own address. */
 export const EXPLICIT_PROXY_PORT = OUTBOUND_CAPTURE_PORT;

@@ -12,6 +12,7 @@ import type { GatewaySpec, IndexedVirtualService } from '../istio-config.js';
 import { BLACKHOLE_CLUSTER } from '../names.js';
 import { CACERT_SUFFIX, CREDENTIAL_PREFIX } from '../secrets/credentials.js';
 import { httpConnectionManager, reportedTcpProxy, socketAddress, tcpProxy } from './hcm.js';
+import { TLS_INSPECTOR } from './listener-filters.js';
 import { hcmTracing } from './tracing.js';
 import { tcpRouteClusters, tlsRouteClusters } from './tcp-routes.js';
 
@@ -23,7 +24,6 @@ export interface BoundServer {
 }
 
 const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
-const TLS_INSPECTOR = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } };
 
 const sds = (name: string): JsonObject => ({ name, sds_config: { ads: {}, resource_api_version: 'V3' } });
 

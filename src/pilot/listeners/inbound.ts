@@ -15,6 +15,7 @@ import { mtlsModeFor, type MtlsMode } from '../security/peer-authentication.js';
 import { policiesFor, rbacFilters } from '../security/authorization.js';
 import { jwtAuthnFilter, requestAuthenticationsFor } from '../security/request-authentication.js';
 import { httpConnectionManager, reportedTcpProxy, socketAddress } from './hcm.js';
+import { ORIGINAL_DST, TLS_INSPECTOR } from './listener-filters.js';
 import { hcmTracing } from './tracing.js';
 
 export const INBOUND_CAPTURE_PORT = 15006;
@@ -101,15 +102,11 @@ export function buildInboundListener(ctx: GenContext, instances: readonly Worklo
   if (nsMode !== 'DISABLE') {
     chains.push({ name: 'virtualInbound-mtls', filter_chain_match: { transport_protocol: 'tls', application_protocols: ISTIO_ALPN }, transport_socket: inboundMtlsSocket(false), filters: passthrough });
   }
-  const listenerFilters: JsonObject[] = [
-    { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst' } },
-    { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } },
-  ];
   const listener: JsonObject = {
     name: VIRTUAL_INBOUND_LISTENER,
     address: socketAddress('0.0.0.0', INBOUND_CAPTURE_PORT),
     traffic_direction: 'INBOUND',
-    listener_filters: listenerFilters,
+    listener_filters: [ORIGINAL_DST, TLS_INSPECTOR],
     listener_filters_timeout: '5s',
     continue_on_listener_filters_timeout: true,
     filter_chains: chains,

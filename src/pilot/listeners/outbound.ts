@@ -13,11 +13,11 @@ import type { MeshService, ServicePort } from '../model.js';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, PASSTHROUGH_FILTER_CHAIN, VIRTUAL_OUTBOUND_LISTENER, clusterName } from '../names.js';
 import { outboundHttpPorts } from '../routes/route-configs.js';
 import { httpConnectionManager, reportedTcpProxy, socketAddress } from './hcm.js';
+import { TLS_INSPECTOR } from './listener-filters.js';
 import { hcmTracing } from './tracing.js';
 import { tcpRouteClusters, tlsRouteClusters } from './tcp-routes.js';
 
 export const OUTBOUND_CAPTURE_PORT = 15001;
-export const TLS_INSPECTOR = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } };
 
 function listener(name: string, address: string, port: number, chains: JsonObject[], extra: JsonObject = {}): JsonObject {
   return { name, address: socketAddress(address, port), bind_to_port: false, traffic_direction: 'OUTBOUND', filter_chains: chains, ...extra };
