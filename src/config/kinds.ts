@@ -7,6 +7,7 @@
 export type KnownKind =
   | 'Namespace'
   | 'Service'
+  | 'EndpointSlice'
   | 'Pod'
   | 'ServiceAccount'
   | 'Secret'
@@ -46,6 +47,7 @@ export const KINDS: ReadonlyMap<KnownKind, KindInfo> = new Map(
   [
     kind('Namespace', '', ['v1'], { clusterScoped: true }),
     kind('Service', '', ['v1']),
+    kind('EndpointSlice', 'discovery.k8s.io', ['v1']),
     kind('Pod', '', ['v1']),
     kind('ServiceAccount', '', ['v1']),
     kind('Secret', '', ['v1']),

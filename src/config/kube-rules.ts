@@ -21,6 +21,9 @@ export function checkKubeObject(loaded: LoadedResource): AnalysisMessage[] {
     case 'Pod':
       checkPodSpec(c, c.spec(), 'spec');
       break;
+    case 'EndpointSlice':
+      checkEndpointSlice(c);
+      break;
     case 'Deployment':
     case 'StatefulSet':
       checkController(c);
@@ -54,6 +57,19 @@ function checkService(c: FieldChecks): void {
     if (typeof item.name === 'string' && item.name !== '' && !DNS_LABEL.test(item.name)) c.error(`${path}.name`, `${JSON.stringify(item.name)} must be a lowercase DNS label`);
     if (item.protocol !== undefined && !['TCP', 'UDP', 'SCTP'].includes(String(item.protocol))) c.error(`${path}.protocol`, 'must be one of "TCP", "UDP", "SCTP"');
   }
+}
+
+/** What the API server requires of a slice the registry reads: its address type, each endpoint's addresses, port numbers. */
+function checkEndpointSlice(c: FieldChecks): void {
+  const r = c.loaded.resource;
+  if (c.required('addressType', r.addressType) && !['IPv4', 'IPv6', 'FQDN'].includes(String(r.addressType))) c.error('addressType', 'must be one of "IPv4", "IPv6", "FQDN"');
+  for (const { item, path } of objectItems(r.endpoints, 'endpoints')) {
+    if (!Array.isArray(item.addresses) || item.addresses.length === 0 || !item.addresses.every((a) => typeof a === 'string' && a !== '')) {
+      c.error(`${path}.addresses`, 'must be a non-empty list of addresses');
+    }
+  }
+  // A null port is allowed: it means "all ports" (the registry skips it, having no port to map).
+  for (const { item, path } of objectItems(r.ports, 'ports')) if (item.port !== null) checkPortNumber(c, `${path}.port`, item.port, false);
 }
 
 function checkPortNumber(c: FieldChecks, field: string, value: unknown, required: boolean): void {

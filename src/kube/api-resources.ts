@@ -2,8 +2,8 @@
  * The API resources the Kubernetes source lists and watches: the kinds the config store knows
  * (src/config/kinds.ts) at the version read from the API server, with the URL path of each.
  * Deployments and StatefulSets are not watched: in a cluster the Pods they create are watched
- * directly, and the registry derives endpoints from Pods + Service selectors, which is also why
- * EndpointSlices are not read.
+ * directly, and the registry derives a selector Service's endpoints from Pods. EndpointSlices are read
+ * for Services without a selector only (src/registry/endpoint-slice.ts).
  */
 export interface ApiResource {
   readonly kind: string;
@@ -13,7 +13,16 @@ export interface ApiResource {
   readonly clusterScoped: boolean;
   /** A field selector narrowing the list (the mesh ConfigMap is the only ConfigMap we need). */
   readonly fieldSelector?: string;
+  readonly labelSelector?: string;
 }
+
+/**
+ * The slices Kubernetes' endpoint controller writes for Services with a selector repeat what the Pods
+ * say, and change with every pod; the registry ignores them, so the API server is asked to leave them out
+ * rather than have each of them cost a config change. Every other slice (hand-written, mirrored from an
+ * Endpoints object, written by another controller) belongs to a Service without a selector.
+ */
+export const UNMANAGED_SLICES = 'endpointslice.kubernetes.io/managed-by!=endpointslice-controller.k8s.io';
 
 function core(kind: string, plural: string, extra: Partial<ApiResource> = {}): ApiResource {
   return { kind, group: '', version: 'v1', plural, clusterScoped: false, ...extra };
@@ -31,6 +40,7 @@ export function watchedResources(istioVersion = 'v1'): ApiResource[] {
   return [
     core('Namespace', 'namespaces', { clusterScoped: true }),
     core('Service', 'services'),
+    { kind: 'EndpointSlice', group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', clusterScoped: false, labelSelector: UNMANAGED_SLICES },
     core('Pod', 'pods'),
     core('ServiceAccount', 'serviceaccounts'),
     core('Secret', 'secrets'),

@@ -120,6 +120,7 @@ export class Reflector {
         limit: String(this.options.pageSize ?? 500),
         continue: cont,
         fieldSelector: this.resource.fieldSelector,
+        labelSelector: this.resource.labelSelector,
       });
       if (answer.status === 410 && cont !== undefined) {
         // The continue token expired between pages: start the list over for a consistent snapshot.
@@ -154,6 +155,7 @@ export class Reflector {
         resourceVersion: this.resourceVersion,
         allowWatchBookmarks: true,
         fieldSelector: this.resource.fieldSelector,
+        labelSelector: this.resource.labelSelector,
         timeoutSeconds: this.options.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300),
       };
       this.stats.watches++;

@@ -1,6 +1,6 @@
 /**
- * The service registry's state and its incremental update: Namespaces, Services, Pods, ServiceEntries, WorkloadEntries and the mesh
- * ConfigMap in; services, workloads and endpoints out, kept up to date batch by batch.
+ * The service registry's state and its incremental update: Namespaces, Services, EndpointSlices, Pods, ServiceEntries,
+ * WorkloadEntries and the mesh ConfigMap in; services, workloads and endpoints out, kept up to date batch by batch.
  *
  * `apply` works in three steps so that each batch costs what it changed, not the size of the mesh:
  * 1. refresh the changed workloads (pods whose own manifest or whose namespace's injection labels
@@ -15,6 +15,7 @@
 import type { ConfigEvent } from '../config/events.js';
 import type { LoadedResource } from '../config/resource.js';
 import { buildEndpoints, type EndpointsByPort } from './endpoint-builder.js';
+import { buildSliceEndpoints, sliceFromResource } from './endpoint-slice.js';
 import type { RegistryEvent, RegistryListener } from './events.js';
 import { IpAllocator } from './ip-allocator.js';
 import { clusterIpRequest, serviceFromKube } from './kube-service.js';
@@ -23,7 +24,9 @@ import { MeshSettingsTracker, type MeshSettings } from './mesh-settings.js';
 import type { RegistryPod, RegistryService, Workload } from './model.js';
 import { registryOptions, type RegistryOptions } from './options.js';
 import { declaredPodIp, isTerminal, podFromResource } from './pod.js';
-import { recordKey, ServiceRecords } from './service-records.js';
+import { serviceFqdn } from './hostname.js';
+import { recordKey, ServiceRecords, type ServiceRecord } from './service-records.js';
+import { SliceIndex } from './slice-index.js';
 import { servicesFromEntry } from './service-entry.js';
 import { hasEndpoints, sameEndpoints, sameWorkload, serviceSignature } from './signatures.js';
 import { injectionLabelsDiffer } from './sidecar-injection.js';
@@ -54,6 +57,8 @@ export class RegistryCore {
   private readonly podSources = new Map<string, LoadedResource>();
   private readonly entrySources = new Map<string, LoadedResource>();
   private readonly serviceSources = new Map<string, LoadedResource>();
+  private readonly sliceSources = new Map<string, LoadedResource>();
+  private readonly slices = new SliceIndex();
   private readonly podIps: IpAllocator;
   private readonly serviceIps: IpAllocator;
   private readonly entryIps: IpAllocator;
@@ -88,6 +93,7 @@ export class RegistryCore {
     const dirtyPods = new Set<string>();
     const dirtyEntries = new Set<string>();
     const dirtySources = new Set<string>();
+    const dirtySlices = new Set<string>();
     let trustDomainChanged = false;
     for (const ev of batch) {
       const r = ev.resource.resource;
@@ -108,6 +114,9 @@ export class RegistryCore {
           break;
         case 'WorkloadEntry':
           if (setOrDelete(this.entrySources, key, ev)) dirtyEntries.add(key);
+          break;
+        case 'EndpointSlice':
+          if (setOrDelete(this.sliceSources, key, ev)) dirtySlices.add(key);
           break;
         case 'Service':
         case 'ServiceEntry':
@@ -131,15 +140,15 @@ export class RegistryCore {
     const state: BatchState = { events: [], dirtyRecords: new Set(), changedHosts: new Set() };
     this.refreshPods(dirtyPods, state);
     this.refreshEntries(dirtyEntries, state);
+    for (const key of dirtySlices) {
+      const loaded = this.sliceSources.get(key);
+      for (const svc of this.slices.set(key, loaded ? sliceFromResource(loaded) : undefined)) this.markSliceService(svc, state);
+    }
     this.rebuildServices(dirtySources, state);
     for (const key of state.dirtyRecords) {
       const rec = this.records.get(key);
       if (!rec) continue;
-      const selected = rec.service.selector ? this.selectWorkloads(rec.service.namespace, rec.service.selector) : [];
-      const next = buildEndpoints(rec.service, [...rec.staticWorkloads, ...selected], {
-        domainSuffix: this.options.domainSuffix,
-        publishNotReadyAddresses: rec.publishNotReadyAddresses,
-      });
+      const next = this.computeEndpoints(rec);
       if (!sameEndpoints(rec.endpoints, next)) state.changedHosts.add(rec.service.hostname);
       this.indexEndpointAddresses(key, rec.endpoints, next);
       rec.endpoints = next;
@@ -149,6 +158,23 @@ export class RegistryCore {
     if (dirtySources.size > 0) this.servicesCache = undefined;
     if (events.length > 0) for (const l of this.listeners) l(events);
     return events;
+  }
+
+  private computeEndpoints(rec: ServiceRecord): EndpointsByPort {
+    const opts = { domainSuffix: this.options.domainSuffix, publishNotReadyAddresses: rec.publishNotReadyAddresses };
+    const { service } = rec;
+    if (service.source === 'kubernetes' && !service.selector && rec.staticWorkloads.length === 0) {
+      return buildSliceEndpoints(service, this.slices.ofService(service.namespace, service.name), (k) => this.pods.get(k), opts);
+    }
+    const selected = service.selector ? this.selectWorkloads(service.namespace, service.selector) : [];
+    return buildEndpoints(service, [...rec.staticWorkloads, ...selected], opts);
+  }
+
+  /** Marks the Kubernetes service `namespace/name` (if there is one) for an endpoint recompute from its slices. */
+  private markSliceService(nsName: string, state: BatchState): void {
+    const [namespace, name] = nsName.split('/') as [string, string];
+    const key = recordKey({ source: 'kubernetes', namespace, hostname: serviceFqdn(name, namespace, this.options.domainSuffix) });
+    if (this.records.get(key)) state.dirtyRecords.add(key);
   }
 
   protected selectWorkloads(namespace: string, selector: Readonly<Record<string, string>>): Workload[] {
@@ -217,6 +243,7 @@ export class RegistryCore {
         this.markSelecting(old, state);
         if (this.podsByIp.get(old.address) === key) this.podsByIp.delete(old.address);
       }
+      for (const svc of this.slices.servicesOfPod(key)) this.markSliceService(svc, state);
       if (next) {
         this.pods.set(key, next);
         this.podsByIp.set(next.address, key);

@@ -7,6 +7,9 @@
  * - `?watch=true&resourceVersion=N` streams chunked, newline-delimited JSON events after N;
  *   `allowWatchBookmarks=true` lets the server send BOOKMARK events carrying only a resourceVersion;
  * - events older than the compaction point answer an ERROR event with a Status of code 410 (Gone);
+ * - `fieldSelector=metadata.name=X` and `labelSelector` (`k=v`, `k!=v`, `k`, `!k`, comma-joined) narrow
+ *   lists and watches; a watched object whose change moves it into or out of the selection is seen as
+ *   ADDED or DELETED, as the real server reports it;
  * - `timeoutSeconds` ends a watch cleanly; the test can also drop every open watch connection;
  * - single objects (`…/namespaces/NS/PLURAL/NAME`) can be read, created (POST, 409 AlreadyExists),
  *   replaced (PUT, 409 Conflict when metadata.resourceVersion is not the stored one: optimistic
@@ -29,13 +32,15 @@ interface WatchEvent {
   readonly path: string;
   readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
   readonly object: StoredObject;
+  /** The object before a MODIFIED event, to tell selection changes. */
+  readonly previous?: StoredObject;
 }
 
 interface OpenWatch {
   readonly path: string;
   readonly res: http.ServerResponse;
   readonly bookmarks: boolean;
-  readonly name?: string;
+  readonly selector: Selector;
 }
 
 export class FakeApiServer {
@@ -77,10 +82,10 @@ export class FakeApiServer {
   put(path: string, object: StoredObject): void {
     const collection = this.collection(path);
     const key = keyOf(object);
-    const type = collection.has(key) ? 'MODIFIED' : 'ADDED';
+    const previous = collection.get(key);
     const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(++this.rv) } };
     collection.set(key, stored);
-    this.record({ rv: this.rv, path, type, object: stored });
+    this.record({ rv: this.rv, path, type: previous ? 'MODIFIED' : 'ADDED', object: stored, ...(previous ? { previous } : {}) });
   }
 
   remove(path: string, namespace: string | undefined, name: string): void {
@@ -120,7 +125,7 @@ export class FakeApiServer {
 
   private record(event: WatchEvent): void {
     this.history.push(event);
-    for (const w of this.watches) if (w.path === event.path && selects(w.name, event.object)) w.res.write(JSON.stringify({ type: event.type, object: event.object }) + '\n');
+    for (const w of this.watches) if (w.path === event.path) send(w.res, w.selector, event);
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -229,8 +234,8 @@ export class FakeApiServer {
 
   private list(path: string, q: URLSearchParams, res: http.ServerResponse): void {
     let items = [...this.collection(path).values()];
-    const name = nameSelected(q);
-    items = items.filter((o) => selects(name, o));
+    const selector = selectorOf(q);
+    items = items.filter((o) => selects(selector, o));
     items.sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
     const limit = Number(q.get('limit') ?? '0');
     const start = Number(q.get('continue') ?? '0');
@@ -253,9 +258,9 @@ export class FakeApiServer {
       res.end(JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: `too old resource version: ${from} (${this.compactedBelow})` } }) + '\n');
       return;
     }
-    const name = nameSelected(q);
-    for (const e of this.history) if (e.path === path && e.rv > from && selects(name, e.object)) res.write(JSON.stringify({ type: e.type, object: e.object }) + '\n');
-    const open: OpenWatch = { path, res, bookmarks: q.get('allowWatchBookmarks') === 'true', name };
+    const selector = selectorOf(q);
+    for (const e of this.history) if (e.path === path && e.rv > from) send(res, selector, e);
+    const open: OpenWatch = { path, res, bookmarks: q.get('allowWatchBookmarks') === 'true', selector };
     this.watches.add(open);
     const timeout = Number(q.get('timeoutSeconds') ?? '0');
     const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
@@ -316,12 +321,40 @@ function keyOf(o: StoredObject): string {
   return `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 }
 
-/** The one field selector the source uses: `metadata.name=X`. */
-function nameSelected(q: URLSearchParams): string | undefined {
-  const selector = q.get('fieldSelector');
-  return selector?.startsWith('metadata.name=') ? selector.slice('metadata.name='.length) : undefined;
+interface Selector {
+  readonly name?: string;
+  readonly labels: ReadonlyArray<{ key: string; op: '=' | '!=' | 'exists' | '!exists'; value?: string }>;
 }
 
-function selects(name: string | undefined, o: StoredObject): boolean {
-  return name === undefined || o.metadata.name === name;
+/** `fieldSelector=metadata.name=X` (the one field selector the source uses) and a label selector. */
+function selectorOf(q: URLSearchParams): Selector {
+  const field = q.get('fieldSelector');
+  const labels: Selector['labels'][number][] = [];
+  for (const term of (q.get('labelSelector') ?? '').split(',').map((t) => t.trim()).filter(Boolean)) {
+    const m = /^([^!=]+?)\s*(!=|==|=)\s*(.*)$/.exec(term);
+    if (m) labels.push({ key: m[1]!, op: m[2] === '!=' ? '!=' : '=', value: m[3]! });
+    else if (term.startsWith('!')) labels.push({ key: term.slice(1), op: '!exists' });
+    else labels.push({ key: term, op: 'exists' });
+  }
+  return { ...(field?.startsWith('metadata.name=') ? { name: field.slice('metadata.name='.length) } : {}), labels };
+}
+
+function selects(selector: Selector, o: StoredObject): boolean {
+  if (selector.name !== undefined && o.metadata.name !== selector.name) return false;
+  const labels = (o.metadata.labels ?? {}) as Record<string, string>;
+  return selector.labels.every(({ key, op, value }) => {
+    const has = Object.hasOwn(labels, key);
+    if (op === 'exists') return has;
+    if (op === '!exists') return !has;
+    return op === '=' ? has && labels[key] === value : !has || labels[key] !== value;
+  });
+}
+
+/** Writes `e` as a watcher with `selector` sees it: a change across the selection's edge is an ADDED or DELETED. */
+function send(res: http.ServerResponse, selector: Selector, e: WatchEvent): void {
+  const now = selects(selector, e.object);
+  const before = e.previous ? selects(selector, e.previous) : now;
+  let type: WatchEvent['type'] | undefined = now ? e.type : undefined;
+  if (e.type === 'MODIFIED' && now !== before) type = now ? 'ADDED' : 'DELETED';
+  if (type) res.write(JSON.stringify({ type, object: e.object }) + '\n');
 }
