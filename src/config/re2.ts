@@ -7,19 +7,12 @@
  * The pattern is translated to an equivalent JavaScript `u`-mode pattern by a single left-to-right
  * scan that also finds every RE2 syntax error; RE2-only syntax (`(?P<n>…)`, `\z`, `\A`, `\Q…\E`,
  * POSIX classes, scoped flags `(?i:…)`) is rewritten, and RE2's ASCII-only `\s`/`\w`/`.` meanings are
- * kept rather than JavaScript's Unicode ones.
+ * kept rather than JavaScript's Unicode ones. This file holds the structure (groups, repetition,
+ * flags, assertions); re2-scanner.ts reads escapes and bracketed classes.
  */
 import { SailfinError } from '../common/errors.js';
-import {
-  PERL_CLASSES,
-  POSIX_CLASSES,
-  caseFold,
-  complement,
-  otherCases,
-  patternLiteral,
-  writeClass,
-  type CodeRange,
-} from './re2-class.js';
+import { caseFold, otherCases, patternLiteral, writeClass, type CodeRange } from './re2-class.js';
+import { Re2Scanner, Re2SyntaxError } from './re2-scanner.js';
 
 /** Why `pattern` is not a valid RE2 expression, or undefined when it is. */
 export function re2Error(pattern: string): string | undefined {
@@ -41,8 +34,6 @@ export function compileRe2(pattern: string): RegExp {
     throw err;
   }
 }
-
-class Re2SyntaxError extends Error {}
 
 /** RE2 refuses counted repetition above this (`kMaxRepeat`). */
 const MAX_REPEAT = 1000;
@@ -79,34 +70,16 @@ function toJavaScript(pattern: string): RegExp {
   }
 }
 
-class Translator {
-  private readonly cps: number[];
-  private pos = 0;
+/** The structural half: groups, alternation, repetition, flags and assertions, written out as JavaScript. */
+class Translator extends Re2Scanner {
   private readonly stack: Frame[] = [];
   private frame: Frame = { out: '', flags: { i: false, m: false, s: false, U: false }, last: { kind: 'none' }, open: '' };
   private readonly names = new Set<string>();
-
-  constructor(private readonly pattern: string) {
-    this.cps = Array.from(pattern, (c) => c.codePointAt(0)!);
-  }
 
   translate(): string {
     while (this.pos < this.cps.length) this.step();
     if (this.stack.length > 0) this.fail(`missing closing ): ${this.pattern}`);
     return this.frame.out;
-  }
-
-  private fail(message: string): never {
-    throw new Re2SyntaxError(message);
-  }
-
-  private peek(offset = 0): string {
-    const cp = this.cps[this.pos + offset];
-    return cp === undefined ? '' : String.fromCodePoint(cp);
-  }
-
-  private text(from: number, to: number): string {
-    return String.fromCodePoint(...this.cps.slice(from, to));
   }
 
   private step(): void {
@@ -315,169 +288,17 @@ class Translator {
     }
   }
 
-  /**
-   * An escape that stands for one character or a set of characters, as allowed both inside and
-   * outside brackets. `pos` is at the backslash.
-   */
-  private classEscape(inClass: boolean): { kind: 'char'; cp: number } | { kind: 'set'; ranges: CodeRange[]; properties: string[] } {
-    const start = this.pos;
-    this.pos++;
-    const c = this.peek();
-    if (c === '') this.fail('trailing \\');
-    this.pos++;
-    const cp = c.codePointAt(0)!;
-    if (c >= '1' && c <= '9') {
-      if (c <= '7' && this.peek() >= '0' && this.peek() <= '7') return { kind: 'char', cp: this.octal(cp - 0x30) };
-      this.fail(`backreferences are not supported by RE2: \\${c}`);
-    }
-    switch (c) {
-      case '0':
-        return { kind: 'char', cp: this.octal(0) };
-      case 'a':
-        return { kind: 'char', cp: 0x07 };
-      case 'f':
-        return { kind: 'char', cp: 0x0c };
-      case 't':
-        return { kind: 'char', cp: 0x09 };
-      case 'n':
-        return { kind: 'char', cp: 0x0a };
-      case 'r':
-        return { kind: 'char', cp: 0x0d };
-      case 'v':
-        return { kind: 'char', cp: 0x0b };
-      case 'x':
-        return { kind: 'char', cp: this.hex(start) };
-      case 'd':
-      case 's':
-      case 'w':
-        return { kind: 'set', ranges: [...PERL_CLASSES[c]], properties: [] };
-      case 'D':
-      case 'S':
-      case 'W':
-        return { kind: 'set', ranges: complement(PERL_CLASSES[c.toLowerCase()]), properties: [] };
-      case 'p':
-      case 'P':
-        return this.unicodeClass(c === 'P', start);
-      case 'k':
-      case 'g':
-        this.fail(`backreferences are not supported by RE2: ${this.text(start, this.pos + 1)}`);
-    }
-    // Any ASCII punctuation may be escaped to mean itself; letters and digits are reserved.
-    if (cp < 0x80 && !/[A-Za-z0-9_]/.test(c)) return { kind: 'char', cp };
-    this.fail(`invalid escape sequence: \\${c}${inClass ? ' (in a character class)' : ''}`);
-  }
-
-  /** Up to three octal digits in all; the first is already consumed. */
-  private octal(first: number): number {
-    let value = first;
-    for (let n = 0; n < 2 && this.peek() >= '0' && this.peek() <= '7'; n++) value = value * 8 + Number(this.cps[this.pos++] - 0x30);
-    return value;
-  }
-
-  private hex(start: number): number {
-    if (this.peek() === '{') {
-      const close = this.cps.indexOf(0x7d, this.pos);
-      const digits = close < 0 ? '' : this.text(this.pos + 1, close);
-      const value = /^[0-9A-Fa-f]{1,8}$/.test(digits) ? parseInt(digits, 16) : NaN;
-      if (!(value <= 0x10ffff)) this.fail(`invalid escape sequence: ${this.text(start, close < 0 ? this.cps.length : close + 1)}`);
-      this.pos = close + 1;
-      return value;
-    }
-    const digits = this.peek() + this.peek(1);
-    if (!/^[0-9A-Fa-f]{2}$/.test(digits)) this.fail(`invalid escape sequence: ${this.text(start, Math.min(this.cps.length, this.pos + 2))}`);
-    this.pos += 2;
-    return parseInt(digits, 16);
-  }
-
-  /** `\pL`, `\p{Greek}`, `\p{^Greek}`, `\PL`: general categories and scripts. */
-  private unicodeClass(negated: boolean, start: number): { kind: 'set'; ranges: CodeRange[]; properties: string[] } {
-    let name: string;
-    if (this.peek() === '{') {
-      const close = this.cps.indexOf(0x7d, this.pos);
-      if (close < 0) this.fail(`invalid character class range: ${this.text(start, this.cps.length)}`);
-      name = this.text(this.pos + 1, close);
-      this.pos = close + 1;
-    } else {
-      name = this.peek();
-      if (name === '') this.fail('invalid character class range: \\p');
-      this.pos++;
-    }
-    if (name.startsWith('^')) {
-      negated = !negated;
-      name = name.slice(1);
-    }
-    if (name === 'Any') return { kind: 'set', ranges: negated ? [] : [[0, 0x10ffff]], properties: [] };
-    const property = /^[A-Z][a-z]?$/.test(name) ? name : `Script=${name}`;
-    try {
-      new RegExp(`\\p{${property}}`, 'u');
-    } catch {
-      this.fail(`invalid character class range: ${this.text(start, this.pos)}`);
-    }
-    return { kind: 'set', ranges: [], properties: [`\\${negated ? 'P' : 'p'}{${property}}`] };
-  }
-
   private classOf(ranges: CodeRange[], properties: string[], negated: boolean): string {
     return writeClass(this.frame.flags.i ? caseFold(ranges) : ranges, properties, negated);
   }
 
-  /** A bracketed class `[…]`; `pos` is at `[`. */
+  /** A bracketed class `[…]`, folded under (?i); `pos` is at `[`. */
   private charClass(): string {
-    const start = this.pos;
-    this.pos++;
-    const negated = this.peek() === '^';
-    if (negated) this.pos++;
-    const ranges: CodeRange[] = [];
-    const properties: string[] = [];
-    let first = true;
-    for (;;) {
-      if (this.pos >= this.cps.length) this.fail(`missing closing ]: ${this.text(start, this.cps.length)}`);
-      const c = this.peek();
-      if (c === ']' && !first) break;
-      first = false;
-      if (c === '[' && this.peek(1) === ':') {
-        const posix = this.posixClass();
-        if (posix) {
-          ranges.push(...posix);
-          continue;
-        }
-      }
-      const lo = this.classAtom();
-      if (lo.kind === 'set') {
-        ranges.push(...lo.ranges);
-        properties.push(...lo.properties);
-        continue;
-      }
-      if (this.peek() === '-' && this.peek(1) !== ']' && this.peek(1) !== '') {
-        const rangeStart = this.pos - 1;
-        this.pos++;
-        const hi = this.classAtom();
-        if (hi.kind !== 'char' || hi.cp < lo.cp) this.fail(`invalid character class range: ${this.text(rangeStart, this.pos)}`);
-        ranges.push([lo.cp, hi.cp]);
-      } else {
-        ranges.push([lo.cp, lo.cp]);
-      }
-    }
-    this.pos++; // ']'
+    const { ranges, properties, negated } = this.bracketClass();
     if (properties.length > 0 && this.frame.flags.i) {
       // JavaScript only folds \p{…} under its own `i` flag; RE2 would fold them too. Rare enough to refuse clearly.
       this.fail('case-insensitive Unicode classes (\\p{…} under (?i)) are not supported');
     }
     return this.classOf(ranges, properties, negated);
-  }
-
-  private classAtom(): { kind: 'char'; cp: number } | { kind: 'set'; ranges: CodeRange[]; properties: string[] } {
-    if (this.peek() === '\\') return this.classEscape(true);
-    return { kind: 'char', cp: this.cps[this.pos++] };
-  }
-
-  /** `[:alpha:]` or `[:^alpha:]` inside brackets; undefined (nothing consumed) when it is not one. */
-  private posixClass(): CodeRange[] | undefined {
-    const rest = this.text(this.pos, Math.min(this.cps.length, this.pos + 12));
-    const m = /^\[:(\^?)([a-z]+):\]/.exec(rest);
-    if (!m) return undefined;
-    const ranges = POSIX_CLASSES[m[2]];
-    if (!ranges) this.fail(`invalid character class range: ${m[0]}`);
-    this.pos += m[0].length;
-    return m[1] ? complement(ranges) : [...ranges];
   }
 }
