@@ -1,0 +1,183 @@
+/**
+ * The push scope of a VirtualService change, seen on the wire: a real discovery server, real ADS
+ * streams from sidecars of three namespaces, and a VirtualService file that changes. An HTTP-only
+ * rule change sends route tables only (no clusters, listeners or endpoints), and only to the
+ * namespaces the rule is exported to, before or after the change (Istio pushes a proxy only when its
+ * sidecar scope can see the changed config: a VirtualService with `exportTo: ["."]` is invisible
+ * to other namespaces). push-scope.test.ts tests the decision function alone.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { ControlPlane } from '../../src/discovery/control-plane.js';
+import { sidecarNodeId } from '../../src/pilot/proxy-info.js';
+import type { DiscoveryResponse } from '../../src/xds/ads-service.js';
+import { TypeUrl } from '../../src/xds/protos.js';
+import { RawAdsStream, decoded } from '../xds/helpers.js';
+
+const NAMESPACES = ['team-a', 'team-b', 'team-c'];
+const SHORT: Record<string, string> = { [TypeUrl.Cluster]: 'CDS', [TypeUrl.ClusterLoadAssignment]: 'EDS', [TypeUrl.Listener]: 'LDS', [TypeUrl.RouteConfiguration]: 'RDS' };
+
+const services = NAMESPACES.map(
+  (ns) => `apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: ${ns}}
+spec:
+  selector: {app: reviews}
+  ports: [{name: http, port: 9080}]
+`,
+).join('---\n');
+
+/** The rule under test: team-a's reviews, with a timeout that tells one version from the next. */
+function virtualService(timeout: string, exportTo?: string[]): string {
+  return `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: team-a}
+spec:
+  hosts: [reviews]
+${exportTo ? `  exportTo: ${JSON.stringify(exportTo)}\n` : ''}  http:
+  - timeout: ${timeout}
+    route: [{destination: {host: reviews}}]
+`;
+}
+
+/** One sidecar's ADS stream: subscribes like Envoy (clusters, listeners, the 9080 route table), ACKs everything, logs what came. */
+class Sidecar {
+  readonly log: DiscoveryResponse[] = [];
+  private readonly stream: RawAdsStream;
+  private readonly pumping: Promise<void>;
+
+  constructor(port: number, readonly namespace: string, index: number) {
+    this.stream = new RawAdsStream(port, sidecarNodeId(`10.88.0.${index + 10}`, `productpage-${index}`, namespace), { NAMESPACE: namespace, LABELS: { app: 'productpage' } });
+    this.stream.send({ type_url: TypeUrl.Cluster, resource_names: [] });
+    this.stream.send({ type_url: TypeUrl.Listener, resource_names: [] });
+    this.stream.send({ type_url: TypeUrl.RouteConfiguration, resource_names: ['9080'] });
+    this.pumping = this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    for (;;) {
+      let res: DiscoveryResponse;
+      try {
+        res = await this.stream.next(60_000);
+      } catch {
+        return; // closed
+      }
+      this.log.push(res);
+      this.stream.answer(res, res.type_url === TypeUrl.RouteConfiguration ? ['9080'] : []);
+    }
+  }
+
+  types(): string[] {
+    return this.log.map((r) => SHORT[r.type_url] ?? r.type_url);
+  }
+
+  /** The timeout of team-a's reviews route in the last route table received. */
+  reviewsTimeout(): unknown {
+    const rds = this.log.filter((r) => r.type_url === TypeUrl.RouteConfiguration).at(-1);
+    const table = rds && (decoded(rds)[0] as { virtual_hosts?: Array<{ name: string; routes: Array<{ route?: { timeout?: unknown } }> }> });
+    return table?.virtual_hosts?.find((v) => v.name === 'reviews.team-a.svc.cluster.local:9080')?.routes[0].route?.timeout;
+  }
+
+  async close(): Promise<void> {
+    this.stream.close();
+    await this.pumping;
+  }
+}
+
+async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Waits until no sidecar has received anything for `quietMs` (the push and any follow-up are over). */
+async function quiet(sidecars: readonly Sidecar[], quietMs = 300): Promise<void> {
+  let count = -1;
+  for (;;) {
+    const now = sidecars.reduce((n, s) => n + s.log.length, 0);
+    if (now === count) return;
+    count = now;
+    await new Promise((r) => setTimeout(r, quietMs));
+  }
+}
+
+describe('push scope over the wire: a VirtualService change', () => {
+  let dir: string;
+  let cp: ControlPlane;
+  const sidecars: Sidecar[] = [];
+  const pushes: Array<{ reasons: string[]; proxies: number; responses: number }> = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sailfin-push-scope-'));
+    writeFileSync(join(dir, 'services.yaml'), services);
+    writeFileSync(join(dir, 'vs.yaml'), virtualService('1s', ['.']));
+    // Reloads are driven by the test (watch off) so each file change is exactly one push.
+    cp = new ControlPlane({ paths: [dir], host: '127.0.0.1', adsPort: 0, monitoringPort: 0, watch: false, logger: pino({ level: 'silent' }), debounceMs: 20 });
+    await cp.start();
+    cp.ads!.on('pushed', (info) => pushes.push(info));
+    NAMESPACES.forEach((ns, i) => sidecars.push(new Sidecar(cp.adsPort, ns, i)));
+    await until('every sidecar synced', () => sidecars.every((s) => ['CDS', 'LDS', 'RDS'].every((t) => s.types().includes(t))));
+    await quiet(sidecars);
+  });
+
+  after(async () => {
+    await Promise.all(sidecars.map((s) => s.close()));
+    await cp?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Changes the file, reloads, and returns what each namespace's sidecar then received and what the push reached. */
+  async function change(yaml: string, expectRds: readonly string[]): Promise<{ received: Record<string, string[]>; push: { proxies: number; responses: number } }> {
+    for (const s of sidecars) s.log.length = 0;
+    pushes.length = 0;
+    writeFileSync(join(dir, 'vs.yaml'), yaml);
+    assert.equal((await cp.reload()).accepted, true);
+    await until('the push', () => pushes.length > 0);
+    await until(`route tables in ${expectRds.join(', ')}`, () => sidecars.filter((s) => expectRds.includes(s.namespace)).every((s) => s.types().includes('RDS')));
+    await quiet(sidecars);
+    assert.equal(pushes.length, 1, 'one change, one push');
+    return { received: Object.fromEntries(sidecars.map((s) => [s.namespace, s.types()])), push: pushes[0] };
+  }
+
+  it('the sidecars start with team-a\'s rule in team-a only', () => {
+    const [a, b, c] = sidecars;
+    assert.equal(a.reviewsTimeout(), '1s');
+    // Without the rule the route has Istio's default timeout, 0s (none).
+    assert.equal(b.reviewsTimeout(), '0s', 'exportTo ["."] hides it from team-b');
+    assert.equal(c.reviewsTimeout(), '0s');
+  });
+
+  it('exported to its own namespace: only team-a\'s sidecar is pushed, and only its route table', async () => {
+    const { received, push } = await change(virtualService('2s', ['.']), ['team-a']);
+    assert.deepEqual(received, { 'team-a': ['RDS'], 'team-b': [], 'team-c': [] });
+    assert.equal(push.proxies, 1, 'the other namespaces are not even evaluated');
+    assert.equal(sidecars[0].reviewsTimeout(), '2s');
+  });
+
+  it('exported to team-b as well: team-a and team-b get route tables, team-c nothing', async () => {
+    const { received, push } = await change(virtualService('3s', ['.', 'team-b']), ['team-a', 'team-b']);
+    assert.deepEqual(received, { 'team-a': ['RDS'], 'team-b': ['RDS'], 'team-c': [] });
+    assert.equal(push.proxies, 2);
+    assert.equal(sidecars[1].reviewsTimeout(), '3s', 'team-b now routes by team-a\'s rule');
+  });
+
+  it('withdrawn from team-b: team-b is still pushed (the rule it had must go), team-c is not', async () => {
+    const { received, push } = await change(virtualService('4s', ['.']), ['team-a', 'team-b']);
+    assert.deepEqual(received, { 'team-a': ['RDS'], 'team-b': ['RDS'], 'team-c': [] });
+    assert.equal(push.proxies, 2);
+    assert.equal(sidecars[1].reviewsTimeout(), '0s');
+  });
+
+  it('exported everywhere (no exportTo): every namespace gets a route table, still nothing else', async () => {
+    const { received, push } = await change(virtualService('5s'), NAMESPACES);
+    assert.deepEqual(received, { 'team-a': ['RDS'], 'team-b': ['RDS'], 'team-c': ['RDS'] });
+    assert.equal(push.proxies, 3);
+    assert.ok(sidecars.every((s) => s.reviewsTimeout() === '5s'));
+  });
+});
