@@ -51,9 +51,11 @@ export class ActiveStream implements RouteRequest {
   private requestTimer: Deadline | undefined;
   private idleTimer: Deadline | undefined;
   private timers: NodeJS.Timeout[] | undefined;
-  /** Bumped on every read/write; the idle timer re-arms itself if this moved (cheaper than refresh()). */
+  /** Bumped on every read/write; the idle checks compare it (cheaper than a clock read or refresh() per event). */
   activity = 0;
-  private activityAtArm = 0;
+  private activityAtCheck = 0;
+  /** performance.now() at the last idle check that saw activity (or when the stream started). */
+  private activeAt = 0;
 
   constructor(
     readonly hcm: HcmConfig,
@@ -97,7 +99,11 @@ export class ActiveStream implements RouteRequest {
   /** Runs once the request headers are in. */
   start(): void {
     const hcm = this.hcm;
-    if (hcm.streamIdleTimeoutMs > 0) this.idleTimer = deadlineQueue(hcm.streamIdleTimeoutMs).arm(this, onIdleTimeout);
+    if (hcm.streamIdleTimeoutMs > 0) {
+      const q = deadlineQueue(idleCheckMs(hcm.streamIdleTimeoutMs));
+      this.idleTimer = q.arm(this, onIdleCheck);
+      this.activeAt = this.idleTimer.due - q.ms;
+    }
     if (hcm.requestTimeoutMs > 0 && !this.requestComplete) this.requestTimer = deadlineQueue(hcm.requestTimeoutMs).arm(this, onRequestTimeout);
     if (hcm.stripAnyHostPort) this.host = stripPort(this.host);
     if (hcm.mergeSlashes || hcm.normalizePath) this.path = normalizePath(this.path, hcm.normalizePath, hcm.mergeSlashes);
@@ -308,12 +314,21 @@ export class ActiveStream implements RouteRequest {
     this.finish();
   }
 
-  /** The idle timer fired: true (and re-armed) when the stream saw activity since it was armed. */
-  rearmIdle(): boolean {
+  /**
+   * An idle check: true (and the next check armed) unless the stream has been idle for the whole
+   * stream_idle_timeout. Activity is only counted, so a check that sees the count moved knows the
+   * last activity happened no later than now: measuring idleness from there never fires early, and
+   * with checks every timeout/16 (at most 1 s) the timeout fires at most that much late. (One check
+   * per full timeout, re-armed when it saw activity, allowed up to twice the timeout.)
+   */
+  idleCheck(): boolean {
     if (this.done) return true;
-    if (this.activity === this.activityAtArm) return false;
-    this.activityAtArm = this.activity;
-    this.idleTimer = deadlineQueue(this.hcm.streamIdleTimeoutMs).arm(this, onIdleTimeout);
+    const now = performance.now();
+    if (this.activity !== this.activityAtCheck) {
+      this.activityAtCheck = this.activity;
+      this.activeAt = now;
+    } else if (now - this.activeAt >= this.hcm.streamIdleTimeoutMs) return false;
+    this.idleTimer = deadlineQueue(idleCheckMs(this.hcm.streamIdleTimeoutMs)).arm(this, onIdleCheck);
     return true;
   }
 
@@ -358,8 +373,13 @@ export class ActiveStream implements RouteRequest {
   }
 }
 
-function onIdleTimeout(s: ActiveStream): void {
-  if (s.rearmIdle()) return;
+/** How often a stream's idleness is checked: the most its idle timeout can fire late. */
+function idleCheckMs(timeoutMs: number): number {
+  return Math.min(1000, Math.max(1, Math.ceil(timeoutMs / 16)));
+}
+
+function onIdleCheck(s: ActiveStream): void {
+  if (s.idleCheck()) return;
   s.hcm.stats.downstream_rq_idle_timeout.inc();
   if (s.router) s.router.onDownstreamReset();
   s.sendLocalReply(408, 'stream timeout', 'SI', 'stream_idle_timeout');

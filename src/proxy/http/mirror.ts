@@ -65,6 +65,17 @@ export class Mirror implements UpstreamCallbacks {
   onUpstreamConnected(): void {}
 }
 
+/** The request body that arrived before the router started, to every mirror. */
+export function writeToMirrors(mirrors: readonly Mirror[], chunks: readonly Buffer[] | undefined, ended: boolean): void {
+  const n = chunks ? chunks.length : 0;
+  for (const m of mirrors) {
+    for (let i = 0; i < n; i++) m.write(chunks![i], ended && i === n - 1);
+    if (ended && n === 0) m.write(EMPTY, true);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
 function finishMirror(m: Mirror): void {
   m.finish(true);
 }

@@ -11,24 +11,23 @@ import type { Cluster, Host, LbContext, OutlierResult } from '../upstream/api.js
 import type { ActiveStream } from './active-stream.js';
 import type { HeaderList } from './headers.js';
 import { BODY_NO_HEALTHY_UPSTREAM, BODY_OVERFLOW, BODY_TIMEOUT, upstreamFailureReply } from './local-reply.js';
-import { startMirrors, type Mirror } from './mirror.js';
+import { startMirrors, writeToMirrors, type Mirror } from './mirror.js';
 import { backOffMs, retriableFailure, retriableResponse, RetryOn, type RetryPolicy } from './retry-policy.js';
 import { pickWeighted, type RouteAction, type WeightedCluster } from './route-action.js';
-import { cancelDeadline, deadlineQueue, type Deadline } from './deadline-queue.js';
 import { answerWithoutUpstream } from './direct-actions.js';
-import { spliceTunnel } from './tunnel.js';
-import { parseHostPort, prepareUpstreamHead } from './upstream-head.js';
+import { upgradeToTunnel } from './tunnel.js';
+import { RequestBodyBuffer, sendBody } from './request-body-buffer.js';
+import { RouterTimers } from './router-timers.js';
+import { beginAttempt, chooseHost, endAttemptAccounting, lbContextFor, recordUpstreamResponse } from './upstream-attempt.js';
+import { prepareUpstreamHead } from './upstream-head.js';
 import { h1PoolFor, h2PoolFor } from './upstream-pools.js';
 import type { UpstreamCallbacks, UpstreamFailure, UpstreamRequest, UpstreamRequestHead } from './upstream-types.js';
-
-/** The bounded copy of the request body kept so a retry can resend it (Envoy's buffer limit). */
-const RETRY_BUFFER_LIMIT = 1024 * 1024;
 
 export interface RouterOptions {
   readonly suppressEnvoyHeaders: boolean;
 }
 
-export class Router implements UpstreamCallbacks {
+export class Router extends RouterTimers implements UpstreamCallbacks {
   private cluster!: Cluster;
   private action!: RouteAction;
   private weighted: WeightedCluster | undefined;
@@ -40,16 +39,10 @@ export class Router implements UpstreamCallbacks {
   private attempts = 0;
   private retriesLeft = 0;
   private lb: LbContext = {};
-  private body: Buffer[] | undefined = [];
+  private readonly body = new RequestBodyBuffer();
   private firstChunks: Buffer[] | undefined;
-  private bodyBytes = 0;
-  private bodyEnded = false;
-  private trailers: HeaderList | undefined;
   private timeoutMs = 0;
   private perTryMs = 0;
-  private globalTimer: Deadline | undefined;
-  private perTryTimer: NodeJS.Timeout | undefined;
-  private backoffTimer: NodeJS.Timeout | undefined;
   private attemptStart = 0;
   private responseStarted = false;
   private upstreamPaused = false;
@@ -60,13 +53,14 @@ export class Router implements UpstreamCallbacks {
   private firstSent = false;
   private holdingRequest = false;
   private mirrors: Mirror[] | undefined;
-  private tunnel: Duplex | undefined;
 
   constructor(
     private readonly stream: ActiveStream,
     private readonly ctx: ProxyContext,
     private readonly opts: RouterOptions,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Runs when the router filter sees the request headers. */
   start(): void {
@@ -80,11 +74,8 @@ export class Router implements UpstreamCallbacks {
     if (answerWithoutUpstream(s, route)) return;
     const action = route.action!;
     this.action = action;
-    let clusterName: string | undefined = action.cluster;
-    if (action.weighted) {
-      this.weighted = pickWeighted(action.weighted, Math.random());
-      clusterName = this.weighted.name;
-    } else if (action.clusterHeader) clusterName = s.headers.get(action.clusterHeader);
+    if (action.weighted) this.weighted = pickWeighted(action.weighted, Math.random());
+    const clusterName = this.weighted ? this.weighted.name : action.clusterHeader ? s.headers.get(action.clusterHeader) : action.cluster;
     const cluster = clusterName ? this.ctx.clusters.get(clusterName) : undefined;
     s.info.upstreamCluster = clusterName;
     if (!cluster) {
@@ -100,39 +91,19 @@ export class Router implements UpstreamCallbacks {
     this.retry = action.retry ?? route.virtualHost.retry;
     this.retriesLeft = this.retry ? this.retry.numRetries : 0;
     if (this.retry?.previousHosts) this.attempted = [];
-    if (action.hash) {
-      const r = action.hash({ headers: s.headers, path: s.path, remoteAddress: s.conn.remoteAddress });
-      this.lb.hash = r.hash;
-      if (r.setCookie) (s.pendingResponseHeaders ??= []).push('set-cookie', r.setCookie);
-    }
-    this.lb.downstreamAddress = s.conn.remoteAddress;
-    const odh = s.headers.get('x-envoy-original-dst-host');
-    if (cluster.info.type === 'ORIGINAL_DST') this.lb.originalDst = odh ? parseHostPort(odh) : { address: s.conn.localAddress, port: s.conn.localPort };
+    this.lb = lbContextFor(s, action, cluster);
     if (action.mirrors.length) this.mirrors = startMirrors(this.ctx, action.mirrors, this.head, s);
     const pending = s.takePendingBody();
+    const body = this.body;
     this.firstChunks = pending.chunks;
-    if (pending.chunks) for (const c of pending.chunks) this.bufferBody(c);
+    if (pending.chunks) for (const c of pending.chunks) body.add(c);
     if (s.requestComplete) {
-      this.bodyEnded = true;
-      this.trailers = pending.trailers;
+      body.ended = true;
+      body.trailers = pending.trailers;
     }
-    if (this.mirrors) {
-      const chunks = pending.chunks ?? [];
-      for (const m of this.mirrors) {
-        for (let i = 0; i < chunks.length; i++) m.write(chunks[i], this.bodyEnded && i === chunks.length - 1);
-        if (this.bodyEnded && chunks.length === 0) m.write(EMPTY, true);
-      }
-    }
-    if (s.requestComplete && this.timeoutMs > 0) this.globalTimer = deadlineQueue(this.timeoutMs).arm(this, onGlobalTimeout);
+    if (this.mirrors) writeToMirrors(this.mirrors, pending.chunks, body.ended);
+    if (s.requestComplete) this.armGlobal(this.timeoutMs);
     this.attempt();
-  }
-
-  private bufferBody(chunk: Buffer): void {
-    if (this.body) {
-      this.bodyBytes += chunk.length;
-      if (this.bodyBytes > RETRY_BUFFER_LIMIT) this.body = undefined;
-      else this.body.push(chunk);
-    }
   }
 
   // ---- attempts ----
@@ -147,7 +118,7 @@ export class Router implements UpstreamCallbacks {
       cluster.stats.upstream_rq_pending_overflow.inc();
       return this.localFailure(503, BODY_OVERFLOW, 'UO', 'overflow');
     }
-    const host = this.chooseHost();
+    const host = chooseHost(cluster, this.lb, this.attempted, this.retry);
     if (!host) {
       cluster.stats.upstream_cx_none_healthy.inc();
       return this.localFailure(503, BODY_NO_HEALTHY_UPSTREAM, 'UH', 'no_healthy_upstream');
@@ -163,29 +134,22 @@ export class Router implements UpstreamCallbacks {
     const r = useH2 && !head.upgrade ? h2PoolFor(cluster, host).request(head, this) : h1PoolFor(cluster, host).request(head, this);
     if (r === 'overflow') return this.localFailure(503, BODY_OVERFLOW, 'UO', 'overflow');
     this.upstream = r;
-    res.requests.inc();
-    host.activeRequests++;
-    cluster.stats.upstream_rq_total.inc();
-    cluster.stats.upstream_rq_active.inc();
+    beginAttempt(cluster, host);
     this.attemptStart = performance.now();
-    if (this.perTryMs > 0) this.perTryTimer = setTimeout(onPerTryTimeout, this.perTryMs, this);
-    // Send what the retry buffer holds; the rest streams through onRequestData.
+    this.armPerTry(this.perTryMs);
+    // The first attempt sends what arrived before the router started; a retry replays the kept
+    // body. Whatever comes later streams through onRequestData.
+    const body = this.body;
     if (!this.firstSent) {
       this.firstSent = true;
-      const body = this.firstChunks;
+      const first = this.firstChunks;
       this.firstChunks = undefined;
-      if (body) for (let i = 0; i < body.length; i++) this.writeUpstream(body[i], this.bodyEnded && !this.trailers && i === body.length - 1);
-      if (this.bodyEnded && this.trailers) r.writeTrailers(this.trailers);
-      else if (this.bodyEnded && (!body || body.length === 0) && head.hasBody) r.write(EMPTY, true);
-    } else if (this.body) {
-      const body = this.body;
-      for (let i = 0; i < body.length; i++) r.write(body[i], this.bodyEnded && !this.trailers && i === body.length - 1);
-      if (this.bodyEnded && this.trailers) r.writeTrailers(this.trailers);
-      else if (this.bodyEnded && body.length === 0 && head.hasBody) r.write(EMPTY, true);
-    }
+      sendBody(first, body, head.hasBody, this);
+    } else if (body.chunks) sendBody(body.chunks, body, head.hasBody, this);
   }
 
-  private writeUpstream(chunk: Buffer, end: boolean): void {
+  /** Writes to the current attempt, pausing the downstream while the upstream is backed up. */
+  writeUpstream(chunk: Buffer, end: boolean): void {
     const u = this.upstream;
     if (!u) return;
     if (!u.write(chunk, end) && !this.holdingRequest) {
@@ -194,37 +158,17 @@ export class Router implements UpstreamCallbacks {
     }
   }
 
-  private chooseHost(): Host | null {
-    const cluster = this.cluster;
-    const prev = this.attempted;
-    if (prev && prev.length) {
-      this.lb.previousHosts = prev;
-      const tries = Math.max(1, this.retry?.hostSelectionMaxAttempts ?? 1);
-      let h: Host | null = null;
-      for (let i = 0; i < tries; i++) {
-        h = cluster.chooseHost(this.lb);
-        if (!h || !prev.includes(h)) return h;
-      }
-      return h;
-    }
-    return cluster.chooseHost(this.lb);
+  writeUpstreamTrailers(trailers: HeaderList): void {
+    this.upstream?.writeTrailers(trailers);
   }
 
-  private endAttempt(result: OutlierResult): void {
-    if (this.perTryTimer) {
-      clearTimeout(this.perTryTimer);
-      this.perTryTimer = undefined;
-    }
+  /** `result` undefined: the attempt tells nothing about the host (see endAttemptAccounting). */
+  private endAttempt(result: OutlierResult | undefined): void {
+    this.clearPerTry();
     const host = this.host;
     if (!this.upstream && !host) return;
     this.upstream = null;
-    const cluster = this.cluster;
-    cluster.resources.requests.dec();
-    cluster.stats.upstream_rq_active.dec();
-    if (host) {
-      host.activeRequests--;
-      cluster.reportResult(host, result);
-    }
+    endAttemptAccounting(this.cluster, host, result);
     this.host = null;
   }
 
@@ -236,7 +180,7 @@ export class Router implements UpstreamCallbacks {
       this.retryExhausted = true;
       return false;
     }
-    if (!this.body || (!this.bodyEnded && this.head.hasBody)) return false;
+    if (!this.body.replayable || (!this.body.ended && this.head.hasBody)) return false;
     const cluster = this.cluster;
     if (!cluster.resources.retries.canCreate()) {
       cluster.stats.upstream_rq_retry_overflow.inc();
@@ -246,12 +190,11 @@ export class Router implements UpstreamCallbacks {
     cluster.stats.upstream_rq_retry.inc();
     cluster.resources.retries.inc();
     const delay = backOffMs(p, p.numRetries - this.retriesLeft - 1);
-    this.backoffTimer = setTimeout(onBackoffDone, delay, this);
+    this.armBackoff(delay);
     return true;
   }
 
   retryNow(): void {
-    this.backoffTimer = undefined;
     this.cluster.resources.retries.dec();
     if (this.done) return;
     this.attempt();
@@ -286,12 +229,7 @@ export class Router implements UpstreamCallbacks {
     }
     const elapsed = Math.round(performance.now() - this.attemptStart);
     this.stream.info.upstreamServiceTimeMs = elapsed;
-    cluster.stats.upstream_rq_time.record(elapsed);
-    if (status >= 500) cluster.stats.upstream_rq_5xx.inc();
-    else if (status >= 400) cluster.stats.upstream_rq_4xx.inc();
-    else if (status >= 300) cluster.stats.upstream_rq_3xx.inc();
-    else cluster.stats.upstream_rq_2xx.inc();
-    if (this.attempts > 1 && status < 500) cluster.stats.upstream_rq_retry_success.inc();
+    recordUpstreamResponse(cluster, status, elapsed, this.attempts);
     if (this.retryExhausted) addFlag(this.stream.info, 'URX');
     this.responseStarted = true;
     if (!this.opts.suppressEnvoyHeaders) headers.set('x-envoy-upstream-service-time', String(elapsed));
@@ -326,11 +264,12 @@ export class Router implements UpstreamCallbacks {
   onUpstreamFailure(kind: UpstreamFailure, detail: string, afterHeaders: boolean, reused?: boolean): void {
     if (this.done) return;
     const s = this.stream;
-    if (reused && !afterHeaders && !this.responseStarted && !this.staleRetried && this.body && (this.bodyEnded || !this.head.hasBody)) {
+    if (reused && !afterHeaders && !this.responseStarted && !this.staleRetried && this.body.replayable && (this.body.ended || !this.head.hasBody)) {
       // A kept-alive connection the upstream closed under us: try once more on a fresh connection,
-      // without spending the route's retries (the request never reached the application).
+      // without spending the route's retries (the request never reached the application), and
+      // without telling outlier detection: the host neither failed nor answered.
       this.staleRetried = true;
-      this.endAttempt({ kind: 'success' });
+      this.endAttempt(undefined);
       this.attempts--;
       this.attempt();
       return;
@@ -354,23 +293,10 @@ export class Router implements UpstreamCallbacks {
   }
 
   onUpstreamUpgrade(headers: HeaderList, socket: Duplex, head: Buffer | null): void {
-    const s = this.stream;
     this.endAttempt({ kind: 'http', status: 101 });
     this.clearGlobal();
-    s.hcm.stats.downstream_cx_upgrades_total.inc();
     this.responseStarted = true;
-    s.info.responseCodeDetails = 'via_upstream';
-    headers.set('connection', 'Upgrade');
-    headers.set('upgrade', this.head.upgrade ?? 'websocket');
-    s.encodeHeaders(101, headers, false, true);
-    const down = s.codec.takeTunnel?.();
-    if (!down) {
-      socket.destroy();
-      return;
-    }
-    this.tunnel = socket;
-    s.onTunnelEstablished();
-    spliceTunnel(socket, head, down.socket, down.head, () => s.onTunnelClosed());
+    upgradeToTunnel(this.stream, headers, this.head.upgrade, socket, head);
   }
 
   onUpstreamWritable(): void {
@@ -384,20 +310,20 @@ export class Router implements UpstreamCallbacks {
 
   onRequestData(chunk: Buffer, end: boolean): void {
     if (this.done) return;
-    if (end) this.bodyEnded = true;
-    this.bufferBody(chunk);
+    if (end) this.body.ended = true;
+    this.body.add(chunk);
     if (this.mirrors) for (const m of this.mirrors) m.write(chunk, end);
     if (this.upstream) this.writeUpstream(chunk, end);
-    if (end && this.timeoutMs > 0 && !this.globalTimer && !this.responseStarted) this.globalTimer = deadlineQueue(this.timeoutMs).arm(this, onGlobalTimeout);
+    if (end && !this.responseStarted) this.armGlobal(this.timeoutMs);
   }
 
   onRequestTrailers(trailers: HeaderList): void {
     if (this.done) return;
-    this.bodyEnded = true;
-    this.trailers = trailers;
+    this.body.ended = true;
+    this.body.trailers = trailers;
     if (this.mirrors) for (const m of this.mirrors) m.write(EMPTY, true);
     this.upstream?.writeTrailers(trailers);
-    if (this.timeoutMs > 0 && !this.globalTimer && !this.responseStarted) this.globalTimer = deadlineQueue(this.timeoutMs).arm(this, onGlobalTimeout);
+    if (!this.responseStarted) this.armGlobal(this.timeoutMs);
   }
 
   onDownstreamWritable(): void {
@@ -411,7 +337,8 @@ export class Router implements UpstreamCallbacks {
     if (this.done) return;
     const u = this.upstream;
     u?.abort();
-    this.endAttempt({ kind: 'success' });
+    // The client went away: that says nothing about the upstream host.
+    this.endAttempt(undefined);
     this.finishRouter();
   }
 
@@ -420,34 +347,21 @@ export class Router implements UpstreamCallbacks {
     if (this.upstream && !this.done) {
       // The response finished while the request body was still streaming: the exchange is over.
       this.upstream.abort();
-      this.endAttempt({ kind: 'success' });
+      this.endAttempt(undefined);
     }
     this.finishRouter();
-  }
-
-  private clearGlobal(): void {
-    if (this.globalTimer) {
-      cancelDeadline(this.globalTimer);
-      this.globalTimer = undefined;
-    }
   }
 
   private finishRouter(): void {
     if (this.done) return;
     this.done = true;
-    this.clearGlobal();
-    if (this.perTryTimer) clearTimeout(this.perTryTimer);
-    if (this.backoffTimer) {
-      clearTimeout(this.backoffTimer);
-      this.cluster.resources.retries.dec();
-    }
-    this.body = undefined;
+    if (this.clearAllTimers()) this.cluster.resources.retries.dec();
+    this.body.drop();
   }
 
   // ---- timeouts ----
 
   onGlobalTimeout(): void {
-    this.globalTimer = undefined;
     if (this.done) return;
     const s = this.stream;
     this.cluster.stats.upstream_rq_timeout.inc();
@@ -463,7 +377,6 @@ export class Router implements UpstreamCallbacks {
   }
 
   onPerTryTimeout(): void {
-    this.perTryTimer = undefined;
     if (this.done || this.responseStarted) return;
     this.cluster.stats.upstream_rq_per_try_timeout.inc();
     this.upstream?.abort();
@@ -476,15 +389,3 @@ export class Router implements UpstreamCallbacks {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-function onGlobalTimeout(r: Router): void {
-  r.onGlobalTimeout();
-}
-
-function onPerTryTimeout(r: Router): void {
-  r.onPerTryTimeout();
-}
-
-function onBackoffDone(r: Router): void {
-  r.retryNow();
-}

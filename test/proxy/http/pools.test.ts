@@ -160,6 +160,10 @@ describe('upstream pools, circuit breakers, host retries and draining', () => {
           const r = await request(local.port, '/s', { agent });
           assert.equal(r.status, 200, `request ${i}: ${r.body}`);
         }
+        // The dead reused connections are no outcome of the host's: outlier detection heard only
+        // the four answers, neither a success nor a failure for the resent attempts.
+        const host = (local.clusters.get('stale') as unknown as { hosts: Array<{ rqTotal: number; rqSuccess: number; rqError: number }> }).hosts[0];
+        assert.deepEqual({ total: host.rqTotal, success: host.rqSuccess, error: host.rqError }, { total: 4, success: 4, error: 0 });
       } finally {
         await local.close();
       }
