@@ -4,10 +4,12 @@
  *    is called (namespace `istio-injection=enabled|disabled`, namespace or pod `istio.io/rev`, pod
  *    label `sidecar.istio.io/inject=true` in an unlabelled namespace); checked here only when the
  *    namespace's labels are known, so `sailfin inject` (like `istioctl kube-inject`) skips it;
- * 2. the injector's own check: never kube-system/kube-public, never hostNetwork pods, never twice,
- *    and `sidecar.istio.io/inject` (the label, else the legacy annotation) against the policy.
+ * 2. the injector's own check: never kube-system/kube-public, never hostNetwork pods, never twice;
+ *    then `sidecar.istio.io/inject` (the label, else the legacy annotation) if the pod says it, else
+ *    `neverInjectSelector`, then `alwaysInjectSelector`, then the policy.
  */
 import { INJECT_LABEL, NAMESPACE_INJECTION_LABEL, PROXY_CONTAINER, REVISION_LABEL, STATUS_ANNOTATION, type Pod } from './pod.js';
+import { isEmptySelector, matchesLabelSelector, type LabelSelector } from './label-selector.js';
 import type { InjectValues } from './values.js';
 
 export const IGNORED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public'];
@@ -52,6 +54,11 @@ export function selectedByWebhook(pod: Pod, namespaceLabels: Record<string, stri
   return no('neither the namespace (istio-injection / istio.io/rev) nor the pod (sidecar.istio.io/inject=true / istio.io/rev) asks for injection');
 }
 
+/** Index of the first non-empty selector matching `labels`, or -1 (Istio skips empty selectors). */
+function firstMatch(selectors: readonly LabelSelector[] | undefined, labels: Record<string, string>): number {
+  return (selectors ?? []).findIndex((s) => !isEmptySelector(s) && matchesLabelSelector(s, labels));
+}
+
 /** Istio reads y/yes/true/on as yes, empty as "use the policy", anything else as no. */
 function parseInjectValue(value: string | undefined): boolean | undefined {
   if (value === undefined) return undefined;
@@ -65,7 +72,7 @@ export function alreadyInjected(pod: Pod): boolean {
 }
 
 /** The injector's own check (Istio's injectRequired), after selection. */
-export function injectRequired(pod: Pod, namespace: string, values: Pick<InjectValues, 'policy'>): InjectionDecision {
+export function injectRequired(pod: Pod, namespace: string, values: Pick<InjectValues, 'policy' | 'neverInjectSelector' | 'alwaysInjectSelector'>): InjectionDecision {
   if (IGNORED_NAMESPACES.includes(namespace)) return no(`pods in ${namespace} are never injected`);
   if (pod.spec?.hostNetwork === true) return no('pod uses the host network (hostNetwork: true)');
   if (alreadyInjected(pod)) return no(`pod is already injected (${STATUS_ANNOTATION} or an ${PROXY_CONTAINER} container)`);
@@ -75,12 +82,18 @@ export function injectRequired(pod: Pod, namespace: string, values: Pick<InjectV
   const explicit = parseInjectValue(label ?? annotation);
   if (explicit === false) return no(`pod has ${from} sidecar.istio.io/inject=${label ?? annotation}`);
   if (explicit === true) return { inject: true, reason: `pod has ${from} sidecar.istio.io/inject=${label ?? annotation}` };
+  // Only a pod that says nothing itself is looked at by the selectors, never before always.
+  const labels = pod.metadata?.labels ?? {};
+  const never = firstMatch(values.neverInjectSelector, labels);
+  if (never >= 0) return no(`pod labels match neverInjectSelector[${never}]`);
+  const always = firstMatch(values.alwaysInjectSelector, labels);
+  if (always >= 0) return { inject: true, reason: `pod labels match alwaysInjectSelector[${always}]` };
   if (values.policy === 'disabled') return no('injection policy is disabled and the pod does not ask for it');
   return { inject: true, reason: 'injection policy is enabled' };
 }
 
 /** Both steps; `namespaceLabels` undefined skips selection (the API server already did it, or offline). */
-export function injectionDecision(pod: Pod, namespace: string, values: Pick<InjectValues, 'policy' | 'revision'>, namespaceLabels?: Record<string, string>): InjectionDecision {
+export function injectionDecision(pod: Pod, namespace: string, values: Pick<InjectValues, 'policy' | 'revision' | 'neverInjectSelector' | 'alwaysInjectSelector'>, namespaceLabels?: Record<string, string>): InjectionDecision {
   const required = injectRequired(pod, namespace, values);
   if (!required.inject || namespaceLabels === undefined) return required;
   return selectedByWebhook(pod, namespaceLabels, values.revision);

@@ -4,6 +4,8 @@
  * webhook and `sailfin inject` share these, so a pod injected offline equals one injected by the
  * cluster's webhook with the same values.
  */
+import type { LabelSelector } from './label-selector.js';
+
 export interface InjectValues {
   /** Image of both injected containers (its entrypoint is `sailfin`). */
   image: string;
@@ -20,6 +22,13 @@ export interface InjectValues {
   clusterDomain: string;
   /** Istio's injector policy: `enabled` injects unless a pod opts out, `disabled` only pods that opt in. */
   policy: 'enabled' | 'disabled';
+  /**
+   * Pods matching any of these are not injected, whatever the policy, unless they say
+   * `sidecar.istio.io/inject` themselves; they win over `alwaysInjectSelector` (Istio's order).
+   */
+  neverInjectSelector?: readonly LabelSelector[];
+  /** Pods matching any of these are injected even under policy `disabled` (same exceptions). */
+  alwaysInjectSelector?: readonly LabelSelector[];
   proxyUid: number;
   /** Requests of the proxy container when the pod sets no sidecar.istio.io/proxyCPU|Memory. */
   proxyCpu: string;

@@ -45,6 +45,8 @@ export function watchedResources(istioVersion = 'v1'): ApiResource[] {
     core('ServiceAccount', 'serviceaccounts'),
     core('Secret', 'secrets'),
     core('ConfigMap', 'configmaps', { fieldSelector: 'metadata.name=istio' }),
+    // The injector's policy and never/alwaysInjectSelector (src/inject/injector-config.ts).
+    core('ConfigMap', 'configmaps', { fieldSelector: 'metadata.name=istio-sidecar-injector' }),
     istio('Gateway', 'networking.istio.io', istioVersion, 'gateways'),
     istio('VirtualService', 'networking.istio.io', istioVersion, 'virtualservices'),
     istio('DestinationRule', 'networking.istio.io', istioVersion, 'destinationrules'),
@@ -55,6 +57,12 @@ export function watchedResources(istioVersion = 'v1'): ApiResource[] {
     istio('AuthorizationPolicy', 'security.istio.io', istioVersion, 'authorizationpolicies'),
     istio('RequestAuthentication', 'security.istio.io', istioVersion, 'requestauthentications'),
   ];
+}
+
+/** Whether an object named `name` is one `r` lists: two reflectors share ConfigMap, each for one name. */
+export function listedBy(r: ApiResource, name: string): boolean {
+  const wanted = r.fieldSelector?.startsWith('metadata.name=') ? r.fieldSelector.slice('metadata.name='.length) : undefined;
+  return wanted === undefined || wanted === name;
 }
 
 export function apiVersionOf(r: ApiResource): string {

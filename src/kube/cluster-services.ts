@@ -7,6 +7,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { MeshCa } from '../ca/mesh-ca.js';
 import type { ConfigStore } from '../config/store.js';
+import { followInjectorConfig, INJECTOR_CONFIGMAP } from '../inject/injector-config.js';
 import type { InjectValues } from '../inject/values.js';
 import { WebhookServer, webhookDnsNames } from '../inject/webhook-server.js';
 import { patchWebhookCaBundle, publishRootCert, shareSelfSignedCa } from './cluster-writes.js';
@@ -48,7 +49,8 @@ export class ClusterServices {
         host: o.webhook.host,
         port: o.webhook.port,
         dnsNames: webhookDnsNames(o.namespace, o.webhook.values.clusterDomain),
-        values: o.webhook.values,
+        // Istio keeps the injector's policy and selectors in this ConfigMap; follow its edits live.
+        values: followInjectorConfig(o.webhook.values, () => o.store.get('ConfigMap', o.namespace, INJECTOR_CONFIGMAP), o.log),
         namespaceLabels: (ns) => o.store.get('Namespace', undefined, ns)?.resource.metadata.labels as Record<string, string> | undefined,
         log: o.log,
       });

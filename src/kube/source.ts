@@ -9,7 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { formatMessage, hasErrors } from '../config/messages.js';
 import type { LoadedResource, Resource } from '../config/resource.js';
 import type { ConfigStore } from '../config/store.js';
-import { watchedResources, type ApiResource } from './api-resources.js';
+import { listedBy, watchedResources, type ApiResource } from './api-resources.js';
 import { Reflector, type KubeObject, type ReflectorOptions } from './reflector.js';
 
 export const K8S_SOURCE_PREFIX = 'k8s://';
@@ -89,7 +89,7 @@ export class KubeSource {
     const kept = new Set(servable.map((o) => k8sSourceFile(o.kind, o.metadata.namespace, o.metadata.name)));
     const gone = this.store
       .list(resource.kind)
-      .filter((o) => o.source.file?.startsWith(K8S_SOURCE_PREFIX) === true && !kept.has(o.source.file))
+      .filter((o) => o.source.file?.startsWith(K8S_SOURCE_PREFIX) === true && !kept.has(o.source.file) && listedBy(resource, o.resource.metadata.name))
       .map((o) => ({ kind: o.resource.kind, namespace: o.resource.metadata.namespace, name: o.resource.metadata.name }));
     if (gone.length > 0) this.store.delete(gone);
     const batch = servable.map(toLoadedResource);

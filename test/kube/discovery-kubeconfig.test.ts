@@ -6,7 +6,8 @@
  * over TLS that caBundle verifies; and a second replica, started with a root of its own, follows the
  * shared CA so its webhook verifies with the same caBundle, without taking the lease. A sidecar
  * started as injection starts it (pod env, a service-account token the stand-in's TokenReview
- * knows, the published root) gets its workload certificate from the control plane's CA.
+ * knows, the published root) gets its workload certificate from the control plane's CA, and its EDS for a
+ * Service without a selector follows that Service's EndpointSlice; the injector's ConfigMap is honoured.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,6 +20,7 @@ import { FakeApiServer } from './fake-api-server.js';
 
 const BIN = new URL('../../../bin/sailfin', import.meta.url).pathname;
 const WEBHOOKS = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
+const SLICES = '/apis/discovery.k8s.io/v1/endpointslices';
 
 interface Replica {
   child: ChildProcess;
@@ -53,11 +55,11 @@ async function stop(r: Replica | undefined): Promise<void> {
   await new Promise((done) => (r.child.exitCode !== null ? done(null) : r.child.once('exit', done)));
 }
 
-function inject(port: number, caBundle: string): Promise<{ response: { allowed: boolean; patch?: string } }> {
+function inject(port: number, caBundle: string, labels: Record<string, string> = { app: 'p' }): Promise<{ response: { allowed: boolean; patch?: string } }> {
   const body = JSON.stringify({
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
-    request: { uid: 'u1', kind: { group: '', version: 'v1', kind: 'Pod' }, namespace: 'bookinfo', operation: 'CREATE', object: { metadata: { name: 'p', labels: { app: 'p' } }, spec: { containers: [{ name: 'app', image: 'app' }] } } },
+    request: { uid: 'u1', kind: { group: '', version: 'v1', kind: 'Pod' }, namespace: 'bookinfo', operation: 'CREATE', object: { metadata: { name: 'p', labels }, spec: { containers: [{ name: 'app', image: 'app' }] } } },
   });
   return new Promise((resolve, reject) => {
     const req = https.request({ host: '127.0.0.1', port, path: '/inject', method: 'POST', ca: caBundle, servername: 'istiod.istio-system.svc', headers: { 'content-type': 'application/json' }, timeout: 10_000 }, (res) => {
@@ -89,6 +91,11 @@ test('discovery --kubeconfig serves the cluster, leads, shares its CA, and a sec
     webhooks: [{ name: 'namespace.sidecar-injector.istio.io', clientConfig: { service: { name: 'istiod', namespace: 'istio-system', path: '/inject', port: 443 } } }],
   });
   api.put('/apis/networking.istio.io/v1/virtualservices', { metadata: { name: 'web', namespace: 'default' }, spec: { hosts: ['web'], http: [{ route: [{ destination: { host: 'web' } }] }] } });
+  // A Service without a selector and its EndpointSlice; the injector's ConfigMap with a never-selector.
+  api.put('/api/v1/services', { metadata: { name: 'db', namespace: 'default' }, spec: { clusterIP: '10.96.0.21', ports: [{ name: 'tcp', port: 5432 }] } });
+  const dbSlice = (addresses: string[]) => ({ metadata: { name: 'db-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'db' } }, addressType: 'IPv4', endpoints: addresses.map((a) => ({ addresses: [a] })), ports: [{ name: 'tcp', port: 5432 }] });
+  api.put(SLICES, dbSlice(['10.244.3.1']));
+  api.put('/api/v1/configmaps', { metadata: { name: 'istio-sidecar-injector', namespace: 'istio-system' }, data: { config: 'neverInjectSelector: [{matchLabels: {app: batch}}]\n' } });
   const kubeconfig = join(dir, 'config');
   writeFileSync(
     kubeconfig,
@@ -106,7 +113,7 @@ test('discovery --kubeconfig serves the cluster, leads, shares its CA, and a sec
   let sidecar: ChildProcess | undefined;
   try {
     first = await startDiscovery(kubeconfig, join(dir, 'ca-1'));
-    assert.match(first.line, /3 objects from the Kubernetes API/);
+    assert.match(first.line, /6 objects from the Kubernetes API/);
     assert.ok(first.webhookPort > 0, first.line);
     await until('the control plane to watch after listing', () => api.requests.some((r) => r.includes('/apis/networking.istio.io/v1/virtualservices') && r.includes('watch=true')));
     const caBundleOf = () => {
@@ -131,6 +138,7 @@ test('discovery --kubeconfig serves the cluster, leads, shares its CA, and a sec
     assert.equal(answer.response.allowed, true);
     const patch = Buffer.from(answer.response.patch ?? '', 'base64').toString('utf8');
     assert.match(patch, /example\/sailfin:3/, 'namespace labels from the watched Namespace select the pod; the flag sets the image');
+    assert.equal((await inject(first.webhookPort, caBundle, { app: 'batch' })).response.patch, undefined, 'neverInjectSelector from the watched istio-sidecar-injector ConfigMap');
 
     // An injected sidecar's start: its projected token (audience istio-ca) proves its service account.
     api.tokens.set('reviews-token', { username: 'system:serviceaccount:bookinfo:bookinfo-reviews', audiences: ['istio-ca'] });
@@ -151,6 +159,21 @@ test('discovery --kubeconfig serves the cluster, leads, shares its CA, and a sec
     });
     assert.match(sidecarErr, /workload certificate in place/, sidecarErr);
     assert.ok(api.requests.some((r) => r.startsWith('POST /apis/authentication.k8s.io/v1/tokenreviews')), 'the CA asked the API server about the token');
+
+    // The sidecar's EDS for the selector-less service follows its EndpointSlice through the watch.
+    const monitoringPort = Number(/monitoring on [\d.]+:(\d+)/.exec(first.line)?.[1]);
+    const debug = async (path: string): Promise<any> => (await fetch(`http://127.0.0.1:${monitoringPort}${path}`)).json();
+    const dbEds = async (): Promise<string> => {
+      const proxies = (await debug('/debug/syncz')) as Array<{ proxy: string }>;
+      if (!proxies[0]) return '';
+      const dump = await debug(`/debug/config_dump?proxyID=${encodeURIComponent(proxies[0].proxy)}`);
+      const eds = dump.configs.find((c: { '@type': string }) => c['@type'].endsWith('EndpointsConfigDump'));
+      const cla = eds?.dynamic_endpoint_configs.map((e: any) => e.endpoint_config).find((c: any) => c.cluster_name === 'outbound|5432||db.default.svc.cluster.local');
+      return (cla?.endpoints ?? []).flatMap((g: any) => g.lb_endpoints.map((l: any) => l.endpoint.address.socket_address.address)).sort().join(',');
+    };
+    await until('EDS of db from its slice', async () => (await dbEds()) === '10.244.3.1');
+    api.put(SLICES, dbSlice(['10.244.3.1', '10.244.3.2']));
+    await until('EDS of db after the slice changed', async () => (await dbEds()) === '10.244.3.1,10.244.3.2');
 
     // A second replica made its own root in its own state dir, then follows `cacerts`.
     second = await startDiscovery(kubeconfig, join(dir, 'ca-2'));
