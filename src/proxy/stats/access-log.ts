@@ -35,22 +35,80 @@ interface Sink {
   write(line: string): void;
 }
 
+/**
+ * A line is written at once when the sink has been quiet; lines that follow within the next few
+ * milliseconds are written together when that window ends (and the window goes on while lines keep
+ * coming). At 1,000 req/s a write per line (a syscall plus a round of Node's stream machinery) was
+ * about 5 % of a sidecar's CPU in `--cpu-prof`; batching per event-loop turn did not help, as a turn
+ * rarely finishes more than one request at that rate. Envoy buffers its access log for up to a second;
+ * a few milliseconds keeps lines prompt for anyone tailing the log.
+ */
+class BatchingSink implements Sink {
+  private lines: string[] = [];
+  private bytes = 0;
+  private window: NodeJS.Timeout | undefined;
+  private readonly windowEnds = (): void => {
+    this.window = undefined;
+    if (this.lines.length === 0) return;
+    this.flush();
+    this.openWindow();
+  };
+
+  constructor(private readonly out: (chunk: string) => void) {
+    batching.add(this);
+  }
+
+  write(line: string): void {
+    if (!this.window) {
+      this.out(line);
+      this.openWindow();
+      return;
+    }
+    this.lines.push(line);
+    this.bytes += line.length;
+    if (this.bytes >= FLUSH_BYTES) this.flush();
+  }
+
+  private openWindow(): void {
+    this.window = setTimeout(this.windowEnds, BATCH_WINDOW_MS);
+    this.window.unref();
+  }
+
+  flush(): void {
+    const n = this.lines.length;
+    if (n === 0) return;
+    const chunk = n === 1 ? this.lines[0] : this.lines.join('');
+    this.lines = [];
+    this.bytes = 0;
+    this.out(chunk);
+  }
+}
+
+const BATCH_WINDOW_MS = 5;
+const FLUSH_BYTES = 64 * 1024;
+const batching = new Set<BatchingSink>();
+// A proxy that exits (quitquitquit, SIGTERM) still writes the lines of its last window.
+process.once('exit', () => {
+  for (const s of batching) s.flush();
+});
+
 const fileSinks = new Map<string, Sink>();
 
 function sinkFor(path: string): Sink {
-  if (path === '/dev/stdout') return { write: (l) => void process.stdout.write(l) };
-  if (path === '/dev/stderr') return { write: (l) => void process.stderr.write(l) };
   let sink = fileSinks.get(path);
-  if (!sink) {
+  if (sink) return sink;
+  if (path === '/dev/stdout') sink = new BatchingSink((c) => void process.stdout.write(c));
+  else if (path === '/dev/stderr') sink = new BatchingSink((c) => void process.stderr.write(c));
+  else {
     let stream: WriteStream | undefined = createWriteStream(path, { flags: 'a' });
     // A log file that cannot be written must not take the proxy down; the error is reported once.
     stream.on('error', (err) => {
       process.stderr.write(`sailfin proxy: access log ${path}: ${err.message}\n`);
       stream = undefined;
     });
-    sink = { write: (l) => void stream?.write(l) };
-    fileSinks.set(path, sink);
+    sink = new BatchingSink((c) => void stream?.write(c));
   }
+  fileSinks.set(path, sink);
   return sink;
 }
 

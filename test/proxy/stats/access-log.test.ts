@@ -115,3 +115,40 @@ test('unknown operators, loggers and fields are errors naming the field', () => 
   assert.throws(() => compileAccessLogs([{ typed_config: { '@type': 'type.googleapis.com/x.Grpc' } }], undefined, 'a'), (e: unknown) => e instanceof SailfinError && e.field === 'a[0].typed_config.@type');
   assert.throws(() => compileAccessLogs([{ typed_config: { '@type': FILE, path: '/dev/null', bogus: 1 } }], undefined, 'a'), (e: unknown) => e instanceof SailfinError && e.field === 'a[0].typed_config.bogus');
 });
+
+test('a burst of lines is written in batches, complete and in order, within milliseconds', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sailfin-alog-'));
+  try {
+    const path = join(dir, 'burst.log');
+    const [log] = compileAccessLogs([{ name: 'f', typed_config: { '@type': FILE, path, log_format: { text_format_source: { inline_string: '%REQ(X-REQUEST-ID)%\n' } } } }], undefined, 'access_log');
+    const info = sampleInfo();
+    for (let i = 0; i < 500; i++) {
+      info.requestId = `r${i}`;
+      log.log(info);
+    }
+    const started = Date.now();
+    let text = '';
+    while (Date.now() - started < 2000) {
+      text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+      if (text.split('\n').length > 500) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.deepEqual(text.trim().split('\n'), Array.from({ length: 500 }, (_, i) => `r${i}`));
+    assert.ok(Date.now() - started < 500, `all lines out after ${Date.now() - started} ms`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('lines still buffered when the process exits are written', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const mod = new URL('../../../src/proxy/stats/access-log.js', import.meta.url).href;
+  const script = `
+    const { compileAccessLogs } = await import(${JSON.stringify(mod)});
+    const [log] = compileAccessLogs([{ name: 's', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: { text_format_source: { inline_string: '%REQ(X-REQUEST-ID)%\\n' } } } }], undefined, 'a');
+    for (let i = 0; i < 5; i++) log.log({ requestId: 'line' + i, responseFlags: [] });
+    process.exit(0);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'line0\nline1\nline2\nline3\nline4\n');
+});
