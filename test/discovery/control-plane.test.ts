@@ -10,6 +10,7 @@ import { AdsClient } from '../../src/xds/client.js';
 import type { EnvoyJson } from '../../src/xds/envoy-json.js';
 import { TypeUrl, type XdsTypeUrl } from '../../src/xds/protos.js';
 import { bookinfoServices } from '../pilot/bookinfo-fixture.js';
+import { eventually } from '../xds/helpers.js';
 
 const VS = (subset: string) => `apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -19,19 +20,6 @@ spec:
   http:
   - route: [{destination: {host: reviews, subset: ${subset}}}]
 `;
-
-function waitFor<T>(what: string, fn: () => T | undefined, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const v = fn();
-      if (v !== undefined) return resolve(v);
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
 
 describe('control plane over real ADS (the service view is a fixed fixture: the registry is tested on its own)', () => {
   let dir: string;
@@ -70,14 +58,14 @@ describe('control plane over real ADS (the service view is a fixed fixture: the 
   };
 
   it('serves clusters, listeners and the route table generated from the manifests', async () => {
-    await waitFor('clusters', () => received.get(TypeUrl.Cluster)?.get('outbound|9080||reviews.default.svc.cluster.local'));
-    await waitFor('listeners', () => received.get(TypeUrl.Listener)?.get('virtualInbound'));
-    assert.equal(await waitFor('route to v1', () => (reviewsCluster()?.includes('|v1|') ? reviewsCluster() : undefined)), 'outbound|9080|v1|reviews.default.svc.cluster.local');
+    await eventually('clusters', () => received.get(TypeUrl.Cluster)?.get('outbound|9080||reviews.default.svc.cluster.local'));
+    await eventually('listeners', () => received.get(TypeUrl.Listener)?.get('virtualInbound'));
+    assert.equal(await eventually('route to v1', () => (reviewsCluster()?.includes('|v1|') ? reviewsCluster() : undefined)), 'outbound|9080|v1|reviews.default.svc.cluster.local');
   });
 
   it('pushes a changed file to the connected proxy', async () => {
     writeFileSync(join(dir, 'reviews.yaml'), VS('v3'));
-    assert.equal(await waitFor('route to v3', () => (reviewsCluster()?.includes('|v3|') ? reviewsCluster() : undefined)), 'outbound|9080|v3|reviews.default.svc.cluster.local');
+    assert.equal(await eventually('route to v3', () => (reviewsCluster()?.includes('|v3|') ? reviewsCluster() : undefined)), 'outbound|9080|v3|reviews.default.svc.cluster.local');
   });
 
   it('refuses a broken change whole and keeps serving the last good config', async () => {

@@ -16,7 +16,7 @@ import { ControlPlane } from '../../src/discovery/control-plane.js';
 import { sidecarNodeId } from '../../src/pilot/proxy-info.js';
 import type { DiscoveryResponse } from '../../src/xds/ads-service.js';
 import { TypeUrl } from '../../src/xds/protos.js';
-import { RawAdsStream, decoded } from '../xds/helpers.js';
+import { RawAdsStream, decoded, eventually } from '../xds/helpers.js';
 
 const NAMESPACES = ['team-a', 'team-b', 'team-c'];
 const SHORT: Record<string, string> = { [TypeUrl.Cluster]: 'CDS', [TypeUrl.ClusterLoadAssignment]: 'EDS', [TypeUrl.Listener]: 'LDS', [TypeUrl.RouteConfiguration]: 'RDS' };
@@ -88,14 +88,6 @@ class Sidecar {
   }
 }
 
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** Waits until no sidecar has received anything for `quietMs` (the push and any follow-up are over). */
 async function quiet(sidecars: readonly Sidecar[], quietMs = 300): Promise<void> {
   let count = -1;
@@ -122,7 +114,7 @@ describe('push scope over the wire: a VirtualService change', () => {
     await cp.start();
     cp.ads!.on('pushed', (info) => pushes.push(info));
     NAMESPACES.forEach((ns, i) => sidecars.push(new Sidecar(cp.adsPort, ns, i)));
-    await until('every sidecar synced', () => sidecars.every((s) => ['CDS', 'LDS', 'RDS'].every((t) => s.types().includes(t))));
+    await eventually('every sidecar synced', () => sidecars.every((s) => ['CDS', 'LDS', 'RDS'].every((t) => s.types().includes(t))), 15_000);
     await quiet(sidecars);
   });
 
@@ -138,8 +130,8 @@ describe('push scope over the wire: a VirtualService change', () => {
     pushes.length = 0;
     writeFileSync(join(dir, 'vs.yaml'), yaml);
     assert.equal((await cp.reload()).accepted, true);
-    await until('the push', () => pushes.length > 0);
-    await until(`route tables in ${expectRds.join(', ')}`, () => sidecars.filter((s) => expectRds.includes(s.namespace)).every((s) => s.types().includes('RDS')));
+    await eventually('the push', () => pushes.length > 0, 10_000);
+    await eventually(`route tables in ${expectRds.join(', ')}`, () => sidecars.filter((s) => expectRds.includes(s.namespace)).every((s) => s.types().includes('RDS')), 10_000);
     await quiet(sidecars);
     assert.equal(pushes.length, 1, 'one change, one push');
     return { received: Object.fromEntries(sidecars.map((s) => [s.namespace, s.types()])), push: pushes[0] };

@@ -10,21 +10,9 @@ import { sidecarNodeId } from '../../src/pilot/proxy-info.js';
 import { AdsClient } from '../../src/xds/client.js';
 import type { EnvoyJson } from '../../src/xds/envoy-json.js';
 import { TypeUrl, type XdsTypeUrl } from '../../src/xds/protos.js';
+import { eventually } from '../xds/helpers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-function waitFor<T>(what: string, fn: () => T | undefined, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const v = fn();
-      if (v !== undefined && v !== false) return resolve(v);
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
 
 describe('control plane on the bookinfo sample, through the real registry', () => {
   let dir: string;
@@ -68,8 +56,8 @@ describe('control plane on the bookinfo sample, through the real registry', () =
 
   it('every Deployment became pods with addresses, and reviews has its three versions as endpoints', async () => {
     assert.equal(cp.registry.allPods().length, 6);
-    assert.equal(await waitFor('3 reviews endpoints', () => (reviewsEndpoints() === 3 ? 3 : undefined)), 3);
-    const inbound = (await waitFor('listeners', () => received.get(TypeUrl.Listener)?.get('virtualInbound'))) as { filter_chains: Array<{ filter_chain_match?: { destination_port?: number } }> };
+    assert.equal(await eventually('3 reviews endpoints', () => (reviewsEndpoints() === 3 ? 3 : undefined)), 3);
+    const inbound = (await eventually('listeners', () => received.get(TypeUrl.Listener)?.get('virtualInbound'))) as { filter_chains: Array<{ filter_chain_match?: { destination_port?: number } }> };
     assert.ok(inbound.filter_chains.some((c) => c.filter_chain_match?.destination_port === 9080), 'productpage serves 9080');
   });
 
@@ -82,7 +70,7 @@ describe('control plane on the bookinfo sample, through the real registry', () =
     const scaled = text.replace(/(name: reviews-v3\n[\s\S]*?replicas: )1/, '$12');
     assert.notEqual(scaled, text);
     writeFileSync(file, scaled);
-    assert.equal(await waitFor('4 reviews endpoints', () => (reviewsEndpoints() === 4 ? 4 : undefined)), 4);
+    assert.equal(await eventually('4 reviews endpoints', () => (reviewsEndpoints() === 4 ? 4 : undefined)), 4);
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(versions.filter((v) => v.type === TypeUrl.Cluster).length, cdsBefore, 'no CDS push for an endpoint change');
     for (const [name, addr] of before) assert.equal(cp.registry.allPods().find((p) => p.name === name)?.address, addr, `${name} kept its address`);

@@ -5,13 +5,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseMeshConfig } from '../../src/config/mesh-config.js';
-import { PilotGenerator } from '../../src/pilot/generator.js';
 import type { MeshSettings } from '../../src/pilot/context.js';
-import { sidecarNodeId } from '../../src/pilot/proxy-info.js';
 import type { JsonObject } from '../../src/proxy/config/fields.js';
-import type { ConnectedProxy } from '../../src/xds/generator.js';
 import { TypeUrl } from '../../src/xds/protos.js';
 import { bookinfoServices, snapshot } from './bookinfo-fixture.js';
+import { generate, sidecarProxy } from './generate.js';
 import { FakeServices } from './fake-services.js';
 
 function clustersWith(mesh: Partial<MeshSettings>): Map<string, JsonObject> {
@@ -29,10 +27,7 @@ function clustersWith(mesh: Partial<MeshSettings>): Map<string, JsonObject> {
   } as unknown as (typeof base.list)[number];
   const services = new FakeServices([...base.list, ext], base.pods, base.selectors);
   const snap = snapshot('', mesh, services);
-  const id = sidecarNodeId('10.88.0.10', 'productpage-v1-abc', 'default');
-  const p: ConnectedProxy = { id, connectionId: '1', node: { id }, metadata: { LABELS: { app: 'productpage' } } as JsonObject, connectedAt: new Date(), subscribedNames: () => [], scratch: new Map() };
-  const out = new PilotGenerator(() => snap).generate(p, TypeUrl.Cluster, []) as Array<{ name: string; resource: JsonObject }>;
-  return new Map(out.map((r) => [r.name, r.resource]));
+  return generate(snap, sidecarProxy('10.88.0.10', 'productpage-v1-abc', 'default', { app: 'productpage' }), TypeUrl.Cluster);
 }
 
 describe('outbound clusters: DNS refresh rate and Istio service metadata', () => {

@@ -8,11 +8,7 @@ import { createSocket } from 'node:dgram';
 import { connect as tlsConnect } from 'node:tls';
 import { after, describe, it } from 'node:test';
 import type { LoadedResource } from '../../src/config/resource.js';
-import { PilotGenerator } from '../../src/pilot/generator.js';
 import { IstioConfig } from '../../src/pilot/istio-config.js';
-import { sidecarNodeId } from '../../src/pilot/proxy-info.js';
-import type { JsonObject } from '../../src/proxy/config/fields.js';
-import type { ConnectedProxy } from '../../src/xds/generator.js';
 import { TypeUrl } from '../../src/xds/protos.js';
 import { ListenerManager } from '../../src/proxy/listener/listener-manager.js';
 import { registerNetworkFilter } from '../../src/proxy/listener/connection.js';
@@ -24,6 +20,7 @@ import { testContext } from '../proxy/listener/fake-upstream.js';
 import { makePki } from '../proxy/tls/certs.js';
 import { resource, service } from '../registry/helpers.js';
 import { bookinfoServices, snapshot } from './bookinfo-fixture.js';
+import { generate, sidecarProxy } from './generate.js';
 import { FakeServices } from './fake-services.js';
 
 const gatewayPod = (name: string, labels: Record<string, string>, args: string[]): LoadedResource =>
@@ -69,9 +66,7 @@ describe('egress: registry, pilot and proxy pieces', () => {
     } as unknown as (typeof base.list)[number];
     const services = new FakeServices([...base.list, tlsNone], base.pods, base.selectors);
     const snap = snapshot('', { outboundTrafficPolicy: 'REGISTRY_ONLY' }, services);
-    const id = sidecarNodeId('10.88.0.10', 'productpage-v1-abc', 'default');
-    const p: ConnectedProxy = { id, connectionId: '1', node: { id }, metadata: { LABELS: { app: 'productpage' } } as JsonObject, connectedAt: new Date(), subscribedNames: () => [], scratch: new Map() };
-    const listeners = new Map((new PilotGenerator(() => snap).generate(p, TypeUrl.Listener, []) as Array<{ name: string; resource: JsonObject }>).map((r) => [r.name, r.resource]));
+    const listeners = generate(snap, sidecarProxy('10.88.0.10', 'productpage-v1-abc', 'default', { app: 'productpage' }), TypeUrl.Listener);
     const vip = listeners.get('203.0.113.11_443');
     assert.ok(vip, `listeners: ${[...listeners.keys()].join(' ')}`);
     assert.match(JSON.stringify(vip), /outbound\|443\|\|none\.example\.test/);

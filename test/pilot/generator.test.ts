@@ -1,30 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { JsonObject } from '../../src/proxy/config/fields.js';
-import { PilotGenerator, type PilotSnapshot } from '../../src/pilot/generator.js';
 import { routerNodeId, sidecarNodeId } from '../../src/pilot/proxy-info.js';
-import { fromEnvoyJson } from '../../src/xds/envoy-json.js';
-import type { ConnectedProxy } from '../../src/xds/generator.js';
-import { TypeUrl, type XdsTypeUrl } from '../../src/xds/protos.js';
+import { TypeUrl } from '../../src/xds/protos.js';
 import { snapshot } from './bookinfo-fixture.js';
+import { connectedProxy, generate } from './generate.js';
 
-function proxy(id: string, metadata: Record<string, unknown> = {}): ConnectedProxy {
-  return { id, connectionId: '1', node: { id }, metadata: metadata as JsonObject, connectedAt: new Date(), subscribedNames: () => [], scratch: new Map() };
-}
-
-const productpage = () => proxy(sidecarNodeId('10.88.0.10', 'productpage-v1-abc', 'default'), { LABELS: { app: 'productpage', version: 'v1' } });
-const gateway = () => proxy(routerNodeId('10.88.0.30', 'istio-ingressgateway-abc', 'istio-system'), { LABELS: { istio: 'ingressgateway' } });
-
-/** Generates one type and checks every resource is valid Envoy v3 (it must encode as the real protobuf). */
-function gen(snap: PilotSnapshot, p: ConnectedProxy, type: XdsTypeUrl, names: string[] = []): Map<string, JsonObject> {
-  const g = new PilotGenerator(() => snap);
-  const out = new Map<string, JsonObject>();
-  for (const r of g.generate(p, type, names) as Array<{ name: string; resource: JsonObject }>) {
-    assert.doesNotThrow(() => fromEnvoyJson(type, r.resource), `${r.name} is not valid ${type}`);
-    out.set(r.name, r.resource);
-  }
-  return out;
-}
+const productpage = () => connectedProxy(sidecarNodeId('10.88.0.10', 'productpage-v1-abc', 'default'), { LABELS: { app: 'productpage', version: 'v1' } });
+const gateway = () => connectedProxy(routerNodeId('10.88.0.30', 'istio-ingressgateway-abc', 'istio-system'), { LABELS: { istio: 'ingressgateway' } });
 
 const DR_ALL = `
 apiVersion: networking.istio.io/v1
@@ -51,7 +34,7 @@ spec:
 
 describe('pilot: sidecar config for bookinfo', () => {
   it('clusters: one per service port and subset, passthrough and black hole, inbound for the pod', () => {
-    const clusters = gen(snapshot(DR_ALL), productpage(), TypeUrl.Cluster);
+    const clusters = generate(snapshot(DR_ALL), productpage(), TypeUrl.Cluster);
     for (const name of [
       'outbound|9080||reviews.default.svc.cluster.local',
       'outbound|9080|v1|reviews.default.svc.cluster.local',
@@ -69,7 +52,7 @@ describe('pilot: sidecar config for bookinfo', () => {
   });
 
   it('endpoints: a subset gets only its pods, with the tlsMode auto mTLS matches on', () => {
-    const eds = gen(snapshot(DR_ALL), productpage(), TypeUrl.ClusterLoadAssignment, ['outbound|9080|v2|reviews.default.svc.cluster.local', 'outbound|9080||reviews.default.svc.cluster.local']);
+    const eds = generate(snapshot(DR_ALL), productpage(), TypeUrl.ClusterLoadAssignment, ['outbound|9080|v2|reviews.default.svc.cluster.local', 'outbound|9080||reviews.default.svc.cluster.local']);
     const v2 = eds.get('outbound|9080|v2|reviews.default.svc.cluster.local') as { endpoints: Array<{ lb_endpoints: JsonObject[] }> };
     const addrs = v2.endpoints.flatMap((e) => e.lb_endpoints.map((l) => ((l.endpoint as JsonObject).address as { socket_address: { address: string } }).socket_address.address));
     assert.deepEqual(addrs, ['10.88.0.13']);
@@ -80,7 +63,7 @@ describe('pilot: sidecar config for bookinfo', () => {
   });
 
   it('listeners: virtualOutbound hands off to 0.0.0.0_9080 (RDS "9080"); virtualInbound accepts mTLS and plaintext (PERMISSIVE)', () => {
-    const lds = gen(snapshot(''), productpage(), TypeUrl.Listener);
+    const lds = generate(snapshot(''), productpage(), TypeUrl.Listener);
     assert.ok(lds.has('virtualOutbound'));
     assert.equal(lds.get('virtualOutbound')!.use_original_dst, true);
     const http = lds.get('0.0.0.0_9080')!;
@@ -92,7 +75,7 @@ describe('pilot: sidecar config for bookinfo', () => {
   });
 
   it('STRICT PeerAuthentication: the inbound side accepts only mTLS', () => {
-    const lds = gen(snapshot(`
+    const lds = generate(snapshot(`
 apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: {name: default, namespace: istio-system}
@@ -105,7 +88,7 @@ spec: {mtls: {mode: STRICT}}
   });
 
   it('routes: reviews-test-v2 on port 9080 with every name of the service, then allow_any', () => {
-    const rds = gen(snapshot(DR_ALL + '---' + VS_TEST_V2), productpage(), TypeUrl.RouteConfiguration, ['9080']);
+    const rds = generate(snapshot(DR_ALL + '---' + VS_TEST_V2), productpage(), TypeUrl.RouteConfiguration, ['9080']);
     const rc = rds.get('9080') as { virtual_hosts: Array<{ name: string; domains: string[]; routes: JsonObject[] }> };
     const reviews = rc.virtual_hosts.find((v) => v.name === 'reviews.default.svc.cluster.local:9080')!;
     for (const d of ['reviews', 'reviews:9080', 'reviews.default', 'reviews.default.svc.cluster.local', '10.96.0.12', '10.96.0.12:9080']) assert.ok(reviews.domains.includes(d), d);
@@ -120,9 +103,9 @@ spec: {mtls: {mode: STRICT}}
 
   it('REGISTRY_ONLY: unknown HTTP gets 502 from block_all, unknown TCP the black hole', () => {
     const snap = snapshot('', { outboundTrafficPolicy: 'REGISTRY_ONLY' });
-    const rc = gen(snap, productpage(), TypeUrl.RouteConfiguration, ['9080']).get('9080') as { virtual_hosts: Array<{ name: string; routes: JsonObject[] }> };
+    const rc = generate(snap, productpage(), TypeUrl.RouteConfiguration, ['9080']).get('9080') as { virtual_hosts: Array<{ name: string; routes: JsonObject[] }> };
     assert.deepEqual(rc.virtual_hosts.at(-1)!.routes[0].direct_response, { status: 502 });
-    const vo = gen(snap, productpage(), TypeUrl.Listener).get('virtualOutbound')!;
+    const vo = generate(snap, productpage(), TypeUrl.Listener).get('virtualOutbound')!;
     assert.match(JSON.stringify(vo.default_filter_chain), /BlackHoleCluster/);
   });
 });
@@ -151,15 +134,15 @@ spec:
 
   it('listens on the server port and routes the bound VirtualService; sidecars do not get it', () => {
     const snap = snapshot(GATEWAY);
-    const lds = gen(snap, gateway(), TypeUrl.Listener);
+    const lds = generate(snap, gateway(), TypeUrl.Listener);
     const l = lds.get('0.0.0.0_8080')!;
     assert.ok(l, `listeners: ${[...lds.keys()].join(', ')}`);
     assert.notEqual(l.bind_to_port, false);
-    const rc = gen(snap, gateway(), TypeUrl.RouteConfiguration, ['http.8080']).get('http.8080') as { virtual_hosts: Array<{ domains: string[]; routes: JsonObject[] }> };
+    const rc = generate(snap, gateway(), TypeUrl.RouteConfiguration, ['http.8080']).get('http.8080') as { virtual_hosts: Array<{ domains: string[]; routes: JsonObject[] }> };
     assert.deepEqual(rc.virtual_hosts[0].domains, ['*']);
     assert.deepEqual(rc.virtual_hosts[0].routes.map((r) => r.match), [{ path: '/productpage' }, { prefix: '/static' }]);
     assert.equal((rc.virtual_hosts[0].routes[0].route as JsonObject).cluster, 'outbound|9080||productpage.default.svc.cluster.local');
-    const sidecarRoutes = gen(snap, productpage(), TypeUrl.RouteConfiguration, ['9080']).get('9080') as { virtual_hosts: Array<{ name: string }> };
+    const sidecarRoutes = generate(snap, productpage(), TypeUrl.RouteConfiguration, ['9080']).get('9080') as { virtual_hosts: Array<{ name: string }> };
     assert.ok(!sidecarRoutes.virtual_hosts.some((v) => v.name.startsWith('*')), 'gateway-bound VS must not reach sidecars');
   });
 
@@ -177,7 +160,7 @@ spec:
   - port: {number: 80, name: http, protocol: HTTP}
     hosts: [httpbin.example.com]
 `);
-    const lds = gen(snap, gateway(), TypeUrl.Listener);
+    const lds = generate(snap, gateway(), TypeUrl.Listener);
     assert.ok(lds.has('0.0.0.0_80'));
     assert.ok(!lds.has('0.0.0.0_443'));
   });
@@ -186,12 +169,12 @@ spec:
 describe('pilot: proxyless gRPC', () => {
   it('serves an API listener, a route table and ROUND_ROBIN clusters for xds:///reviews:9080', () => {
     const snap = snapshot(DR_ALL + '---' + VS_TEST_V2);
-    const p = proxy('proxyless~10.88.0.50~client.default~default.svc.cluster.local', { NAMESPACE: 'default', GENERATOR: 'grpc' });
-    const lds = gen(snap, p, TypeUrl.Listener, ['reviews:9080']);
+    const p = connectedProxy('proxyless~10.88.0.50~client.default~default.svc.cluster.local', { NAMESPACE: 'default', GENERATOR: 'grpc' });
+    const lds = generate(snap, p, TypeUrl.Listener, ['reviews:9080']);
     assert.ok(lds.get('reviews:9080')!.api_listener);
-    const rc = gen(snap, p, TypeUrl.RouteConfiguration, ['reviews:9080']).get('reviews:9080') as { virtual_hosts: Array<{ routes: JsonObject[] }> };
+    const rc = generate(snap, p, TypeUrl.RouteConfiguration, ['reviews:9080']).get('reviews:9080') as { virtual_hosts: Array<{ routes: JsonObject[] }> };
     assert.equal((rc.virtual_hosts[0].routes[0].route as JsonObject).cluster, 'outbound|9080|v2|reviews.default.svc.cluster.local');
-    const cds = gen(snap, p, TypeUrl.Cluster);
+    const cds = generate(snap, p, TypeUrl.Cluster);
     assert.equal(cds.get('outbound|9080|v1|reviews.default.svc.cluster.local')!.lb_policy, 'ROUND_ROBIN');
   });
 });

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { JsonObject } from '../../src/proxy/config/fields.js';
-import { PilotGenerator } from '../../src/pilot/generator.js';
-import { sidecarNodeId } from '../../src/pilot/proxy-info.js';
-import { fromEnvoyJson } from '../../src/xds/envoy-json.js';
 import type { ConnectedProxy } from '../../src/xds/generator.js';
 import { TypeUrl, type XdsTypeUrl } from '../../src/xds/protos.js';
 import { PODS, bookinfoServices, snapshot } from './bookinfo-fixture.js';
+import { generate, sidecarProxy } from './generate.js';
 import { FakeServices } from './fake-services.js';
 
 const REVIEWS = 'outbound|9080||reviews.default.svc.cluster.local';
@@ -23,16 +21,13 @@ function services(): FakeServices {
 }
 
 function productpage(labels: Record<string, string>): ConnectedProxy {
-  const id = sidecarNodeId('10.88.0.10', 'productpage-v1-abc', 'default');
-  return { id, connectionId: '1', node: { id }, metadata: { LABELS: { app: 'productpage', version: 'v1', ...labels } } as JsonObject, connectedAt: new Date(), subscribedNames: () => [], scratch: new Map() };
+  return sidecarProxy('10.88.0.10', 'productpage-v1-abc', 'default', { app: 'productpage', version: 'v1', ...labels });
 }
 
 function one(yamlText: string, p: ConnectedProxy, type: XdsTypeUrl, name: string): JsonObject {
-  const g = new PilotGenerator(() => snapshot(yamlText, {}, services()));
-  const r = (g.generate(p, type, [name]) as Array<{ name: string; resource: JsonObject }>).find((x) => x.name === name);
+  const r = generate(snapshot(yamlText, {}, services()), p, type, [name]).get(name);
   assert.ok(r, `${name} generated`);
-  assert.doesNotThrow(() => fromEnvoyJson(type, r.resource), `${name} is valid ${type}`);
-  return r.resource;
+  return r;
 }
 
 const DISTRIBUTE = `

@@ -2,26 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { JsonObject } from '../../src/proxy/config/fields.js';
 import { PilotGenerator, type PilotSnapshot } from '../../src/pilot/generator.js';
-import { sidecarNodeId } from '../../src/pilot/proxy-info.js';
-import type { ConnectedProxy } from '../../src/xds/generator.js';
 import { TypeUrl, type XdsTypeUrl } from '../../src/xds/protos.js';
 import { encodeResource } from '../../src/xds/resource-encoder.js';
 import { buildOutboundRouteConfig } from '../../src/pilot/routes/route-configs.js';
 import { snapshot } from './bookinfo-fixture.js';
+import { generate, sidecarProxy } from './generate.js';
 
-function proxy(ip: string, pod: string, ns: string, labels: Record<string, string>): ConnectedProxy {
-  const id = sidecarNodeId(ip, pod, ns);
-  return { id, connectionId: pod, node: { id }, metadata: { LABELS: labels } as JsonObject, connectedAt: new Date(), subscribedNames: () => [], scratch: new Map() };
-}
-
-const productpage = () => proxy('10.88.0.10', 'productpage-v1-abc', 'default', { app: 'productpage', version: 'v1' });
-const details = () => proxy('10.88.0.11', 'details-v1-abc', 'default', { app: 'details', version: 'v1' });
-const reviews2 = () => proxy('10.88.0.13', 'reviews-v2-abc', 'default', { app: 'reviews', version: 'v2' });
-const legacy = () => proxy('10.88.0.20', 'legacy-abc', 'legacy', { app: 'legacy' });
-
-function byName(g: PilotGenerator, p: ConnectedProxy, type: XdsTypeUrl, names: string[] = []): Map<string, JsonObject> {
-  return new Map((g.generate(p, type, names) as Array<{ name: string; resource: JsonObject }>).map((r) => [r.name, r.resource]));
-}
+const productpage = () => sidecarProxy('10.88.0.10', 'productpage-v1-abc', 'default', { app: 'productpage', version: 'v1' });
+const details = () => sidecarProxy('10.88.0.11', 'details-v1-abc', 'default', { app: 'details', version: 'v1' });
+const reviews2 = () => sidecarProxy('10.88.0.13', 'reviews-v2-abc', 'default', { app: 'reviews', version: 'v2' });
+const legacy = () => sidecarProxy('10.88.0.20', 'legacy-abc', 'legacy', { app: 'legacy' });
 
 const REVIEWS = 'outbound|9080||reviews.default.svc.cluster.local';
 const DR = `
@@ -57,19 +47,19 @@ describe('pilot: push cache (what sidecars of one scope share)', () => {
   it('two sidecars of one namespace get the very same outbound objects, encoded once; inbound stays their own', () => {
     const snap = snapshot(DR);
     const g = new PilotGenerator(() => snap);
-    const a = byName(g, productpage(), TypeUrl.Cluster);
-    const b = byName(g, details(), TypeUrl.Cluster);
+    const a = generate(g, productpage(), TypeUrl.Cluster);
+    const b = generate(g, details(), TypeUrl.Cluster);
     assert.ok(a.get(REVIEWS));
     assert.equal(a.get(REVIEWS), b.get(REVIEWS), 'one shared cluster object');
     assert.equal(encodeResource(TypeUrl.Cluster, a.get(REVIEWS)!), encodeResource(TypeUrl.Cluster, b.get(REVIEWS)!), 'one shared encoding');
-    const la = byName(g, productpage(), TypeUrl.Listener);
-    const lb = byName(g, details(), TypeUrl.Listener);
+    const la = generate(g, productpage(), TypeUrl.Listener);
+    const lb = generate(g, details(), TypeUrl.Listener);
     assert.equal(la.get('0.0.0.0_9080'), lb.get('0.0.0.0_9080'));
     assert.notDeepEqual(la.get('virtualInbound'), lb.get('virtualInbound'), 'each pod has its own inbound listener');
-    const ra = byName(g, productpage(), TypeUrl.RouteConfiguration, ['9080']);
-    assert.equal(ra.get('9080'), byName(g, details(), TypeUrl.RouteConfiguration, ['9080']).get('9080'));
-    const ea = byName(g, productpage(), TypeUrl.ClusterLoadAssignment, [REVIEWS]);
-    assert.equal(ea.get(REVIEWS), byName(g, details(), TypeUrl.ClusterLoadAssignment, [REVIEWS]).get(REVIEWS));
+    const ra = generate(g, productpage(), TypeUrl.RouteConfiguration, ['9080']);
+    assert.equal(ra.get('9080'), generate(g, details(), TypeUrl.RouteConfiguration, ['9080']).get('9080'));
+    const ea = generate(g, productpage(), TypeUrl.ClusterLoadAssignment, [REVIEWS]);
+    assert.equal(ea.get(REVIEWS), generate(g, details(), TypeUrl.ClusterLoadAssignment, [REVIEWS]).get(REVIEWS));
     assert.ok(g.cache.stats.hits > 0);
   });
 
@@ -84,7 +74,7 @@ describe('pilot: push cache (what sidecars of one scope share)', () => {
         [TypeUrl.ClusterLoadAssignment, [REVIEWS, 'outbound|9080|v2|reviews.default.svc.cluster.local']],
       ] as Array<[XdsTypeUrl, string[]]>) {
         const fresh = new PilotGenerator(() => snap);
-        assert.deepEqual(byName(shared, p(), type, names), byName(fresh, p(), type, names), `${p().id} ${type}`);
+        assert.deepEqual(generate(shared, p(), type, names), generate(fresh, p(), type, names), `${p().id} ${type}`);
       }
     }
   });
@@ -103,7 +93,7 @@ spec:
     const g = new PilotGenerator(() => snap);
     const tables = new Map<string, JsonObject>();
     for (const p of [productpage, legacy]) {
-      const table = byName(g, p(), TypeUrl.RouteConfiguration, ['9080']).get('9080')!;
+      const table = generate(g, p(), TypeUrl.RouteConfiguration, ['9080']).get('9080')!;
       assert.deepEqual(table, buildOutboundRouteConfig(9080, new PilotGenerator(() => snap).context(p())), p().id);
       tables.set(p().id, table);
     }
@@ -118,24 +108,24 @@ spec:
   it('a proxy under another Sidecar scope gets its own clusters; without any Sidecar, namespaces share them', () => {
     const free = snapshot(DR);
     const g1 = new PilotGenerator(() => free);
-    assert.equal(byName(g1, productpage(), TypeUrl.Cluster).get(REVIEWS), byName(g1, legacy(), TypeUrl.Cluster).get(REVIEWS), 'no Sidecar: one scope for the mesh');
+    assert.equal(generate(g1, productpage(), TypeUrl.Cluster).get(REVIEWS), generate(g1, legacy(), TypeUrl.Cluster).get(REVIEWS), 'no Sidecar: one scope for the mesh');
 
     const scoped = snapshot(DR + '---' + SIDECAR_LEGACY);
     const g2 = new PilotGenerator(() => scoped);
-    const inDefault = byName(g2, productpage(), TypeUrl.Cluster);
-    const inLegacy = byName(g2, legacy(), TypeUrl.Cluster);
+    const inDefault = generate(g2, productpage(), TypeUrl.Cluster);
+    const inLegacy = generate(g2, legacy(), TypeUrl.Cluster);
     assert.ok(inDefault.has(REVIEWS));
     assert.ok(!inLegacy.has(REVIEWS), 'the Sidecar limits legacy to its own namespace');
     assert.ok(inLegacy.has('outbound|9080||legacy.legacy.svc.cluster.local'));
     // Route tables are per namespace in any case (short names resolve only in their own namespace).
-    assert.notEqual(byName(g1, productpage(), TypeUrl.RouteConfiguration, ['9080']).get('9080'), byName(g1, legacy(), TypeUrl.RouteConfiguration, ['9080']).get('9080'));
+    assert.notEqual(generate(g1, productpage(), TypeUrl.RouteConfiguration, ['9080']).get('9080'), generate(g1, legacy(), TypeUrl.RouteConfiguration, ['9080']).get('9080'));
   });
 
   it('a rule matching sourceLabels splits the route tables of one namespace by labels', () => {
     const snap = snapshot(DR + '---' + VS_BY_SOURCE);
     const g = new PilotGenerator(() => snap);
-    const fromProductpage = byName(g, productpage(), TypeUrl.RouteConfiguration, ['9080']).get('9080');
-    const fromDetails = byName(g, details(), TypeUrl.RouteConfiguration, ['9080']).get('9080');
+    const fromProductpage = generate(g, productpage(), TypeUrl.RouteConfiguration, ['9080']).get('9080');
+    const fromDetails = generate(g, details(), TypeUrl.RouteConfiguration, ['9080']).get('9080');
     assert.notDeepEqual(fromProductpage, fromDetails);
     assert.match(JSON.stringify(fromProductpage), /outbound\|9080\|v2\|reviews/);
     assert.doesNotMatch(JSON.stringify(fromDetails), /outbound\|9080\|v2\|reviews/);
@@ -144,21 +134,21 @@ spec:
   it('across pushes, an unchanged resource keeps its object; a changed one is new; endpoints are rebuilt only for changed services', () => {
     let snap: PilotSnapshot = snapshot(DR);
     const g = new PilotGenerator(() => snap);
-    const before = byName(g, productpage(), TypeUrl.Cluster);
-    const eds = byName(g, productpage(), TypeUrl.ClusterLoadAssignment, [REVIEWS]).get(REVIEWS);
+    const before = generate(g, productpage(), TypeUrl.Cluster);
+    const eds = generate(g, productpage(), TypeUrl.ClusterLoadAssignment, [REVIEWS]).get(REVIEWS);
     snap = snapshot(DR.replace('{name: v2, labels: {version: v2}}', '{name: v2, labels: {version: v2}, trafficPolicy: {loadBalancer: {simple: RANDOM}}}'));
-    const after = byName(g, productpage(), TypeUrl.Cluster);
+    const after = generate(g, productpage(), TypeUrl.Cluster);
     assert.equal(after.get(REVIEWS), before.get(REVIEWS), 'unchanged cluster: same object, so encoded and sent once');
     assert.notEqual(after.get('outbound|9080|v2|reviews.default.svc.cluster.local'), before.get('outbound|9080|v2|reviews.default.svc.cluster.local'));
     // Same config, an endpoint change elsewhere keeps the assignment; one of reviews' rebuilds it.
-    const eds2 = byName(g, productpage(), TypeUrl.ClusterLoadAssignment, [REVIEWS]).get(REVIEWS);
+    const eds2 = generate(g, productpage(), TypeUrl.ClusterLoadAssignment, [REVIEWS]).get(REVIEWS);
     assert.deepEqual(eds2, eds);
     g.endpointsChanged(new Set(['ratings.default.svc.cluster.local']));
     const misses = g.cache.stats.misses;
-    assert.equal(byName(g, productpage(), TypeUrl.ClusterLoadAssignment, [REVIEWS]).get(REVIEWS), eds2);
+    assert.equal(generate(g, productpage(), TypeUrl.ClusterLoadAssignment, [REVIEWS]).get(REVIEWS), eds2);
     assert.equal(g.cache.stats.misses, misses);
     g.endpointsChanged(new Set(['reviews.default.svc.cluster.local']));
-    byName(g, productpage(), TypeUrl.ClusterLoadAssignment, [REVIEWS]);
+    generate(g, productpage(), TypeUrl.ClusterLoadAssignment, [REVIEWS]);
     assert.equal(g.cache.stats.misses, misses + 1);
   });
 });

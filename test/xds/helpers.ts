@@ -113,8 +113,15 @@ export function decoded(res: DiscoveryResponse): EnvoyJson[] {
 }
 
 export async function waitFor(check: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
+  await eventually(what, () => check() || undefined, ms);
+}
+
+/** What `fn` returns once it returns something (not undefined or false), polled every 10 ms for up to `ms`. */
+export async function eventually<T>(what: string, fn: () => T | undefined | false, ms = 5000): Promise<T> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  for (;;) {
+    const v = fn();
+    if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
