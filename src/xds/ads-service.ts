@@ -39,7 +39,13 @@ const RESPONSE = 'envoy.service.discovery.v3.DiscoveryResponse';
 const DELTA_REQUEST = 'envoy.service.discovery.v3.DeltaDiscoveryRequest';
 const DELTA_RESPONSE = 'envoy.service.discovery.v3.DeltaDiscoveryResponse';
 
-function codec<T>(messageName: string): { serialize: (value: T) => Buffer; deserialize: (bytes: Buffer) => T } {
+/** A message's gRPC (de)serializers. */
+export interface Codec<T> {
+  serialize(value: T): Buffer;
+  deserialize(bytes: Buffer): T;
+}
+
+function codec<T>(messageName: string): Codec<T> {
   const type = lookupMessageType(messageName);
   return {
     // Plain objects with the schema's field names encode directly; nested Any stays {type_url, value}.
@@ -71,7 +77,7 @@ export function serializeResponse(header: DiscoveryResponse, resources: readonly
   return frameMessage([head, ...resources]);
 }
 
-function responseCodec(): ReturnType<typeof codec<DiscoveryResponse>> {
+function responseCodec(): Codec<DiscoveryResponse> {
   const type = lookupMessageType(RESPONSE);
   const plain = codec<DiscoveryResponse>(RESPONSE);
   return {
@@ -127,7 +133,7 @@ export const RAW_RESOURCE_NAMES = Symbol('rawResourceNames');
  * subscription (a sidecar's thousand-odd endpoint names), and it is almost always the one before: the
  * stream compares the raw bytes (RAW_RESOURCE_NAMES) and decodes only when they differ.
  */
-function requestCodec(): ReturnType<typeof codec<DiscoveryRequest>> {
+function requestCodec(): Codec<DiscoveryRequest> {
   const plain = codec<DiscoveryRequest>(REQUEST);
   const type = lookupMessageType(REQUEST);
   const id = (name: string) => type.fields[name].id;
@@ -173,8 +179,8 @@ function requestCodec(): ReturnType<typeof codec<DiscoveryRequest>> {
 }
 
 export interface AdsCodecs {
-  request: ReturnType<typeof codec<DiscoveryRequest>>;
-  response: ReturnType<typeof codec<DiscoveryResponse>>;
+  request: Codec<DiscoveryRequest>;
+  response: Codec<DiscoveryResponse>;
 }
 
 let codecs: AdsCodecs | undefined;
@@ -185,30 +191,25 @@ export function adsCodecs(): AdsCodecs {
   return codecs;
 }
 
+/** One bidirectional streaming method (the shape of every xDS stream: ADS, delta ADS, SDS). */
+export function bidiStreamMethod<Req, Res>(path: string, request: Codec<Req>, response: Codec<Res>): grpc.MethodDefinition<Req, Res> {
+  return {
+    path,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: request.serialize,
+    requestDeserialize: request.deserialize,
+    responseSerialize: response.serialize,
+    responseDeserialize: response.deserialize,
+  };
+}
+
 /** The service definition a grpc.Server registers: SotW and (optionally) delta streams. */
 export function adsServiceDefinition(): grpc.ServiceDefinition {
   installPreFramedWrites();
   const { request, response } = adsCodecs();
-  const deltaRequest = codec<object>(DELTA_REQUEST);
-  const deltaResponse = codec<object>(DELTA_RESPONSE);
   return {
-    StreamAggregatedResources: {
-      path: ADS_STREAM_METHOD,
-      requestStream: true,
-      responseStream: true,
-      requestSerialize: request.serialize,
-      requestDeserialize: request.deserialize,
-      responseSerialize: response.serialize,
-      responseDeserialize: response.deserialize,
-    },
-    DeltaAggregatedResources: {
-      path: ADS_DELTA_METHOD,
-      requestStream: true,
-      responseStream: true,
-      requestSerialize: deltaRequest.serialize,
-      requestDeserialize: deltaRequest.deserialize,
-      responseSerialize: deltaResponse.serialize,
-      responseDeserialize: deltaResponse.deserialize,
-    },
+    StreamAggregatedResources: bidiStreamMethod(ADS_STREAM_METHOD, request, response),
+    DeltaAggregatedResources: bidiStreamMethod(ADS_DELTA_METHOD, codec<object>(DELTA_REQUEST), codec<object>(DELTA_RESPONSE)),
   };
 }
