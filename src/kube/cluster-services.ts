@@ -33,6 +33,9 @@ export class ClusterServices {
   private resync: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private syncing: Promise<void> = Promise.resolve();
+  /** The write round asked for while one runs: requests merge here, so a burst costs one more round, not one each. */
+  private pending: { whys: Set<string>; namespaces?: Set<string> } | undefined;
+  private draining = false;
   private readonly onCaChanged = () => this.sync('the mesh root changed');
 
   constructor(private readonly opts: ClusterServicesOptions) {}
@@ -95,11 +98,33 @@ export class ClusterServices {
     this.resync.unref();
   }
 
-  /** Serialized: one write round at a time, the latest state each time. */
-  /** `namespaces`: publish the root only there (the others are unchanged); default every namespace. */
+  /**
+   * Asks for a write round. One runs at a time, with the state current when it starts; requests made
+   * meanwhile merge into a single next round (namespaces united, "every namespace" absorbing the rest).
+   * `namespaces`: publish the root only there (the others are unchanged); default every namespace.
+   */
   private sync(why: string, namespaces?: string[]): void {
     if (!this.leading) return;
-    this.syncing = this.syncing.then(() => this.writeSharedState(why, namespaces)).catch((err: unknown) => this.opts.log(`writing cluster state failed (retried on the next resync): ${(err as Error).message}`));
+    if (!this.pending) this.pending = { whys: new Set(), namespaces: namespaces ? new Set() : undefined };
+    this.pending.whys.add(why);
+    if (!namespaces) this.pending.namespaces = undefined;
+    else if (this.pending.namespaces) for (const n of namespaces) this.pending.namespaces.add(n);
+    if (!this.draining) this.syncing = this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.pending) {
+        const { whys, namespaces } = this.pending;
+        this.pending = undefined;
+        await this.writeSharedState([...whys].join('; '), namespaces && [...namespaces]).catch((err: unknown) =>
+          this.opts.log(`writing cluster state failed (retried on the next resync): ${(err as Error).message}`),
+        );
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 
   private async writeSharedState(why: string, namespaces?: string[]): Promise<void> {

@@ -9,6 +9,8 @@
  *   leading (before the lease can expire for others, since renewDeadline < leaseDuration);
  * - writes are replaces carrying the read resourceVersion, so two candidates racing for an expired
  *   lease cannot both win: the loser gets 409 Conflict and tries again later;
+ * - the leader renews with the Lease its own last write returned, without reading it first (client-go's
+ *   optimistic fast path: one request per renewal); only a conflict or an error makes it read again;
  * - `stop()` releases the lease (holder emptied, 1 s duration) so a successor need not wait it out.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -67,6 +69,8 @@ export class LeaderElector {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private knownLeader = '';
+  /** The Lease as the API server returned it to this replica's last successful write. */
+  private held: Lease | undefined;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -154,6 +158,19 @@ export class LeaderElector {
   /** One round: true when this replica holds the lease afterwards. */
   private async tryAcquireOrRenew(): Promise<boolean> {
     const now = Date.now();
+    if (this.leading && this.held) {
+      const held = this.held;
+      try {
+        if (await this.replace(held, this.renewal(held.spec, now), now)) return true;
+      } catch (err) {
+        this.opts.log?.(`lease ${this.opts.namespace}/${this.opts.name}: renewing without a read failed (${(err as Error).message}); reading it`);
+      }
+    }
+    return this.acquireOrRenewFromRead(now);
+  }
+
+  /** client-go's slow path: read the Lease, then create, renew or (once expired) take it over. */
+  private async acquireOrRenewFromRead(now: number): Promise<boolean> {
     const got = await requestJson(this.kc, 'GET', `${this.path}/${this.opts.name}`, { timeoutMs: this.retryPeriodMs * 2 });
     const mine: LeaseSpec = {
       holderIdentity: this.opts.identity,
@@ -167,6 +184,7 @@ export class LeaderElector {
       const created = await requestJson(this.kc, 'POST', this.path, { body: lease });
       if (created.status === 409) return false; // another candidate created it first
       if (created.status >= 300) throw new Error(`creating the lease: ${answerMessage(created)}`);
+      this.held = asLease(created.body);
       this.observe(lease.spec, now);
       return true;
     }
@@ -179,7 +197,7 @@ export class LeaderElector {
     const durationMs = (spec.leaseDurationSeconds ?? 0) * 1000;
     if (!iHold && holder !== '' && this.observed!.at + durationMs > now) return false;
     const next: LeaseSpec = iHold
-      ? { ...spec, renewTime: mine.renewTime, leaseDurationSeconds: mine.leaseDurationSeconds }
+      ? this.renewal(spec, now)
       : { ...mine, leaseTransitions: (spec.leaseTransitions ?? 0) + (holder === '' && !spec.renewTime ? 0 : 1) };
     return this.replace(current, next, now);
   }
@@ -189,10 +207,22 @@ export class LeaderElector {
       body: { ...current, spec },
       timeoutMs: this.retryPeriodMs * 2,
     });
-    if (answer.status === 409) return false; // someone wrote since we read: their turn
-    if (answer.status >= 300) throw new Error(`updating the lease: ${answerMessage(answer)}`);
+    if (answer.status === 409) {
+      this.held = undefined; // someone wrote since we read: their turn, and our copy is stale
+      return false;
+    }
+    if (answer.status >= 300) {
+      this.held = undefined;
+      throw new Error(`updating the lease: ${answerMessage(answer)}`);
+    }
+    this.held = asLease(answer.body);
     this.observe(spec, now);
     return true;
+  }
+
+  /** The holder's own record with a fresh renewTime. */
+  private renewal(spec: LeaseSpec, now: number): LeaseSpec {
+    return { ...spec, renewTime: microTime(now), leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000) };
   }
 
   /** Remembers when the record last changed, by our clock: expiry is judged from that. */
@@ -203,6 +233,7 @@ export class LeaderElector {
   }
 
   private async release(): Promise<void> {
+    this.held = undefined;
     const got = await requestJson(this.kc, 'GET', `${this.path}/${this.opts.name}`, { timeoutMs: 5000 });
     if (got.status !== 200) return;
     const current = got.body as Lease;
@@ -210,4 +241,10 @@ export class LeaderElector {
     const now = Date.now();
     await this.replace(current, { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(now) }, now);
   }
+}
+
+/** A write's answer body, when it is the Lease with its new resourceVersion (else the next round reads). */
+function asLease(body: unknown): Lease | undefined {
+  const lease = body as Lease | undefined;
+  return typeof lease?.metadata?.resourceVersion === 'string' && lease.spec ? lease : undefined;
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { LeaderElector } from '../../src/kube/leader-election.js';
-import { FakeApiServer } from './fake-api-server.js';
+import { FakeApiServer, type StoredObject } from './fake-api-server.js';
 import { standInKubeConfig } from './kubeconfig.js';
 
 const LEASES = '/apis/coordination.k8s.io/v1/leases';
@@ -129,4 +129,26 @@ test('racing candidates for an expired lease: the 409 loser stays a follower', {
   const lease = lease_() as { spec: { holderIdentity: string; leaseTransitions: number } };
   assert.equal(lease.spec.leaseTransitions, 4);
   assert.equal(lease.spec.holderIdentity, ['istiod-a', 'istiod-b', 'istiod-c'][replicas.findIndex((r) => r.elector.isLeader)]);
+});
+
+test('the leader renews with the Lease it last wrote, reading it again only after a conflict', { timeout: 30_000 }, async () => {
+  const { api, server } = await startApi();
+  const a = replica(server, 'istiod-a');
+  a.elector.start();
+  await until('a to lead', () => a.elector.isLeader);
+  const leasePath = `${LEASES.replace('/leases', '/namespaces/istio-system/leases')}/istio-leader`;
+  const count = (method: string) => api.requests.filter((r) => r === `${method} ${leasePath}`).length;
+  const [gets, puts] = [count('GET'), count('PUT')];
+  await until('five renewals', () => count('PUT') >= puts + 5);
+  assert.equal(count('GET'), gets, 'renewals were not preceded by reads');
+  // Someone else writes the Lease (a label, say): the stale renewal gets 409, the leader reads and renews.
+  const current = lease_() as StoredObject;
+  api.put(LEASES, { ...current, metadata: { ...current.metadata, labels: { touched: 'yes' } } });
+  const conflicts = api.conflicts;
+  await until('a conflict and a read', () => api.conflicts > conflicts && count('GET') > gets);
+  const after = count('PUT');
+  await until('renewals again', () => count('PUT') >= after + 2);
+  assert.equal(a.elector.isLeader, true, 'the conflict did not cost the lead');
+  assert.equal((lease_() as { metadata: { labels: Record<string, string> } }).metadata.labels.touched, 'yes', 'the other writer\'s change was kept');
+  assert.equal(a.events.length, 1, 'led once, without a step-down');
 });

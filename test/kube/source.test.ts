@@ -178,3 +178,28 @@ test('an invalid object is refused alone; the rest of the stream still applies',
   assert.equal(store.get('VirtualService', 'default', 'broken'), undefined);
   assert.ok(logs.some((l) => l.includes('k8s://VirtualService/default/broken refused')));
 });
+
+test('two watches of one kind (the mesh and injector ConfigMaps): a relist of one leaves the other\'s object alone', { timeout: 20_000 }, async () => {
+  const CM = '/api/v1/configmaps';
+  const deleted: string[] = [];
+  const off = store.onChange((events) => {
+    for (const e of events) if (e.type === 'delete') deleted.push(`${e.resource.resource.kind}/${e.resource.resource.metadata.name}`);
+  });
+  try {
+    api.put(CM, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: 'trustDomain: cluster.local\n' } });
+    api.put(CM, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-sidecar-injector', namespace: 'istio-system' }, data: { config: 'policy: enabled\n' } });
+    await waitFor('both ConfigMaps', () => !!store.get('ConfigMap', 'istio-system', 'istio') && !!store.get('ConfigMap', 'istio-system', 'istio-sidecar-injector'));
+    const configMaps = source.reflectors.filter((r) => r.resource.kind === 'ConfigMap');
+    assert.equal(configMaps.length, 2);
+    const lists = configMaps.map((r) => r.stats.lists);
+    await waitFor('every watch to be open', () => api.openWatches === source.reflectors.length);
+    api.dropWatches();
+    api.put(CM, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'later', namespace: 'default' }, data: {} }); // both watches now resume from before the compaction
+    api.compact();
+    await waitFor('both ConfigMap relists', () => configMaps.every((r, i) => r.stats.lists > lists[i]!));
+    assert.deepEqual(deleted.filter((d) => d.startsWith('ConfigMap/')), []);
+    assert.ok(store.get('ConfigMap', 'istio-system', 'istio-sidecar-injector'));
+  } finally {
+    off();
+  }
+});
