@@ -14,6 +14,21 @@ import {
 import { autoMtlsSocketMatches, destinationRuleSocket } from '../../src/pilot/clusters/upstream-tls.js';
 
 describe('DestinationRule traffic policy → Envoy cluster fields', () => {
+  it('maps every simple load balancer to its lb_policy and refuses an unknown one naming the field', () => {
+    const policy = (simple: string) => {
+      const c: JsonObject = {};
+      applyLoadBalancer(c, { simple } as Parameters<typeof applyLoadBalancer>[1], 'spec.trafficPolicy.loadBalancer');
+      return c.lb_policy;
+    };
+    assert.deepEqual(
+      ['UNSPECIFIED', 'LEAST_CONN', 'LEAST_REQUEST', 'ROUND_ROBIN', 'RANDOM', 'PASSTHROUGH'].map(policy),
+      ['LEAST_REQUEST', 'LEAST_REQUEST', 'LEAST_REQUEST', 'ROUND_ROBIN', 'RANDOM', 'CLUSTER_PROVIDED'],
+    );
+    for (const bad of ['FASTEST', 'toString']) {
+      assert.throws(() => policy(bad), (err: unknown) => err instanceof SailfinError && err.field === 'spec.trafficPolicy.loadBalancer.simple' && err.message === `unknown load balancer "${bad}"`);
+    }
+  });
+
   it('has Istio defaults without a DestinationRule: LEAST_REQUEST, unlimited breakers, 10s connect, 1h idle', () => {
     const c: JsonObject = {};
     applyLoadBalancer(c, undefined, 'f');

@@ -105,6 +105,16 @@ function nonNegativeInt(value: number | undefined, field: string): number | unde
   return value;
 }
 
+/** Istio's simple load balancers as Envoy lb_policy; unset is Istio's default, LEAST_REQUEST. */
+const SIMPLE_LB_POLICY: ReadonlyMap<string, string> = new Map([
+  ['UNSPECIFIED', 'LEAST_REQUEST'],
+  ['LEAST_CONN', 'LEAST_REQUEST'],
+  ['LEAST_REQUEST', 'LEAST_REQUEST'],
+  ['ROUND_ROBIN', 'ROUND_ROBIN'],
+  ['RANDOM', 'RANDOM'],
+  ['PASSTHROUGH', 'CLUSTER_PROVIDED'],
+]);
+
 /** lb_policy and its config; PASSTHROUGH is handled by the caller, which makes the cluster ORIGINAL_DST. */
 export function applyLoadBalancer(cluster: JsonObject, lb: LoadBalancerSettings | undefined, field: string): void {
   const ch = lb?.consistentHash;
@@ -119,25 +129,9 @@ export function applyLoadBalancer(cluster: JsonObject, lb: LoadBalancerSettings 
     }
     return;
   }
-  switch (lb?.simple) {
-    case undefined:
-    case 'UNSPECIFIED':
-    case 'LEAST_CONN':
-    case 'LEAST_REQUEST':
-      cluster.lb_policy = 'LEAST_REQUEST';
-      return;
-    case 'ROUND_ROBIN':
-      cluster.lb_policy = 'ROUND_ROBIN';
-      return;
-    case 'RANDOM':
-      cluster.lb_policy = 'RANDOM';
-      return;
-    case 'PASSTHROUGH':
-      cluster.lb_policy = 'CLUSTER_PROVIDED';
-      return;
-    default:
-      throw new SailfinError('schema', `unknown load balancer "${String(lb?.simple)}"`, { field: `${field}.simple` });
-  }
+  const policy = SIMPLE_LB_POLICY.get(lb?.simple ?? 'UNSPECIFIED');
+  if (!policy) throw new SailfinError('schema', `unknown load balancer "${String(lb?.simple)}"`, { field: `${field}.simple` });
+  cluster.lb_policy = policy;
 }
 
 /** The route-side half of consistent hashing: what to hash each request on. */
