@@ -8,7 +8,8 @@ import { startProcess, waitForPort } from './processes.js';
 // SAILFIN_BENCH_BIN runs another build's bin/sailfin (an older commit, for a before/after in one run).
 const SAILFIN = process.env.SAILFIN_BENCH_BIN ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'sailfin');
 
-export async function startSailfin(dir: string, name: string, bootstrap: object, port: number, concurrency = 1): Promise<ChildProcess> {
+/** Starts `sailfin proxy` and waits until `host:port` (one of its listeners) accepts connections. */
+export async function startSailfin(dir: string, name: string, bootstrap: object, port: number, concurrency = 1, host = '127.0.0.1'): Promise<ChildProcess> {
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(bootstrap, null, 1));
   // SAILFIN_BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--max-semi-space-size=1")
@@ -36,7 +37,7 @@ export async function startSailfin(dir: string, name: string, bootstrap: object,
   // Fail at once when the proxy refuses its config instead of waiting out the timeout.
   const exited = new Promise<never>((_, reject) => p.once('exit', (code) => reject(new Error(`sailfin exited with ${code} before listening`))));
   // Start-up is CPU-bound module loading; each worker pays it, slowly on a loaded machine.
-  await Promise.race([waitForPort(port, 30_000 * concurrency), exited]);
+  await Promise.race([waitForPort(port, 30_000 * concurrency, host), exited]);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not all ${concurrency} workers ready after 60 s`)), 60_000)));
   try {

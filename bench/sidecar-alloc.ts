@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { constantRate } from './constant-rate.js';
 import { meshSidecarBootstraps } from './mesh-sidecar-configs.js';
 import { makePki } from './pki.js';
-import { cpuSeconds, freePort, waitForPort } from './processes.js';
+import { cpuSeconds, freePort, memoryMb, waitForPort } from './processes.js';
 import { clientSidecarBootstrap, serverSidecarBootstrap } from './sailfin-configs.js';
 
 const SAILFIN = process.env.SAILFIN_BENCH_BIN ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'sailfin');
@@ -50,23 +50,8 @@ async function startSidecar(dir: string, name: string, bootstrap: object, host: 
   // The access log goes to stdout too; only the GC lines are read back.
   const proc = spawn(process.execPath, ['--trace-gc-nvp', ...flags, SAILFIN, 'proxy', '--config', file], { stdio: ['ignore', out, 'inherit'], env: { ...process.env, SAILFIN_LOG_LEVEL: 'warn' } });
   started.push(proc);
-  await waitFor(host, port);
+  await waitForPort(port, 30_000, host);
   return { name, proc, gcLog };
-}
-
-async function waitFor(host: string, port: number): Promise<void> {
-  if (host === '127.0.0.1') return waitForPort(port, 30_000);
-  const net = await import('node:net');
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, host, () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on ${host}:${port}`);
 }
 
 /** Bytes allocated, scavenges and their pauses from the GC lines after `fromLine`. */
@@ -79,7 +64,7 @@ function gcSince(file: string, fromLine: number): { lines: number; allocated: nu
   for (const l of lines.slice(fromLine)) {
     allocated += Number(/ allocated=(\d+)/.exec(l)?.[1] ?? 0);
     const pause = Number(/pause=([\d.]+)/.exec(l)?.[1] ?? 0);
-    if (/ gc=s /.test(l)) scavenges++;
+    scavenges++; // scavenges, and the rare mark-compact
     pauseMs += pause;
     maxPauseMs = Math.max(maxPauseMs, pause);
   }
@@ -134,7 +119,8 @@ async function main(): Promise<void> {
         const cells = p.sidecars.map((s, i) => {
           const cpu = cpuSeconds(s.proc.pid!) - before[i].cpu;
           const gc = gcSince(s.gcLog, before[i].gc);
-          return `${s.name}: ${((cpu * 1e6) / r.sent).toFixed(0)} µs CPU/req, ${(gc.allocated / r.sent / 1024).toFixed(1)} KB alloc/req, ${((gc.scavenges * 10000) / r.sent).toFixed(1)} scavenges/10k req (max pause ${gc.maxPauseMs.toFixed(1)} ms)`;
+          const meanPause = gc.scavenges ? gc.pauseMs / gc.scavenges : 0;
+          return `${s.name}: ${((cpu * 1e6) / r.sent).toFixed(0)} µs CPU/req, ${(gc.allocated / r.sent / 1024).toFixed(1)} KB alloc/req, ${((gc.scavenges * 10000) / r.sent).toFixed(1)} GCs/10k req (pause mean ${meanPause.toFixed(2)} max ${gc.maxPauseMs.toFixed(1)} ms, ${((gc.pauseMs * 1000) / r.sent).toFixed(1)} µs/req), peak RSS ${memoryMb(s.proc.pid!).peak.toFixed(0)} MB`;
         });
         console.log(`${p.name.padEnd(30)} round ${round + 1}: p50 ${r.p50.toFixed(2)} p90 ${r.p90.toFixed(2)} p99 ${r.p99.toFixed(2)} ms, ${r.sent} req, ${r.failed} failed, load ${loadavg()[0].toFixed(1)}\n  ${cells.join('\n  ')}`);
       }
