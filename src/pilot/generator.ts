@@ -26,7 +26,7 @@ import { sharedRouteConfig } from './route-tables.js';
 import { proxylessCluster, proxylessListener, proxylessRouteConfig } from './proxyless.js';
 import { buildGatewayRouteConfig } from './routes/gateway-routes.js';
 import { buildOutboundRouteConfig } from './routes/route-configs.js';
-import { credentialSecret } from './secrets/credentials.js';
+import { CACERT_SUFFIX, CREDENTIAL_PREFIX, credentialSecret } from './secrets/credentials.js';
 
 /** One consistent view of the mesh; replaced whole on every change. */
 export interface PilotSnapshot {
@@ -180,9 +180,9 @@ export class PilotGenerator implements XdsGenerator {
       for (const s of gw.spec.servers ?? []) {
         const cred = s.tls?.credentialName;
         if (!cred) continue;
-        const name = `kubernetes://${cred}`;
+        const name = `${CREDENTIAL_PREFIX}${cred}`;
         if (credentialSecret(name, ctx.proxy.namespace, snap.secrets).problem) broken.add(name);
-        if ((s.tls?.mode === 'MUTUAL' || s.tls?.mode === 'OPTIONAL_MUTUAL') && credentialSecret(`${name}-cacert`, ctx.proxy.namespace, snap.secrets).problem) broken.add(name);
+        if ((s.tls?.mode === 'MUTUAL' || s.tls?.mode === 'OPTIONAL_MUTUAL') && credentialSecret(`${name}${CACERT_SUFFIX}`, ctx.proxy.namespace, snap.secrets).problem) broken.add(name);
       }
     }
     return broken;

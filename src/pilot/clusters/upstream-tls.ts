@@ -6,20 +6,11 @@
  */
 import { SailfinError } from '../../common/errors.js';
 import type { JsonObject } from '../../proxy/config/fields.js';
+import { credentialSds, meshRootSds, upstreamTlsSocket, workloadCertSds } from '../secrets/tls-socket.js';
 import type { ClientTlsSettings } from './traffic-policy.js';
 
-export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
-const UPSTREAM_TLS_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 const RAW_BUFFER_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 export const ISTIO_ALPN = ['istio-peer-exchange', 'istio'];
-
-function sdsSecret(name: string): JsonObject {
-  return { name, sds_config: { ads: {}, resource_api_version: 'V3' } };
-}
-
-function socket(context: JsonObject): JsonObject {
-  return { name: TLS_TRANSPORT_SOCKET, typed_config: { '@type': UPSTREAM_TLS_TYPE, ...context } };
-}
 
 function sanMatchers(sans: readonly string[]): JsonObject[] {
   return sans.map((san) => ({ san_type: san.startsWith('spiffe://') ? 'URI' : 'DNS', matcher: { exact: san } }));
@@ -32,14 +23,14 @@ function sanMatchers(sans: readonly string[]): JsonObject[] {
 export function istioMutualSocket(sni: string, serverIdentities: readonly string[], http: boolean, h2 = false): JsonObject {
   const validation: JsonObject = {};
   if (serverIdentities.length) validation.match_typed_subject_alt_names = sanMatchers(serverIdentities);
-  return socket({
+  return upstreamTlsSocket({
     sni,
     common_tls_context: {
       // Istio offers its own ALPN values so the server sidecar knows the peer is a sidecar; for HTTP
       // clusters h2 and http/1.1 ride along so the app protocol is still negotiated.
       alpn_protocols: http ? [...ISTIO_ALPN, ...(h2 ? ['h2'] : []), 'http/1.1'] : ISTIO_ALPN,
-      tls_certificate_sds_secret_configs: [sdsSecret('default')],
-      combined_validation_context: { default_validation_context: validation, validation_context_sds_secret_config: sdsSecret('ROOTCA') },
+      tls_certificate_sds_secret_configs: [workloadCertSds()],
+      combined_validation_context: { default_validation_context: validation, validation_context_sds_secret_config: meshRootSds() },
     },
   });
 }
@@ -64,11 +55,11 @@ export function destinationRuleSocket(
       if (tls.subjectAltNames?.length) validation.match_typed_subject_alt_names = sanMatchers(tls.subjectAltNames);
       if (tls.credentialName) {
         // One Secret carries the client pair and (optionally) the CA, as on gateways.
-        if (tls.mode === 'MUTUAL') common.tls_certificate_sds_secret_configs = [sdsSecret(`kubernetes://${tls.credentialName}`)];
+        if (tls.mode === 'MUTUAL') common.tls_certificate_sds_secret_configs = [credentialSds(tls.credentialName)];
         if (!tls.insecureSkipVerify) {
           common.combined_validation_context = {
             default_validation_context: validation,
-            validation_context_sds_secret_config: sdsSecret(`kubernetes://${tls.credentialName}-cacert`),
+            validation_context_sds_secret_config: credentialSds(tls.credentialName, true),
           };
         }
       } else {
@@ -82,7 +73,7 @@ export function destinationRuleSocket(
         if (Object.keys(validation).length) common.validation_context = validation;
       }
       if (ctx.http) common.alpn_protocols = ctx.h2 ? ['h2', 'http/1.1'] : ['http/1.1'];
-      return socket({ sni: tls.sni ?? ctx.sni, common_tls_context: common });
+      return upstreamTlsSocket({ sni: tls.sni ?? ctx.sni, common_tls_context: common });
     }
     default:
       throw new SailfinError('schema', `unknown tls mode "${String(tls.mode)}"`, { field: `${field}.mode` });

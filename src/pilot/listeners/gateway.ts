@@ -10,7 +10,8 @@ import { hostMatches } from '../../registry/hostname.js';
 import type { GenContext } from '../context.js';
 import type { GatewaySpec, IndexedVirtualService } from '../istio-config.js';
 import { BLACKHOLE_CLUSTER } from '../names.js';
-import { CACERT_SUFFIX, CREDENTIAL_PREFIX } from '../secrets/credentials.js';
+import { CREDENTIAL_PREFIX } from '../secrets/credentials.js';
+import { credentialSds, downstreamTlsSocket, meshRootSds, workloadCertSds } from '../secrets/tls-socket.js';
 import { httpConnectionManager, reportedTcpProxy, socketAddress, tcpProxy } from './hcm.js';
 import { TLS_INSPECTOR } from './listener-filters.js';
 import { hcmTracing } from './tracing.js';
@@ -23,9 +24,7 @@ export interface BoundServer {
   index: number;
 }
 
-const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 
-const sds = (name: string): JsonObject => ({ name, sds_config: { ads: {}, resource_api_version: 'V3' } });
 
 /** `ns/host` in a Gateway → the host part, and whether a VirtualService in `vsNamespace` may bind it. */
 export function serverHostAllows(pattern: string, vsNamespace: string, gatewayNamespace: string): { host: string; ok: boolean } {
@@ -77,24 +76,21 @@ function tlsContext(b: BoundServer, http: boolean): JsonObject {
   const common: JsonObject = { alpn_protocols: http ? ['h2', 'http/1.1'] : [] };
   const mode = tls.mode ?? 'SIMPLE';
   if (mode === 'ISTIO_MUTUAL') {
-    common.tls_certificate_sds_secret_configs = [sds('default')];
-    common.combined_validation_context = { default_validation_context: {}, validation_context_sds_secret_config: sds('ROOTCA') };
+    common.tls_certificate_sds_secret_configs = [workloadCertSds()];
+    common.combined_validation_context = { default_validation_context: {}, validation_context_sds_secret_config: meshRootSds() };
   } else if (tls.credentialName) {
-    common.tls_certificate_sds_secret_configs = [sds(`${CREDENTIAL_PREFIX}${tls.credentialName}`)];
+    common.tls_certificate_sds_secret_configs = [credentialSds(tls.credentialName)];
     if (mode === 'MUTUAL' || mode === 'OPTIONAL_MUTUAL') {
       common.combined_validation_context = {
         default_validation_context: tls.subjectAltNames?.length ? { match_typed_subject_alt_names: tls.subjectAltNames.map((s) => ({ san_type: 'DNS', matcher: { exact: s } })) } : {},
-        validation_context_sds_secret_config: sds(`${CREDENTIAL_PREFIX}${tls.credentialName}${CACERT_SUFFIX}`),
+        validation_context_sds_secret_config: credentialSds(tls.credentialName, true),
       };
     }
   } else if (tls.serverCertificate && tls.privateKey) {
     common.tls_certificates = [{ certificate_chain: { filename: tls.serverCertificate }, private_key: { filename: tls.privateKey } }];
     if (mode === 'MUTUAL' && tls.caCertificates) common.validation_context = { trusted_ca: { filename: tls.caCertificates } };
   }
-  return {
-    name: 'envoy.transport_sockets.tls',
-    typed_config: { '@type': DOWNSTREAM_TLS, require_client_certificate: mode === 'MUTUAL' || mode === 'ISTIO_MUTUAL', common_tls_context: common },
-  };
+  return downstreamTlsSocket({ require_client_certificate: mode === 'MUTUAL' || mode === 'ISTIO_MUTUAL', common_tls_context: common });
 }
 
 function sniNames(b: BoundServer): string[] {

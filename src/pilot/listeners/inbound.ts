@@ -11,6 +11,7 @@ import type { GenContext } from '../context.js';
 import type { WorkloadInstance } from '../model.js';
 import { INBOUND_PASSTHROUGH_CLUSTER, VIRTUAL_INBOUND_LISTENER, clusterName } from '../names.js';
 import { ISTIO_ALPN } from '../clusters/upstream-tls.js';
+import { downstreamTlsSocket, meshRootSds, workloadCertSds } from '../secrets/tls-socket.js';
 import { mtlsModeFor, type MtlsMode } from '../security/peer-authentication.js';
 import { policiesFor, rbacFilters } from '../security/authorization.js';
 import { jwtAuthnFilter, requestAuthenticationsFor } from '../security/request-authentication.js';
@@ -19,26 +20,17 @@ import { ORIGINAL_DST, TLS_INSPECTOR } from './listener-filters.js';
 import { hcmTracing } from './tracing.js';
 
 export const INBOUND_CAPTURE_PORT = 15006;
-const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
-
-function sds(name: string): JsonObject {
-  return { name, sds_config: { ads: {}, resource_api_version: 'V3' } };
-}
 
 /** The server side of mesh mTLS: the workload's certificate, client certificates from the mesh root required. */
 export function inboundMtlsSocket(http: boolean): JsonObject {
-  return {
-    name: 'envoy.transport_sockets.tls',
-    typed_config: {
-      '@type': DOWNSTREAM_TLS,
-      require_client_certificate: true,
-      common_tls_context: {
-        alpn_protocols: http ? ['h2', 'http/1.1'] : [],
-        tls_certificate_sds_secret_configs: [sds('default')],
-        combined_validation_context: { default_validation_context: {}, validation_context_sds_secret_config: sds('ROOTCA') },
-      },
+  return downstreamTlsSocket({
+    require_client_certificate: true,
+    common_tls_context: {
+      alpn_protocols: http ? ['h2', 'http/1.1'] : [],
+      tls_certificate_sds_secret_configs: [workloadCertSds()],
+      combined_validation_context: { default_validation_context: {}, validation_context_sds_secret_config: meshRootSds() },
     },
-  };
+  });
 }
 
 /** RequestAuthentication's jwt_authn goes before RBAC so that policies can read request.auth.*. */
