@@ -69,9 +69,8 @@ export class HttpConnectionManager implements NetworkFilter, ConnectionOwner {
 
   private startH1(conn: DownstreamConnection, initial: Buffer | undefined): void {
     this.config.stats.downstream_cx_http1_total.inc();
-    const c = new H1ServerConnection(this.config, conn, conn.socket, this);
+    const c = new H1ServerConnection(this.config, conn, conn.socket, this, initial);
     this.h1Connections.add(c);
-    if (initial && initial.length) c.feed(initial);
     if ((conn.socket as Socket).isPaused()) conn.socket.resume();
   }
 

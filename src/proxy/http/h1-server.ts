@@ -15,6 +15,7 @@ import { HeaderList } from './headers.js';
 import { H1Parser, ParserMode, type H1ParserHandler } from './h1-parser.js';
 import { reportInternalError } from './internal-error.js';
 import { appendHeaders, chunkHeader, CHUNK_END, LAST_CHUNK, statusLine, trailerBlock } from './h1-writer.js';
+import { releaseStaticReads, takeStaticReads, type StaticReader } from '../listener/static-reads.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Bodies up to this size are sent in the same buffer as the response head. */
@@ -25,7 +26,7 @@ export interface ConnectionOwner {
   onConnectionClosed(c: { drain(): void }): void;
 }
 
-export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStream {
+export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStream, StaticReader {
   protocol = 'HTTP/1.1';
   private readonly parser: H1Parser;
   private stream: ActiveStream | null = null;
@@ -42,17 +43,24 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
   private pendingHead: string | undefined;
   private flushScheduled = false;
   private readonly flushBound = this.flushHead.bind(this);
+  /** Reads arrive through onStaticRead (a listener socket's shared buffer) instead of 'data' events. */
+  private readonly staticReads: boolean;
 
   constructor(
     private readonly hcm: HcmConfig,
     private readonly conn: DownstreamConnection,
     private readonly socket: Duplex,
     private readonly owner: ConnectionOwner,
+    /** Bytes the listener already read (inspectors, protocol detection), handled first. */
+    initial?: Buffer,
   ) {
     this.parser = new H1Parser(ParserMode.Request, this);
     this.parser.maxHeaderBytes = hcm.maxRequestHeadersBytes;
     this.parser.maxHeaderCount = hcm.maxHeadersCount;
-    socket.on('data', this.onSocketData.bind(this));
+    const take = takeStaticReads(socket, this);
+    this.staticReads = take.taken;
+    this.parser.copyRetained = take.taken;
+    if (!take.taken) socket.on('data', this.onSocketData.bind(this));
     socket.on('drain', this.onSocketDrain.bind(this));
     socket.on('close', this.onSocketClose.bind(this));
     socket.on('error', noop);
@@ -60,11 +68,12 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
     (socket as Duplex & { setNoDelay?(v: boolean): void }).setNoDelay?.(true);
     this.armIdleTimer();
     this.armHeaderTimer();
+    if (initial && initial.length) this.onSocketData(initial);
+    if (take.buffered) this.onSocketData(take.buffered);
   }
 
-  /** Feeds bytes the listener already read (inspectors, protocol detection). */
-  feed(data: Buffer): void {
-    this.onSocketData(data);
+  onStaticRead(bytes: number, buf: Buffer): void {
+    this.onSocketData(buf.subarray(0, bytes));
   }
 
   private onSocketData(data: Buffer): void {
@@ -161,7 +170,8 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
 
   onBody(chunk: Buffer): void {
     const s = this.stream;
-    if (s) s.onRequestData(chunk, false);
+    // A static read buffer is overwritten by the next read; the router may still hold the chunk.
+    if (s) s.onRequestData(this.staticReads ? Buffer.from(chunk) : chunk, false);
   }
 
   onMessageComplete(trailers: HeaderList | undefined): void {
@@ -316,6 +326,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
     this.clearHeaderTimer();
     const head = this.parser.takeUpgradedRemainder();
     const sock = this.socket;
+    releaseStaticReads(sock);
     sock.removeAllListeners('data');
     sock.removeAllListeners('drain');
     sock.removeAllListeners('end');

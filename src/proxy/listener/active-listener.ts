@@ -15,6 +15,7 @@ import { formatAddress, plainIp } from './address.js';
 import type { DownstreamConnection } from './connection.js';
 import { selectChain } from './filter-chain-match.js';
 import { inspect, type Inspection } from './inspect.js';
+import { installStaticReadAccept } from './static-reads.js';
 import { drainCompiled, type CompiledChain, type CompiledListener } from './listener-config.js';
 
 /** A TLS handshake that has not finished by then is abandoned (a slow or broken client). */
@@ -36,6 +37,12 @@ export class ActiveListener {
   private readonly connections = new Map<Socket, CompiledListener>();
   private readonly drainTimers = new Set<NodeJS.Timeout>();
   lastUpdated = new Date();
+  /**
+   * Whether new connections may read through a static buffer (static-reads.ts): not when a chain
+   * terminates TLS (the TLS layer takes the raw socket over) or when connections are handed to
+   * another listener (use_original_dst), whose chains this listener cannot vouch for.
+   */
+  private plainChains: boolean;
   versionInfo = '';
 
   constructor(
@@ -46,6 +53,7 @@ export class ActiveListener {
     private readonly lookupDst: (socket: Socket) => { address: string; port: number } | undefined = () => undefined,
   ) {
     this.port = config.address.port;
+    this.plainChains = onlyPlainChains(config);
     // A port-0 listener gets its stats names once bound, from the real port.
     if (!config.bindToPort || this.port !== 0) this.setStats();
   }
@@ -80,6 +88,7 @@ export class ActiveListener {
       server.listen({ host: this.address, port: this.config.address.port, backlog: 4096 }, () => resolve());
     });
     server.on('error', (err) => this.ctx.log.error({ err: err.message, listener: this.name }, 'listener socket error'));
+    installStaticReadAccept(server, () => this.plainChains);
     this.server = server;
     this.port = (server.address() as { port: number }).port;
     this.setStats();
@@ -89,6 +98,7 @@ export class ActiveListener {
   replace(next: CompiledListener): void {
     const old = this.config;
     this.config = next;
+    this.plainChains = onlyPlainChains(next);
     this.lastUpdated = new Date();
     this.drainGeneration(old);
   }
@@ -258,4 +268,8 @@ export class ActiveListener {
     for (const t of this.drainTimers) clearTimeout(t);
     this.drainTimers.clear();
   }
+}
+
+function onlyPlainChains(c: CompiledListener): boolean {
+  return !c.useOriginalDst && c.chains.every((ch) => !ch.tls) && !c.defaultChain?.tls;
 }

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import '../../../src/proxy/http/connection-manager.js';
 import { compileRouteConfiguration, type CompiledRouteConfig } from '../../../src/proxy/http/route-config.js';
 import { networkFilterFactory, type NetworkFilter } from '../../../src/proxy/listener/connection.js';
+import { installStaticReadAccept } from '../../../src/proxy/listener/static-reads.js';
 import type { ProxyContext, RouteConfigHandle } from '../../../src/proxy/context.js';
 import { StatsStore } from '../../../src/proxy/stats/store.js';
 import { ClusterManagerImpl } from '../../../src/proxy/upstream/cluster-manager.js';
@@ -89,6 +90,8 @@ export async function startProxy(hcm: JsonObject, clusters: JsonObject[], setup?
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  // Accept the way a plain-TCP listener does: reads through the shared static buffer (static-reads.ts).
+  if (!installStaticReadAccept(server, () => true)) throw new Error('static-read accept is unavailable on this Node version');
   const port = (server.address() as AddressInfo).port;
   return {
     port,

@@ -1,0 +1,130 @@
+/**
+ * Guards the Node internals static-reads.ts relies on (a listen handle's `onconnection`, net.Socket
+ * built over an accepted handle with `onread`): when a Node upgrade changes them, this fails here
+ * instead of the proxy silently losing its fast accept path or its reads.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { hasStaticReads, installStaticReadAccept, releaseStaticReads, takeStaticReads } from '../../../src/proxy/listener/static-reads.js';
+
+function waitFor(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const tick = (): void => {
+      if (cond()) return resolve();
+      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+describe('static-read accept (Node internals guard)', () => {
+  let server: net.Server;
+  let port: number;
+  let wanted = true;
+  const accepted: net.Socket[] = [];
+  const clients: net.Socket[] = [];
+
+  before(async () => {
+    server = net.createServer({ noDelay: true }, (s) => {
+      s.on('error', () => undefined);
+      accepted.push(s);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as net.AddressInfo).port;
+  });
+
+  after(async () => {
+    for (const c of clients) c.destroy();
+    for (const s of accepted) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  async function connect(): Promise<{ client: net.Socket; socket: net.Socket }> {
+    const n = accepted.length;
+    const client = net.connect(port, '127.0.0.1');
+    client.on('error', () => undefined);
+    clients.push(client);
+    await waitFor(() => accepted.length > n, 'the accept');
+    return { client, socket: accepted[n] };
+  }
+
+  it('installs on this Node version', () => {
+    assert.equal(installStaticReadAccept(server, () => wanted), true, 'net.Server internals changed: static reads are off');
+  });
+
+  it('delivers reads as data events until a reader takes them, then to the reader only', async () => {
+    const { client, socket } = await connect();
+    assert.equal(hasStaticReads(socket), true);
+    const events: string[] = [];
+    socket.on('data', (d: Buffer) => events.push(`data:${d.toString()}`));
+    client.write('one');
+    await waitFor(() => events.length === 1, 'the first data event');
+    socket.removeAllListeners('data');
+    takeStaticReads(socket, { onStaticRead: (n, buf) => events.push(`reader:${buf.toString('latin1', 0, n)}`) });
+    client.write('two');
+    await waitFor(() => events.length === 2, 'the reader');
+    assert.deepEqual(events, ['data:one', 'reader:two']);
+  });
+
+  it('hands over bytes read before the reader came and not yet consumed', async () => {
+    const { client, socket } = await connect();
+    client.write('early');
+    // Nobody listens yet: the read sits in the stream's buffer.
+    await waitFor(() => socket.readableLength === 5, 'the buffered read');
+    const got: string[] = [];
+    const taken = takeStaticReads(socket, { onStaticRead: (n, buf) => got.push(buf.toString('latin1', 0, n)) });
+    assert.equal(taken.taken, true);
+    assert.equal(taken.buffered?.toString(), 'early');
+    socket.resume();
+    client.write('late');
+    await waitFor(() => got.length === 1, 'the reader');
+    assert.deepEqual(got, ['late']);
+  });
+
+  it('pause() stops reading and resume() restarts it; release returns to data events', async () => {
+    const { client, socket } = await connect();
+    const got: string[] = [];
+    takeStaticReads(socket, { onStaticRead: (n, buf) => got.push(buf.toString('latin1', 0, n)) });
+    socket.pause();
+    client.write('held');
+    await new Promise((r) => setTimeout(r, 80));
+    assert.deepEqual(got, [], 'a paused socket must not read');
+    socket.resume();
+    await waitFor(() => got.length === 1, 'the read after resume');
+    assert.deepEqual(got, ['held']);
+    releaseStaticReads(socket);
+    const data = new Promise<string>((r) => socket.once('data', (d: Buffer) => r(d.toString())));
+    client.write('piped');
+    assert.equal(await data, 'piped');
+  });
+
+  it('writes, end-of-stream and the server connection count behave as for any socket', async () => {
+    const { client, socket } = await connect();
+    const before = await new Promise<number>((r, j) => server.getConnections((e, n) => (e ? j(e) : r(n))));
+    const reply = new Promise<string>((r) => client.once('data', (d: Buffer) => r(d.toString())));
+    socket.write('pong');
+    assert.equal(await reply, 'pong');
+    const ended = new Promise<void>((r) => socket.once('end', () => r()));
+    client.end();
+    await ended;
+    socket.destroy();
+    await waitFor(() => socket.destroyed, 'the close');
+    await new Promise((r) => setTimeout(r, 20));
+    const afterClose = await new Promise<number>((r, j) => server.getConnections((e, n) => (e ? j(e) : r(n))));
+    assert.equal(afterClose, before - 1);
+  });
+
+  it('accepts ordinary sockets while not wanted', async () => {
+    wanted = false;
+    try {
+      const { socket } = await connect();
+      assert.equal(hasStaticReads(socket), false);
+      assert.equal(takeStaticReads(socket, { onStaticRead: () => undefined }).taken, false);
+    } finally {
+      wanted = true;
+    }
+  });
+});
