@@ -4,7 +4,8 @@
  * rule change sends route tables only (no clusters, listeners or endpoints), and only to the
  * namespaces the rule is exported to, before or after the change (Istio pushes a proxy only when its
  * sidecar scope can see the changed config: a VirtualService with `exportTo: ["."]` is invisible
- * to other namespaces). push-scope.test.ts tests the decision function alone.
+ * to other namespaces). An AuthorizationPolicy reaches the workloads of its namespace only.
+ * push-scope.test.ts tests the decision function alone.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -99,7 +100,7 @@ async function quiet(sidecars: readonly Sidecar[], quietMs = 300): Promise<void>
   }
 }
 
-describe('push scope over the wire: a VirtualService change', () => {
+describe('push scope over the wire: VirtualService and AuthorizationPolicy changes', () => {
   let dir: string;
   let cp: ControlPlane;
   const sidecars: Sidecar[] = [];
@@ -124,11 +125,11 @@ describe('push scope over the wire: a VirtualService change', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Changes the file, reloads, and returns what each namespace's sidecar then received and what the push reached. */
-  async function change(yaml: string, expectRds: readonly string[]): Promise<{ received: Record<string, string[]>; push: { proxies: number; responses: number } }> {
+  /** Changes a file (the VirtualService's by default), reloads, and returns what each namespace's sidecar then received and what the push reached. */
+  async function change(yaml: string, expectRds: readonly string[], file = 'vs.yaml'): Promise<{ received: Record<string, string[]>; push: { proxies: number; responses: number } }> {
     for (const s of sidecars) s.log.length = 0;
     pushes.length = 0;
-    writeFileSync(join(dir, 'vs.yaml'), yaml);
+    writeFileSync(join(dir, file), yaml);
     assert.equal((await cp.reload()).accepted, true);
     await eventually('the push', () => pushes.length > 0, 10_000);
     await eventually(`route tables in ${expectRds.join(', ')}`, () => sidecars.filter((s) => expectRds.includes(s.namespace)).every((s) => s.types().includes('RDS')), 10_000);
@@ -171,5 +172,16 @@ describe('push scope over the wire: a VirtualService change', () => {
     assert.deepEqual(received, { 'team-a': ['RDS'], 'team-b': ['RDS'], 'team-c': ['RDS'] });
     assert.equal(push.proxies, 3);
     assert.ok(sidecars.every((s) => s.reviewsTimeout() === '5s'));
+  });
+
+  it('an AuthorizationPolicy reaches its own namespace only: listeners (RBAC), and the route tables that follow them', async () => {
+    const policy = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-all, namespace: team-b}
+spec: {}
+`;
+    const { received, push } = await change(policy, ['team-b'], 'authz.yaml');
+    assert.deepEqual(received, { 'team-a': [], 'team-b': ['LDS', 'RDS'], 'team-c': [] });
+    assert.equal(push.proxies, 1);
   });
 });
