@@ -4,11 +4,11 @@
  * filters, carries the body between the downstream codec and the router, applies the response
  * header policies, sends local replies, and logs and counts the stream when it ends.
  */
-import { randomUUID } from 'node:crypto';
 import type { DownstreamConnection } from '../listener/connection.js';
 import { logAll } from '../stats/access-log.js';
-import { addFlag, newStreamInfo, type ResponseFlag, type StreamInfo } from '../stream-info.js';
+import { addFlag, type ResponseFlag, type StreamInfo } from '../stream-info.js';
 import { cancelDeadline, deadlineQueue, type Deadline } from './deadline-queue.js';
+import { normalizePath, prepareRequestHeaders, stripPort } from './request-headers.js';
 import type { DownstreamCodecStream } from './downstream-codec.js';
 import type { HcmConfig } from './hcm-config.js';
 import type { HeaderList } from './headers.js';
@@ -75,19 +75,7 @@ export class ActiveStream implements RouteRequest {
     this.headers = headers;
     this.requestComplete = endStream;
     this.grpc = isGrpcRequest(headers.get('content-type'));
-    const info = newStreamInfo();
-    info.protocol = codec.protocol;
-    info.method = method;
-    info.path = path;
-    info.authority = authority;
-    info.userAgent = headers.get('user-agent');
-    info.downstreamRemoteAddress = conn.remoteAddress + ':' + conn.remotePort;
-    info.downstreamLocalAddress = conn.localAddress + ':' + conn.localPort;
-    info.requestedServerName = conn.serverName;
-    info.downstreamPeerUri = conn.peerUri;
-    info.listenerName = conn.listenerName;
-    info.filterChainName = conn.filterChainName;
-    info.requestHeaders = headers as unknown as StreamInfo['requestHeaders'];
+    const info = httpStreamInfo(conn, codec.protocol, method, path, authority, headers);
     this.info = info;
     const s = hcm.stats;
     s.downstream_rq_total.inc();
@@ -107,7 +95,7 @@ export class ActiveStream implements RouteRequest {
     if (hcm.requestTimeoutMs > 0 && !this.requestComplete) this.requestTimer = deadlineQueue(hcm.requestTimeoutMs).arm(this, onRequestTimeout);
     if (hcm.stripAnyHostPort) this.host = stripPort(this.host);
     if (hcm.mergeSlashes || hcm.normalizePath) this.path = normalizePath(this.path, hcm.normalizePath, hcm.mergeSlashes);
-    this.mutateRequestHeaders();
+    prepareRequestHeaders(this);
     if (hcm.tracer) this.span = hcm.tracer.start(this);
     this.routeConfig = hcm.staticRoutes ?? (hcm.rds?.current as CompiledRouteConfig | undefined);
     this.refreshRoute();
@@ -135,50 +123,6 @@ export class ActiveStream implements RouteRequest {
       if (this.done || this.responseStarted) return;
       this.filterIndex++;
     }
-  }
-
-  private mutateRequestHeaders(): void {
-    const hcm = this.hcm;
-    const h = this.headers;
-    const conn = this.conn;
-    if (hcm.useRemoteAddress) {
-      if (!hcm.skipXffAppend) {
-        const xff = h.getJoined('x-forwarded-for');
-        h.set('x-forwarded-for', xff ? xff + ',' + conn.remoteAddress : conn.remoteAddress);
-      }
-      h.set('x-forwarded-proto', this.scheme);
-    } else if (!h.has('x-forwarded-proto')) h.add('x-forwarded-proto', this.scheme);
-    this.info.forwardedFor = h.getJoined('x-forwarded-for');
-    let rid = h.get('x-request-id');
-    if (hcm.generateRequestId && (rid === undefined || (hcm.useRemoteAddress && !hcm.preserveExternalRequestId && !isInternal(conn.remoteAddress)))) {
-      rid = randomUUID();
-      h.set('x-request-id', rid);
-    }
-    this.info.requestId = rid;
-    this.forwardClientCert();
-  }
-
-  private forwardClientCert(): void {
-    const mode = this.hcm.forwardClientCert;
-    const h = this.headers;
-    if (mode === 'FORWARD_ONLY' || mode === 'ALWAYS_FORWARD_ONLY') return;
-    const mtls = this.conn.peerCertificate !== undefined || this.conn.peerUri !== undefined;
-    if (mode === 'SANITIZE' || !mtls) {
-      h.remove('x-forwarded-client-cert');
-      return;
-    }
-    const cc = this.hcm.setCurrentClientCert;
-    let v = '';
-    if (this.conn.localUri) v += `By=${this.conn.localUri};`;
-    const fp = this.conn.peerCertificate?.fingerprint256;
-    if (fp) v += `Hash=${fp.replace(/:/g, '').toLowerCase()};`;
-    if (cc.subject && this.conn.peerCertificate?.subject) v += `Subject="${subjectString(this.conn.peerCertificate.subject)}";`;
-    if (cc.uri && this.conn.peerUri) v += `URI=${this.conn.peerUri};`;
-    v = v.replace(/;$/, '');
-    if (mode === 'APPEND_FORWARD') {
-      const prev = h.getJoined('x-forwarded-client-cert');
-      h.set('x-forwarded-client-cert', prev ? prev + ',' + v : v);
-    } else h.set('x-forwarded-client-cert', v);
   }
 
   // ---- request body, from the codec ----
@@ -392,44 +336,54 @@ function onRequestTimeout(s: ActiveStream): void {
   s.sendLocalReply(408, 'request timeout', undefined, 'request_overall_timeout');
 }
 
-function stripPort(host: string): string {
-  if (host.startsWith('[')) {
-    const e = host.indexOf(']');
-    return e < 0 ? host : host.slice(0, e + 1);
-  }
-  const c = host.lastIndexOf(':');
-  return c < 0 ? host : host.slice(0, c);
-}
+/** Per connection, so each request does not build the same two strings again. */
+const ADDRESSES = Symbol('sailfin.streamInfoAddresses');
 
-function isInternal(ip: string): boolean {
-  return ip.startsWith('10.') || ip.startsWith('192.168.') || ip.startsWith('127.') || ip === '::1' || /^172\.(1[6-9]|2\d|3[01])\./.test(ip) || ip.startsWith('::ffff:127.');
-}
-
-function subjectString(subject: Record<string, unknown>): string {
-  return Object.entries(subject)
-    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`)
-    .join(',');
-}
-
-/** RFC 3986 dot-segment removal and `//` merging, applied to the path part only. */
-export function normalizePath(full: string, dots: boolean, merge: boolean): string {
-  const q = full.indexOf('?');
-  let p = q < 0 ? full : full.slice(0, q);
-  const rest = q < 0 ? '' : full.slice(q);
-  if (merge) p = p.replace(/\/{2,}/g, '/');
-  if (dots && p.includes('.')) {
-    const out: string[] = [];
-    for (const seg of p.split('/')) {
-      if (seg === '.') continue;
-      if (seg === '..') {
-        if (out.length > 1) out.pop();
-        continue;
-      }
-      out.push(seg);
-    }
-    p = out.join('/');
-    if (!p.startsWith('/')) p = '/' + p;
-    if ((full.endsWith('/.') || full.endsWith('/..')) && !p.endsWith('/')) p += '/';
-  }
-  return p + rest;
+/**
+ * The stream's StreamInfo with every field present from the start: V8 then allocates it once with
+ * its final shape instead of growing its property store as the router, codec and log fill it in.
+ */
+function httpStreamInfo(conn: DownstreamConnection, protocol: string, method: string, path: string, authority: string, headers: HeaderList): StreamInfo {
+  const c = conn as DownstreamConnection & { [ADDRESSES]?: [string, string] };
+  const addrs = (c[ADDRESSES] ??= [conn.remoteAddress + ':' + conn.remotePort, conn.localAddress + ':' + conn.localPort]);
+  return {
+    startTime: Date.now(),
+    startHr: process.hrtime.bigint(),
+    protocol,
+    method,
+    path,
+    authority,
+    userAgent: headers.get('user-agent'),
+    requestId: undefined,
+    forwardedFor: undefined,
+    responseCode: undefined,
+    responseCodeDetails: undefined,
+    connectionTerminationDetails: undefined,
+    upstreamTransportFailureReason: undefined,
+    responseFlags: [],
+    bytesReceived: 0,
+    bytesSent: 0,
+    durationMs: undefined,
+    upstreamServiceTimeMs: undefined,
+    upstreamHost: undefined,
+    upstreamCluster: undefined,
+    upstreamLocalAddress: undefined,
+    downstreamLocalAddress: addrs[1],
+    downstreamRemoteAddress: addrs[0],
+    requestedServerName: conn.serverName,
+    routeName: undefined,
+    virtualClusterName: undefined,
+    downstreamPeerUri: conn.peerUri,
+    upstreamPeerUri: undefined,
+    listenerName: conn.listenerName,
+    filterChainName: conn.filterChainName,
+    requestHeaders: headers as unknown as StreamInfo['requestHeaders'],
+    responseHeaders: undefined,
+    responseTrailers: undefined,
+    attemptCount: undefined,
+    downstreamPeer: undefined,
+    upstreamPeer: undefined,
+    upstreamHostMetadata: undefined,
+    filterState: undefined,
+  };
 }

@@ -11,25 +11,27 @@ const RETRY_BUFFER_LIMIT = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 export class RequestBodyBuffer {
-  /** undefined once the body outgrew the limit (or the router finished). */
-  chunks: Buffer[] | undefined = [];
+  /** The chunks kept; undefined while there are none (most requests have no body) or once dropped. */
+  chunks: Buffer[] | undefined;
   ended = false;
   trailers: HeaderList | undefined;
   private bytes = 0;
+  private dropped = false;
 
   add(chunk: Buffer): void {
-    const chunks = this.chunks;
-    if (!chunks) return;
+    if (this.dropped) return;
     this.bytes += chunk.length;
-    if (this.bytes > RETRY_BUFFER_LIMIT) this.chunks = undefined;
-    else chunks.push(chunk);
+    if (this.bytes > RETRY_BUFFER_LIMIT) this.drop();
+    else (this.chunks ??= []).push(chunk);
   }
 
+  /** Whether the whole body seen so far is still here to resend. */
   get replayable(): boolean {
-    return this.chunks !== undefined;
+    return !this.dropped;
   }
 
   drop(): void {
+    this.dropped = true;
     this.chunks = undefined;
   }
 }

@@ -145,7 +145,7 @@ export class Router extends RouterTimers implements UpstreamCallbacks {
       const first = this.firstChunks;
       this.firstChunks = undefined;
       sendBody(first, body, head.hasBody, this);
-    } else if (body.chunks) sendBody(body.chunks, body, head.hasBody, this);
+    } else if (body.replayable) sendBody(body.chunks, body, head.hasBody, this);
   }
 
   /** Writes to the current attempt, pausing the downstream while the upstream is backed up. */
