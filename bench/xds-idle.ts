@@ -48,7 +48,8 @@ for i in $(seq 1 120); do
   [ "\${n%/*}" -gt 100 ] && [ "\${n#*/}" -gt 1000 ] && [ "$n" = "$prev" ] && break
   prev=$n; sleep 1
 done
-sleep 3
+# Idle means after the proxy's settled-config collection, 2 s after its last config change or dump.
+sleep 5
 echo "CLUSTERS $n"
 grep -E "VmRSS|VmHWM" /proc/$P/status
 `;

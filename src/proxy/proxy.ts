@@ -16,6 +16,7 @@ import { createClusterManager, routeCompiler, type ManagedClusters } from './boo
 import { RouteRegistry } from './bootstrap/route-registry.js';
 import { locate, type BootstrapSource } from './bootstrap/source.js';
 import { stderrLogger } from './bootstrap/stderr-logger.js';
+import { SettledGc } from './bootstrap/settled-gc.js';
 import type { DynamicConfig } from './bootstrap/dynamic-config.js';
 import { ListenerManager, type OriginalDstLookup } from './listener/listener-manager.js';
 import { SecretProviderImpl } from './tls/secret-provider.js';
@@ -84,6 +85,8 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
   let statsEndpoint: { port: number; close(): void } | undefined;
   let envoyProm: { port: number; close(): void } | undefined;
   let dynamic: DynamicConfig | undefined;
+  // Gives back the garbage of compiling the config once it stops changing (see settled-gc.ts).
+  const settledGc = new SettledGc();
   const startedAt = Date.now();
   const handle: ProxyHandle = {
     ctx,
@@ -95,6 +98,7 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
     healthPort: undefined,
     async close() {
       state = 'DRAINING';
+      settledGc.close();
       dynamic?.close();
       listeners.close();
       clusters.close();
@@ -147,8 +151,9 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
     if (cfg.dynamic?.ads_config) {
       // Loaded only when needed: the gRPC stack is most of the proxy's start-up time.
       const { startDynamicConfig } = await import('./bootstrap/dynamic-config.js');
-      dynamic = startDynamicConfig(cfg.raw, { ctx, clusters, listeners, routes, secrets, staticClusters: new Set(cfg.clusters.map((c) => String(c.json.name))), onReady: () => (state = state === 'INITIALIZING' ? 'LIVE' : state) });
+      dynamic = startDynamicConfig(cfg.raw, { ctx, clusters, listeners, routes, secrets, staticClusters: new Set(cfg.clusters.map((c) => String(c.json.name))), onApplied: () => settledGc.touch(), onReady: () => (state = state === 'INITIALIZING' ? 'LIVE' : state) });
     } else state = 'LIVE';
+    settledGc.touch();
   } catch (err) {
     await handle.close();
     throw err;
@@ -159,6 +164,8 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
     return {
       stats,
       configDump(resource?: string) {
+        // Dumps of a large config allocate megabytes the idle proxy would otherwise keep resident.
+        settledGc.touch();
         const configs: JsonObject[] = [
           { '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', bootstrap: redactKeys(cfg.raw), last_updated: new Date(startedAt).toISOString() },
           clusters.configDump(),
@@ -177,8 +184,14 @@ export async function startProxy(bootstrap: JsonObject | BootstrapSource, opts: 
         return { configs };
       },
       clusterNames: () => new Set(clusters.names()),
-      clustersText: () => clusters.clustersText(),
-      clustersJson: () => clusters.clustersJson() as unknown as JsonObject,
+      clustersText: () => {
+        settledGc.touch();
+        return clusters.clustersText();
+      },
+      clustersJson: () => {
+        settledGc.touch();
+        return clusters.clustersJson() as unknown as JsonObject;
+      },
       listeners: () => listeners.status(),
       state: () => state,
       serverInfo: () => ({

@@ -22,6 +22,8 @@ export interface DynamicConfigDeps {
   routes: RouteRegistry;
   secrets: SecretProviderImpl;
   staticClusters: ReadonlySet<string>;
+  /** Called after every response the proxy applied (in whole or in part). */
+  onApplied?: () => void;
   /** Called once the first listeners have been applied (the proxy is then LIVE). */
   onReady: () => void;
 }
@@ -94,6 +96,7 @@ export function startDynamicConfig(bootstrap: JsonObject, deps: DynamicConfigDep
         } else if (typeUrl === TypeUrl.Secret) {
           for (const [name, json] of resources) attempt(name, () => secrets.addOrUpdate(json, `secrets[${name}]`, { version }));
         }
+        deps.onApplied?.();
         if (errors.length > 0) throw new SailfinError('schema', errors.join('; '));
       },
     },
