@@ -84,19 +84,19 @@ export function effectivePolicy(service: TrafficPolicy | undefined, subset: Traf
   const out: TrafficPolicy = {};
   for (const layer of [service, subset]) {
     if (!layer) continue;
-    if (layer.loadBalancer) out.loadBalancer = layer.loadBalancer;
-    if (layer.connectionPool) out.connectionPool = layer.connectionPool;
-    if (layer.outlierDetection) out.outlierDetection = layer.outlierDetection;
-    if (layer.tls) out.tls = layer.tls;
+    overlay(out, layer);
     const portLevel = layer.portLevelSettings?.find((p) => p.port?.number === port);
-    if (portLevel) {
-      if (portLevel.loadBalancer) out.loadBalancer = portLevel.loadBalancer;
-      if (portLevel.connectionPool) out.connectionPool = portLevel.connectionPool;
-      if (portLevel.outlierDetection) out.outlierDetection = portLevel.outlierDetection;
-      if (portLevel.tls) out.tls = portLevel.tls;
-    }
+    if (portLevel) overlay(out, portLevel);
   }
   return out;
+}
+
+/** Each field `from` sets replaces the one in `out` whole (Istio does not merge inside a field). */
+function overlay(out: TrafficPolicy, from: Omit<TrafficPolicy, 'portLevelSettings'>): void {
+  if (from.loadBalancer) out.loadBalancer = from.loadBalancer;
+  if (from.connectionPool) out.connectionPool = from.connectionPool;
+  if (from.outlierDetection) out.outlierDetection = from.outlierDetection;
+  if (from.tls) out.tls = from.tls;
 }
 
 function nonNegativeInt(value: number | undefined, field: string): number | undefined {
