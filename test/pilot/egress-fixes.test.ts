@@ -14,7 +14,7 @@ import { ListenerManager } from '../../src/proxy/listener/listener-manager.js';
 import { registerNetworkFilter } from '../../src/proxy/listener/connection.js';
 import type { ClusterConfig } from '../../src/proxy/upstream/cluster-config.js';
 import { DnsDiscovery } from '../../src/proxy/upstream/discovery/dns.js';
-import { resolveName } from '../../src/proxy/upstream/discovery/dns-resolver.js';
+import { POD_DNS_PROXY, resolveName } from '../../src/proxy/upstream/discovery/dns-resolver.js';
 import { buildRegistry } from '../../src/registry/service-registry.js';
 import { testContext } from '../proxy/listener/fake-upstream.js';
 import { makePki } from '../proxy/tls/certs.js';
@@ -148,7 +148,7 @@ describe('egress: registry, pilot and proxy pieces', () => {
       sock.send(Buffer.concat([header, question, answer]), rinfo.port, rinfo.address);
     });
     const got = await new Promise<string[]>((resolve, reject) =>
-      resolveName('only-the-mesh-knows.invalid', 4, (err, addrs) => (err ? reject(err) : resolve(addrs.map((a) => a.address)))),
+      resolveName('only-the-mesh-knows.invalid', 4, POD_DNS_PROXY, (err, addrs) => (err ? reject(err) : resolve(addrs.map((a) => a.address)))),
     );
     assert.deepEqual(got, ['192.0.2.7']);
 

@@ -21,19 +21,19 @@ export type ResolveCallback = (err: Error | null, addresses: ResolvedAddress[]) 
 export const POD_DNS_PROXY = '127.0.0.1:15053';
 const PROXY_TIMEOUT_MS = 2000;
 
-export function resolveName(name: string, family: LookupFamily, done: ResolveCallback): void {
+export function resolveName(name: string, family: LookupFamily, dnsProxy: string, done: ResolveCallback): void {
   lookup(name, { all: true, family }, (err, addresses) => {
     if (!err) {
       done(null, addresses);
       return;
     }
-    askDnsProxy(name, family, (proxyErr, viaProxy) => (proxyErr || viaProxy.length === 0 ? done(err, []) : done(null, viaProxy)));
+    askDnsProxy(name, family, dnsProxy, (proxyErr, viaProxy) => (proxyErr || viaProxy.length === 0 ? done(err, []) : done(null, viaProxy)));
   });
 }
 
-function askDnsProxy(name: string, family: LookupFamily, done: ResolveCallback): void {
+function askDnsProxy(name: string, family: LookupFamily, dnsProxy: string, done: ResolveCallback): void {
   const resolver = new Resolver({ timeout: PROXY_TIMEOUT_MS, tries: 1 });
-  resolver.setServers([POD_DNS_PROXY]);
+  resolver.setServers([dnsProxy]);
   const out: ResolvedAddress[] = [];
   const wanted: Array<4 | 6> = family === 0 ? [4, 6] : [family];
   let pending = wanted.length;

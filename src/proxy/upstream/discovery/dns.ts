@@ -3,11 +3,19 @@
  * pod's DNS proxy) at start and again after dns_refresh_rate (or the answer's TTL with respect_dns_ttl).
  * STRICT_DNS makes one host per address of every name; LOGICAL_DNS one host that follows the first
  * address. A failed lookup keeps the addresses the name had, as Envoy does.
+ *
+ * A name that has never resolved is asked again after 1 s, doubling up to the refresh rate, instead of
+ * only after dns_refresh_rate (60 s in Istio's config): in the local mesh the names of a new
+ * ServiceEntry reach the pod's DNS proxy about when its cluster reaches the sidecar, and losing that
+ * race must not leave the cluster empty for a minute. This plays the part of Envoy's
+ * dns_failure_refresh_rate backoff, which Istio's generated clusters leave unset.
  */
 import { isIP } from 'node:net';
 import type { ClusterConfig, DnsFamily } from '../cluster-config.js';
 import type { EndpointSpec } from '../host.js';
-import { resolveName } from './dns-resolver.js';
+import { POD_DNS_PROXY, resolveName } from './dns-resolver.js';
+
+const FIRST_RETRY_MS = 1000;
 
 export class DnsDiscovery {
   /** Last addresses per endpoint (index into the load assignment's endpoints). */
@@ -15,11 +23,15 @@ export class DnsDiscovery {
   private readonly specs: readonly EndpointSpec[];
   private timer?: NodeJS.Timeout;
   private closed = false;
+  /** Consecutive refreshes that left some name without any address. */
+  private unresolvedRounds = 0;
 
   constructor(
     private readonly cfg: ClusterConfig,
     private readonly publish: (specs: EndpointSpec[]) => void,
     private readonly onError: (name: string, err: Error) => void,
+    /** host:port of the pod's DNS proxy; tests point it at their own server. */
+    private readonly dnsProxy = POD_DNS_PROXY,
   ) {
     this.specs = cfg.loadAssignment!.endpoints;
     this.resolved = this.specs.map((s) => (isIP(s.address) ? [s.address] : undefined));
@@ -36,7 +48,7 @@ export class DnsDiscovery {
     this.specs.forEach((spec, i) => {
       if (isIP(spec.address)) return;
       pending++;
-      resolveName(spec.address, familyNumber(this.cfg.dnsFamily), (err, addresses) => {
+      resolveName(spec.address, familyNumber(this.cfg.dnsFamily), this.dnsProxy, (err, addresses) => {
         if (this.closed) return;
         if (err) this.onError(spec.address, err);
         else {
@@ -45,7 +57,11 @@ export class DnsDiscovery {
         }
         if (--pending === 0) {
           this.emit();
-          this.schedule(minTtl);
+          if (this.resolved.some((r) => r === undefined)) this.scheduleRetry();
+          else {
+            this.unresolvedRounds = 0;
+            this.schedule(minTtl);
+          }
         }
       });
     });
@@ -54,6 +70,12 @@ export class DnsDiscovery {
   /** Envoy's respect_dns_ttl: the shortest TTL of the answers when known, else dns_refresh_rate. */
   private schedule(minTtlS: number): void {
     const ms = this.cfg.respectDnsTtl && Number.isFinite(minTtlS) ? minTtlS * 1000 : this.cfg.dnsRefreshRateMs;
+    this.timer = setTimeout(() => this.refresh(), ms);
+    this.timer.unref();
+  }
+
+  private scheduleRetry(): void {
+    const ms = Math.min(FIRST_RETRY_MS * 2 ** this.unresolvedRounds++, this.cfg.dnsRefreshRateMs);
     this.timer = setTimeout(() => this.refresh(), ms);
     this.timer.unref();
   }
