@@ -6,12 +6,16 @@
  * backoff, presenting the versions it runs.
  */
 import * as grpc from '@grpc/grpc-js';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { errorMessage } from '../common/errors.js';
 import { adsCodecs, type DiscoveryRequest, type DiscoveryResponse } from './ads-service.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { encodeEnvoyJson, toEnvoyJson, type EnvoyJson } from './envoy-json.js';
+import { JsonInterner } from './json-intern.js';
 import { ADS_STREAM_METHOD, TypeUrl, lookupMessageType, shortTypeName, type XdsTypeUrl } from './protos.js';
+// pino's own module tree costs every sidecar about 1 MB of resident memory for a logger it never uses:
+// the proxy passes its own, and pino's line format is what this one writes too.
+import { stderrLogger } from '../proxy/bootstrap/stderr-logger.js';
 
 /** What the proxy implements to receive config. */
 export interface XdsClientEvents {
@@ -85,7 +89,7 @@ export class AdsClient {
   private connectedFlag = false;
 
   constructor(private readonly options: AdsClientOptions) {
-    this.logger = options.logger ?? pino({ name: 'xds-client', level: process.env.SAILFIN_LOG_LEVEL ?? 'info' });
+    this.logger = options.logger ?? stderrLogger({ name: 'xds-client', level: process.env.SAILFIN_LOG_LEVEL ?? 'info' });
     this.backoff = new Backoff({ initialMs: 200, maxMs: 15_000, ...options.backoff });
     // Everything a proxy needs is reachable from its listeners and clusters; both are wildcard subscriptions.
     this.subs.set(TypeUrl.Cluster, { typeUrl: TypeUrl.Cluster, names: [], acceptedVersion: '', lastNonce: '' });
@@ -240,8 +244,10 @@ export class AdsClient {
     let error: string | undefined;
     try {
       const resources = new Map<string, EnvoyJson>();
+      // The proxy keeps every resource's JSON: blocks repeated across the response are kept once.
+      const interner = new JsonInterner();
       for (const [i, any] of (res.resources ?? []).entries()) {
-        const resource = toEnvoyJson(sub.typeUrl, any);
+        const resource = interner.intern(toEnvoyJson(sub.typeUrl, any));
         const name = resourceName(sub.typeUrl, resource);
         if (!name) throw new Error(`resource ${i} has no name`);
         if (resources.has(name)) throw new Error(`resource "${name}" appears twice`);

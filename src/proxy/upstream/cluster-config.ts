@@ -206,19 +206,42 @@ export function compileClusterConfig(json: Json, path: string): ClusterConfig {
   }
 
   const ts = json.transport_socket;
-  if (ts !== undefined && ts !== null) cfg.transport = compileTransportSocket(ts, join(path, 'transport_socket'));
-  optArray(json, 'transport_socket_matches', path).forEach((m, i) => {
+  if (ts !== undefined && ts !== null) cfg.transport = shared(ts, () => compileTransportSocket(ts, join(path, 'transport_socket')));
+  const matches = json.transport_socket_matches;
+  if (matches !== undefined && matches !== null) cfg.transportMatches = shared(matches, () => compileTransportMatches(json, path));
+  (info as { tls: boolean }).tls = cfg.transport.kind === 'tls' || cfg.transportMatches.some((m) => m.socket.kind === 'tls');
+  return cfg;
+}
+
+function compileTransportMatches(json: JsonObject, path: string): TransportSocketMatch[] {
+  return optArray(json, 'transport_socket_matches', path).map((m, i) => {
     const p = join(join(path, 'transport_socket_matches'), i);
     if (!isObject(m)) throw configError(p, 'must be an object');
     assertKnownFields(m, ['name', 'match', 'transport_socket'], p);
-    cfg.transportMatches.push({
+    return {
       name: reqString(m, 'name', p),
       match: (optObject(m, 'match', p) ?? {}) as Record<string, Json>,
       socket: compileTransportSocket(reqObject(m, 'transport_socket', p), join(p, 'transport_socket')),
-    });
+    };
   });
-  (info as { tls: boolean }).tls = cfg.transport.kind === 'tls' || cfg.transportMatches.some((m) => m.socket.kind === 'tls');
-  return cfg;
+}
+
+/**
+ * Compiled blocks by the JSON they came from, for blocks the xDS client shares between the clusters of
+ * a response (frozen: see xds/json-intern.ts): a mesh's thousand clusters then hold one compiled
+ * transport socket per distinct one instead of a copy each (about 1 KB per cluster). Compiled forms
+ * are read-only. Mutable JSON (a bootstrap) is compiled every time.
+ */
+const compiledBlocks = new WeakMap<object, unknown>();
+
+function shared<T>(json: Json, compile: () => T): T {
+  if (json === null || typeof json !== 'object' || !Object.isFrozen(json)) return compile();
+  let c = compiledBlocks.get(json) as T | undefined;
+  if (c === undefined) {
+    c = compile();
+    compiledBlocks.set(json, c);
+  }
+  return c;
 }
 
 function compileLbConfigs(json: JsonObject, path: string, cfg: ClusterConfig): void {
