@@ -27,6 +27,27 @@ function withoutPort(addr: string | undefined): string | undefined {
   return i < 0 || addr.indexOf(':') !== i ? addr : addr.slice(0, i);
 }
 
+/**
+ * `new Date(ms).toISOString()` with the part up to the seconds made once per second: a Date and its
+ * formatting per request was the access log's largest single cost in `--cpu-prof` (about 1 % of a
+ * sidecar's busy time at 1,000 req/s).
+ */
+let isoSecond = NaN;
+let isoPrefix = '';
+export function isoTime(ms: number): string {
+  if (!Number.isInteger(ms)) return new Date(ms).toISOString();
+  const sec = Math.floor(ms / 1000);
+  if (sec !== isoSecond) {
+    const full = new Date(sec * 1000).toISOString();
+    // Years beyond 9999 or before 0 have a longer prefix; leave those to Date.
+    if (full.length !== 24) return new Date(ms).toISOString();
+    isoSecond = sec;
+    isoPrefix = full.slice(0, 20);
+  }
+  const m = ms - sec * 1000;
+  return isoPrefix + (m < 10 ? '00' : m < 100 ? '0' : '') + m + 'Z';
+}
+
 function durationMs(info: StreamInfo): number {
   return info.durationMs ?? Math.round(Number(process.hrtime.bigint() - info.startHr) / 1e6);
 }
@@ -104,7 +125,7 @@ function compileNamed(name: string, arg: string | undefined, op: string, path: s
       return headerOperator(arg, name === 'REQ' ? 'req' : name === 'RESP' ? 'resp' : 'trailer', path);
     case 'START_TIME':
       // A strftime-style argument is accepted, but the time is always printed in ISO 8601 (Envoy's default).
-      return (i) => new Date(i.startTime).toISOString();
+      return (i) => isoTime(i.startTime);
     case 'PROTOCOL':
       return (i) => i.protocol;
     case 'RESPONSE_CODE':

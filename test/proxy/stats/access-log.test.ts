@@ -31,6 +31,17 @@ function sampleInfo() {
   return info;
 }
 
+/** The file once `done` says its text is complete (file writes go through the thread pool: slow under load). */
+async function readUntil(path: string, done: (text: string) => boolean): Promise<string> {
+  let text = '';
+  for (let i = 0; i < 250; i++) {
+    text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    if (done(text)) return text;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return text;
+}
+
 async function readSoon(path: string): Promise<string> {
   for (let i = 0; i < 50; i++) {
     const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
@@ -69,8 +80,7 @@ test('json_format keeps numbers numeric and nulls missing values; text_format_so
       'access_log',
     );
     for (const l of logs) l.log(sampleInfo());
-    await new Promise((r) => setTimeout(r, 100));
-    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    const lines = (await readUntil(path, (t) => t.split('\n').length > 2)).trim().split('\n');
     assert.deepEqual(JSON.parse(lines[0]), { code: 503, flags: 'UH', host: null, line: 'GET /status/503' });
     assert.equal(lines[1], '503:review');
   } finally {
@@ -103,7 +113,8 @@ test('response_flag_filter only logs matching streams', async () => {
     const nr = sampleInfo();
     nr.responseFlags = ['NR'];
     log.log(nr);
-    await new Promise((r) => setTimeout(r, 100));
+    await readUntil(path, (t) => t.includes('\n'));
+    await new Promise((r) => setTimeout(r, 50));
     assert.equal(readFileSync(path, 'utf8'), 'NR\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -151,4 +162,13 @@ test('lines still buffered when the process exits are written', async () => {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'line0\nline1\nline2\nline3\nline4\n');
+});
+
+test('START_TIME prints the same ISO 8601 text as Date for any millisecond', async () => {
+  const { isoTime } = await import('../../../src/proxy/stats/access-log-format.js');
+  const samples = [0, 1, 999, 1000, 1001, Date.parse('2026-01-02T03:04:05.678Z'), Date.parse('1969-12-31T23:59:59.999Z'), 253402300799999, 253402300800000, -62167219200001];
+  for (let i = 0; i < 2000; i++) samples.push(Math.floor(Math.random() * 4e12) - 1e12);
+  // Same second twice in a row, then back: the cached prefix must follow.
+  samples.push(1_700_000_000_123, 1_700_000_000_999, 1_700_000_001_000, 1_700_000_000_001);
+  for (const ms of samples) assert.equal(isoTime(ms), new Date(ms).toISOString(), String(ms));
 });
