@@ -6,7 +6,7 @@
 import { assertKnownFields, configError, isObject, join, optArray, optBool, optNumber, optObject, optString, reqString, typeUrlOf, unsupported, type JsonObject } from '../config/fields.js';
 import type { ProxyContext } from '../context.js';
 import type { ActiveStream } from '../http/active-stream.js';
-import { localWorkload } from '../stats/istio-labels.js';
+import { localWorkload, type Workload } from '../stats/istio-labels.js';
 import { ActiveSpan, buildSpan, startSpan, type ZipkinEndpoint } from './span.js';
 import { zipkinReporter, type ZipkinReporter } from './zipkin-reporter.js';
 
@@ -74,12 +74,11 @@ function customTags(list: unknown[], path: string): CustomTag[] {
   });
 }
 
-function localEndpoint(ctx: ProxyContext): ZipkinEndpoint {
+function localEndpoint(ctx: ProxyContext, local: Workload): ZipkinEndpoint {
   const md = ctx.node.metadata;
-  const ns = typeof md.NAMESPACE === 'string' ? md.NAMESPACE : undefined;
-  const workload = typeof md.WORKLOAD_NAME === 'string' ? md.WORKLOAD_NAME : undefined;
+  const known = local.workload !== 'unknown' && local.namespace !== 'unknown';
   // Envoy names the local service after the node's cluster (Istio: "<app>.<namespace>").
-  const serviceName = ctx.node.cluster || (workload && ns ? `${workload}.${ns}` : 'sailfin-proxy');
+  const serviceName = ctx.node.cluster || (known ? `${local.workload}.${local.namespace}` : 'sailfin-proxy');
   const ips = typeof md.INSTANCE_IPS === 'string' ? md.INSTANCE_IPS.split(',')[0] : undefined;
   const e: ZipkinEndpoint = { serviceName };
   if (ips) {
@@ -130,6 +129,6 @@ export function compileTracing(json: JsonObject | undefined, ctx: ProxyContext, 
     [...nodeTags.filter((n) => !custom.some((c) => c.tag === n.tag)), ...custom],
     optNumber(json, 'max_path_tag_length', path, { min: 1 }) ?? 256,
     ctx.node.id,
-    localEndpoint(ctx),
+    localEndpoint(ctx, local),
   );
 }
