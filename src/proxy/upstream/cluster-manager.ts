@@ -9,7 +9,7 @@ import type { ClusterManager } from './api.js';
 import { ClusterImpl } from './cluster.js';
 import { xxHash64Hex } from './hash.js';
 import { compileClusterConfig } from './cluster-config.js';
-import { type CompiledLoadAssignment, compileLoadAssignment } from './load-assignment.js';
+import { compileLoadAssignment } from './load-assignment.js';
 import { type ClusterStatusJson, clusterConfigDump, clusterStatusJson, renderClustersText } from './cluster-dump.js';
 import { type Json, type JsonObject, isObject } from '../config/fields.js';
 import type { SecretProvider } from '../tls/api.js';
@@ -34,7 +34,12 @@ interface Entry {
 
 export class ClusterManagerImpl implements ClusterManager {
   private readonly clusters = new Map<string, Entry>();
-  private readonly assignments = new Map<string, CompiledLoadAssignment>();
+  /**
+   * The assignments EDS gave, as JSON (for config dumps and for clusters that arrive after their
+   * endpoints, compiled again then): keeping the compiled endpoint list of every assignment as well
+   * cost a 1,000-service sidecar about 0.8 MB for lists its clusters already hold as hosts.
+   */
+  private readonly assignments = new Map<string, JsonObject>();
   private readonly assignmentText = new Map<string, string>();
   private readonly deps: ClusterManagerDeps;
   /** See ClusterManager.endpointsVersion. */
@@ -76,8 +81,11 @@ export class ClusterManagerImpl implements ClusterManager {
     });
     cluster.addedViaApi = !opts.static;
     if (cfg.type === 'EDS') {
-      const la = this.assignments.get(cfg.edsServiceName);
-      if (la) cluster.setEndpoints(la.endpoints, la.overprovisioningFactor);
+      const json = this.assignments.get(cfg.edsServiceName);
+      if (json) {
+        const la = compileLoadAssignment(json, `endpoints[${cfg.edsServiceName}]`);
+        cluster.setEndpoints(la.endpoints, la.overprovisioningFactor);
+      }
     }
     this.clusters.set(cfg.name, { cluster, static: opts.static ?? false, versionInfo: opts.versionInfo, lastUpdated: new Date(), text });
     this.endpointsVersion++;
@@ -104,7 +112,7 @@ export class ClusterManagerImpl implements ClusterManager {
     const text = fingerprint(claJson);
     if (this.assignmentText.get(serviceName) === text) return; // an unchanged resend: nothing to rebuild
     const la = compileLoadAssignment(claJson, path);
-    this.assignments.set(serviceName, la);
+    this.assignments.set(serviceName, la.json);
     this.assignmentText.set(serviceName, text);
     this.endpointsVersion++;
     for (const { cluster } of this.clusters.values()) {
@@ -154,7 +162,7 @@ export class ClusterManagerImpl implements ClusterManager {
 
   /** The assignments EDS gave us, for config dumps of endpoints. */
   endpointsDump(): JsonObject[] {
-    return [...this.assignments.values()].map((la) => la.json);
+    return [...this.assignments.values()];
   }
 
   /** The text of Envoy's /clusters page. */

@@ -42,12 +42,19 @@ export interface ClusterDeps {
 
 export class ClusterImpl implements Cluster {
   readonly info: ClusterConfig['info'];
-  readonly resources: ResourceManagerImpl;
+  /** Circuit breakers, made on first use (0.8 KB a cluster, and most clusters of a large mesh carry no traffic). */
+  private breakers: ResourceManagerImpl | undefined;
+  private readonly statsStore: StatsStore;
   readonly stats: ClusterStatsImpl;
   /** Every host, in the order the assignment listed them. */
   hosts: HostImpl[] = [];
-  private byKey = new Map<string, HostImpl>();
+  /**
+   * Built on the first pick after each membership change (null until then): most clusters of a large
+   * mesh never carry traffic, and a balancer is about 0.85 KB each (a ring or Maglev table far more).
+   */
   private balancer: PriorityBalancer | null = null;
+  /** Set once a membership change has been applied, so an unchanged push keeps the balancer's state. */
+  private membershipSeen = false;
   private overprovisioningFactor = 140;
   private readonly outlier?: OutlierDetector;
   private readonly dns?: DnsDiscovery;
@@ -65,6 +72,10 @@ export class ClusterImpl implements Cluster {
   /** Set on the first chooseHost/connect: stats are registered (and membership stats kept) from then on. */
   used = false;
 
+  get resources(): ResourceManagerImpl {
+    return (this.breakers ??= new ResourceManagerImpl(this.cfg.breakers, this.statsStore, `cluster.${this.cfg.statName}.`));
+  }
+
   get metadata(): Readonly<Record<string, unknown>> {
     return this.cfg.metadata;
   }
@@ -72,7 +83,7 @@ export class ClusterImpl implements Cluster {
   constructor(readonly cfg: ClusterConfig, deps: ClusterDeps) {
     this.info = cfg.info;
     this.stats = new ClusterStatsImpl(deps.stats, `cluster.${cfg.statName}.`);
-    this.resources = new ResourceManagerImpl(cfg.breakers, deps.stats, `cluster.${cfg.statName}.`);
+    this.statsStore = deps.stats;
     this.secrets = deps.secrets;
     this.transports = new Array(cfg.transportMatches.length + 1).fill(null);
     if (cfg.outlier) this.outlier = new OutlierDetector(cfg.outlier, this.stats, () => this.hosts, () => this.rebuild());
@@ -105,17 +116,20 @@ export class ClusterImpl implements Cluster {
       const host = this.hosts[0];
       if (host.address !== specs[0].address) host.setAddress(specs[0].address);
       host.update(specs[0]);
-      this.byKey = new Map([[hostKey(host.address, host.port), host]]);
       this.rebuild();
       return;
     }
+    // The hosts by address are built per update rather than kept: a kept map cost every cluster of
+    // a large mesh 0.6 KB for lookups that happen only here.
+    const byKey = new Map<string, HostImpl>();
+    for (const h of this.hosts) byKey.set(hostKey(h.address, h.port), h);
     const next = new Map<string, HostImpl>();
     const hosts: HostImpl[] = [];
     let changed = specs.length !== this.hosts.length;
     for (const spec of specs) {
       const key = hostKey(spec.address, spec.port);
       if (next.has(key)) continue; // a duplicate endpoint adds nothing, as in Envoy
-      let host = this.byKey.get(key);
+      let host = byKey.get(key);
       if (host) {
         if (!changed && affectsBalancing(host, spec)) changed = true;
         host.update(spec);
@@ -130,8 +144,7 @@ export class ClusterImpl implements Cluster {
     if (removed.length) this.outlier?.hostsRemoved(removed);
     const orderChanged = !changed && hosts.some((h, i) => this.hosts[i] !== h);
     if ((changed || removed.length) && this.used) this.stats.membership_change.inc();
-    const rebuild = changed || removed.length > 0 || orderChanged || overprovisioningFactor !== this.overprovisioningFactor || this.balancer === null;
-    this.byKey = next;
+    const rebuild = changed || removed.length > 0 || orderChanged || overprovisioningFactor !== this.overprovisioningFactor || !this.membershipSeen;
     this.hosts = hosts;
     this.overprovisioningFactor = overprovisioningFactor;
     // A DNS refresh or EDS push that changes nothing the balancer reads keeps its state (round-robin
@@ -145,10 +158,17 @@ export class ClusterImpl implements Cluster {
     this.updateMembershipStats();
   }
 
-  /** Rebuild the balancer after membership or health changed. */
+  /** Rebuild the balancer after membership or health changed (on the next pick). */
   rebuild(): void {
     if (this.closed || this.cfg.lbPolicy === 'CLUSTER_PROVIDED') return;
+    this.membershipSeen = true;
+    this.balancer = null;
+    this.updateMembershipStats();
+  }
+
+  private buildBalancer(): PriorityBalancer | null {
     const cfg = this.cfg;
+    if (cfg.lbPolicy === 'CLUSTER_PROVIDED' || !this.membershipSeen) return null;
     this.balancer = new PriorityBalancer(this.hosts, {
       policy: cfg.lbPolicy as Exclude<typeof cfg.lbPolicy, 'CLUSTER_PROVIDED'>,
       panicThresholdPercent: cfg.panicThresholdPercent,
@@ -158,7 +178,7 @@ export class ClusterImpl implements Cluster {
       maglevTableSize: cfg.maglevTableSize,
       leastRequest: cfg.leastRequest,
     });
-    this.updateMembershipStats();
+    return this.balancer;
   }
 
   private updateMembershipStats(): void {
@@ -176,7 +196,7 @@ export class ClusterImpl implements Cluster {
       if (!h) this.stats.upstream_cx_none_healthy.inc();
       return h;
     }
-    const b = this.balancer;
+    const b = this.balancer ?? this.buildBalancer();
     let host = b ? b.choose(ctx, 0) : null;
     const previous = ctx?.previousHosts;
     if (host && previous && previous.length > 0) {
