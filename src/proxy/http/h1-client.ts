@@ -9,6 +9,7 @@ import { HeaderList } from './headers.js';
 import { H1Parser, ParserMode, type H1ParserHandler } from './h1-parser.js';
 import { reportInternalError } from './internal-error.js';
 import { chunkHeader, CHUNK_END, isHopByHop, LAST_CHUNK, trailerBlock } from './h1-writer.js';
+import { writeMessage } from './socket-write.js';
 import type { UpstreamCallbacks, UpstreamRequest, UpstreamRequestHead } from './upstream-types.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -137,7 +138,7 @@ export class H1ClientConnection implements H1ParserHandler {
     ex.cb.onUpstreamConnected(this.localAddress, this.peerUri);
     if (ex.queuedEnd && !ex.queued && !ex.queuedTrailers && !head.hasBody) {
       // The common bodyless request: one write, no cork.
-      sock.write(s + '\r\n', 'latin1');
+      writeMessage(sock, s + '\r\n');
       this.requestDone = true;
       if (ex.responsePaused) sock.pause();
       else if (sock.isPaused()) sock.resume();
@@ -169,7 +170,7 @@ export class H1ClientConnection implements H1ParserHandler {
         ok = sock.write(CHUNK_END);
       }
       if (end) ok = sock.write(LAST_CHUNK);
-    } else if (chunk.length) ok = sock.write(chunk);
+    } else if (chunk.length) ok = writeMessage(sock, chunk);
     if (end) this.requestDone = true;
     return ok;
   }

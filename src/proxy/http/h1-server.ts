@@ -16,6 +16,7 @@ import { H1Parser, ParserMode, type H1ParserHandler } from './h1-parser.js';
 import { reportInternalError } from './internal-error.js';
 import { appendHeaders, chunkHeader, CHUNK_END, LAST_CHUNK, statusLine, trailerBlock } from './h1-writer.js';
 import { releaseStaticReads, takeStaticReads, type StaticReader } from '../listener/static-reads.js';
+import { writeMessage } from './socket-write.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Bodies up to this size are sent in the same buffer as the response head. */
@@ -245,7 +246,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
       else if (this.protocol === 'HTTP/1.0') out += 'connection: keep-alive\r\n';
     }
     if (endStream && status !== 101) {
-      this.socket.write(out + '\r\n', 'latin1');
+      writeMessage(this.socket, out + '\r\n');
       this.onResponseDone();
       return;
     }
@@ -263,7 +264,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
     const head = this.pendingHead;
     if (head !== undefined) {
       this.pendingHead = undefined;
-      if (!this.closed || this.upgraded) this.socket.write(head, 'latin1');
+      if (!this.closed || this.upgraded) writeMessage(this.socket, head);
     }
   }
 
@@ -278,18 +279,18 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodecStrea
         const buf = Buffer.allocUnsafe(head.length + chunk.length);
         buf.write(head, 0, 'latin1');
         chunk.copy(buf, head.length);
-        ok = sock.write(buf);
+        ok = writeMessage(sock, buf);
         if (endStream) this.onResponseDone();
         return ok;
       }
-      sock.write(head, 'latin1');
+      writeMessage(sock, head);
     }
     if (this.responseHasBody && chunk.length) {
       if (this.responseChunked) {
         sock.write(chunkHeader(chunk.length), 'latin1');
         sock.write(chunk);
         ok = sock.write(CHUNK_END);
-      } else ok = sock.write(chunk);
+      } else ok = writeMessage(sock, chunk);
     }
     if (endStream) {
       if (this.responseChunked) sock.write(LAST_CHUNK);

@@ -1,0 +1,98 @@
+/**
+ * Guards the Node internals socket-write.ts relies on (the stream_wrap binding's WriteWrap and write
+ * state, a handle's writeBuffer/writeLatin1String): when a Node upgrade changes them this fails here,
+ * instead of the proxy silently falling back to the slower path or, worse, losing bytes.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { directWrites, writeMessage } from '../../../src/proxy/http/socket-write.js';
+
+describe('direct socket writes (Node internals guard)', () => {
+  let server: net.Server;
+  let port: number;
+  const accepted: net.Socket[] = [];
+  const clients: net.Socket[] = [];
+
+  before(async () => {
+    server = net.createServer((s) => {
+      s.on('error', () => undefined);
+      accepted.push(s);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as net.AddressInfo).port;
+  });
+
+  after(async () => {
+    for (const c of clients) c.destroy();
+    for (const s of accepted) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  async function pair(): Promise<{ writer: net.Socket; reader: net.Socket }> {
+    const n = accepted.length;
+    const writer = net.connect(port, '127.0.0.1');
+    writer.on('error', () => undefined);
+    clients.push(writer);
+    await new Promise<void>((r) => writer.once('connect', () => r()));
+    while (accepted.length === n) await new Promise((r) => setTimeout(r, 2));
+    return { writer, reader: accepted[n] };
+  }
+
+  function readAll(s: net.Socket): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(c));
+    return new Promise((resolve) => s.once('end', () => resolve(Buffer.concat(chunks))));
+  }
+
+  it('is available on this Node version', () => {
+    assert.equal(directWrites, true, 'Node internals changed: HTTP/1 messages go through the Writable stream again');
+  });
+
+  it('keeps bytes in order with ordinary writes, strings as latin1, and end()', async () => {
+    const { writer, reader } = await pair();
+    const all = readAll(reader);
+    assert.equal(writeMessage(writer, 'head\xe9:'), true);
+    assert.equal(writeMessage(writer, Buffer.from('body;')), true);
+    writer.write('plain;');
+    writeMessage(writer, 'after');
+    writer.end();
+    assert.equal((await all).toString('latin1'), 'head\xe9:body;plain;after');
+  });
+
+  it('a write the kernel cannot take at once returns false, drains, and loses nothing', async () => {
+    const { writer, reader } = await pair();
+    reader.pause();
+    const big = Buffer.alloc(16 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(i, i);
+    const ok = writeMessage(writer, big);
+    assert.equal(ok, false, 'a 16 MB write to a paused reader cannot complete at once');
+    const drained = new Promise<void>((r) => writer.once('drain', () => r()));
+    // Queued behind the pending write, never before it.
+    writeMessage(writer, 'tail');
+    writer.write('!');
+    writer.end();
+    const all = readAll(reader);
+    reader.resume();
+    await drained;
+    const got = await all;
+    assert.equal(got.length, big.length + 5);
+    assert.ok(got.subarray(0, big.length).equals(big), 'the large write arrived intact');
+    assert.equal(got.subarray(big.length).toString(), 'tail!');
+  });
+
+  it('a write to a connection the peer reset fails the socket without throwing', async () => {
+    const { writer, reader } = await pair();
+    // Not reading: the reset is found by the writes, not by a read.
+    writer.pause();
+    const closed = new Promise<void>((r) => writer.once('close', () => r()));
+    reader.resetAndDestroy();
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 50 && !writer.destroyed; i++) {
+      writeMessage(writer, Buffer.alloc(64 * 1024));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await closed;
+    assert.equal(writer.destroyed, true);
+  });
+});
