@@ -25,6 +25,7 @@ import type { AdsServer } from '../xds/server.js';
 import { serveXds, type XdsServing } from '../xds/serve.js';
 import { startCaServer, type CaServer } from './ca-server.js';
 import { ConfigWatcher } from './config-watcher.js';
+import { EndpointFacts } from './endpoint-facts.js';
 import { mergeOverlay, readDeleted } from './overlay.js';
 import { affectedNamespaces } from './push-scope.js';
 import { RegistryView } from './registry-view.js';
@@ -59,7 +60,15 @@ export interface ExternalConfigSource {
   stop(): void;
 }
 
-const WORKLOAD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet']);
+/** Kinds that only place endpoints: a change to them alone is an endpoint update unless it shows elsewhere (endpoint-facts.ts). */
+const ENDPOINT_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'EndpointSlice']);
+
+/** Whether the proxy watches an EDS cluster (`outbound|port|subset|host`) of one of `hostnames`. */
+function watchesHost(proxy: ConnectedProxy, hostnames: ReadonlySet<string>): boolean {
+  for (const name of proxy.subscribedNames(TypeUrl.ClusterLoadAssignment) ?? []) if (hostnames.has(name.slice(name.lastIndexOf('|') + 1))) return true;
+  return false;
+}
+
 /** Whether a VirtualService routes TCP or TLS: those rules live in listeners, not route tables. */
 function hasL4Routes(spec: VirtualServiceSpec | undefined): boolean {
   return !!(spec?.tcp?.length || spec?.tls?.length);
@@ -70,6 +79,7 @@ export class ControlPlane {
   readonly registry: ServiceRegistry;
   private readonly feed: WorkloadFeed;
   private readonly view: RegistryView;
+  private readonly facts: EndpointFacts;
   private serving: XdsServing | undefined;
   caServer: CaServer | undefined;
   private watcher: ConfigWatcher | undefined;
@@ -84,15 +94,15 @@ export class ControlPlane {
     this.registry = new ServiceRegistry(opts.podCidr ? { podCidr: opts.podCidr } : {});
     this.feed = new WorkloadFeed(this.store, this.registry);
     this.view = new RegistryView(this.registry);
+    this.facts = new EndpointFacts(this.registry);
     this.store.onChange((events) => {
       const registryEvents = this.feed.apply(events);
-      // A change to workloads that moved only endpoints needs only an EDS push, as in Istio, and the rest of
-      // the push context (Istio config, clusters, listeners, routes) stays as it is.
-      const onlyWorkloads = events.every((e) => WORKLOAD_KINDS.has(e.resource.resource.kind));
-      if (onlyWorkloads && !hasServiceChange(registryEvents) && !this.opts.services) {
-        const hosts = new Set(registryEvents.flatMap((e) => (e.type === 'endpoints-changed' ? [e.hostname] : [])));
-        this.generator?.endpointsChanged(hosts);
-        if (hosts.size > 0) this.serving?.ads.push({ reason: 'endpoint', types: [TypeUrl.ClusterLoadAssignment] });
+      const moved = this.facts.update(new Set(registryEvents.map((e) => e.hostname)));
+      // A change to workloads or EndpointSlices that moved only endpoints needs only an EDS push, as in
+      // Istio, and the rest of the push context (Istio config, clusters, listeners, routes) stays as it is.
+      const onlyEndpoints = events.every((e) => ENDPOINT_KINDS.has(e.resource.resource.kind));
+      if (onlyEndpoints && !hasServiceChange(registryEvents) && !moved.structural && !this.opts.services) {
+        this.endpointsChanged(registryEvents.map((e) => e.hostname), moved.moved);
         return;
       }
       const types = this.routingOnlyTypes(events);
@@ -102,6 +112,21 @@ export class ControlPlane {
       if (!types) this.serving?.ads.push({ reason: 'config' });
       else this.serving?.ads.push({ reason: 'config', types, ...(namespaces ? { proxies: (p) => this.inNamespaces(p, namespaces) } : {}) });
     });
+  }
+
+  /**
+   * Istio's incremental EDS: the changed services' assignments only, to the proxies that watch one of
+   * their clusters (a proxy whose Sidecar or exportTo hides the service has none); and the pods whose
+   * own inbound side moved get their listeners and clusters again (Istio's ProxyUpdate).
+   */
+  private endpointsChanged(hostnames: readonly string[], moved: ReadonlySet<string>): void {
+    const hosts = new Set(hostnames);
+    this.generator?.endpointsChanged(hosts);
+    const ads = this.serving?.ads;
+    if (!ads) return;
+    if (hosts.size > 0) ads.push({ reason: 'endpoint', types: [TypeUrl.ClusterLoadAssignment], proxies: (p) => watchesHost(p, hosts) });
+    const at = (p: ConnectedProxy) => this.generator!.proxyInfo(p).ips.some((ip) => moved.has(ip));
+    if (moved.size > 0 && ads.connections().some(at)) ads.push({ reason: 'proxy', types: [TypeUrl.Cluster, TypeUrl.Listener], proxies: at });
   }
 
   private inNamespaces(proxy: ConnectedProxy, namespaces: ReadonlySet<string>): boolean {

@@ -15,12 +15,11 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { ControlPlane } from '../../src/discovery/control-plane.js';
 import { sidecarNodeId } from '../../src/pilot/proxy-info.js';
-import type { DiscoveryResponse } from '../../src/xds/ads-service.js';
 import { TypeUrl } from '../../src/xds/protos.js';
-import { RawAdsStream, decoded, eventually } from '../xds/helpers.js';
+import { eventually } from '../xds/helpers.js';
+import { WireSidecar, quiet } from './wire-sidecar.js';
 
 const NAMESPACES = ['team-a', 'team-b', 'team-c'];
-const SHORT: Record<string, string> = { [TypeUrl.Cluster]: 'CDS', [TypeUrl.ClusterLoadAssignment]: 'EDS', [TypeUrl.Listener]: 'LDS', [TypeUrl.RouteConfiguration]: 'RDS' };
 
 const services = NAMESPACES.map(
   (ns) => `apiVersion: v1
@@ -45,58 +44,18 @@ ${exportTo ? `  exportTo: ${JSON.stringify(exportTo)}\n` : ''}  http:
 `;
 }
 
-/** One sidecar's ADS stream: subscribes like Envoy (clusters, listeners, the 9080 route table), ACKs everything, logs what came. */
-class Sidecar {
-  readonly log: DiscoveryResponse[] = [];
-  private readonly stream: RawAdsStream;
-  private readonly pumping: Promise<void>;
-
+/** Subscribes like Envoy (clusters, listeners, the 9080 route table) and ACKs everything. */
+class Sidecar extends WireSidecar {
   constructor(port: number, readonly namespace: string, index: number) {
-    this.stream = new RawAdsStream(port, sidecarNodeId(`10.88.0.${index + 10}`, `productpage-${index}`, namespace), { NAMESPACE: namespace, LABELS: { app: 'productpage' } });
-    this.stream.send({ type_url: TypeUrl.Cluster, resource_names: [] });
-    this.stream.send({ type_url: TypeUrl.Listener, resource_names: [] });
-    this.stream.send({ type_url: TypeUrl.RouteConfiguration, resource_names: ['9080'] });
-    this.pumping = this.pump();
-  }
-
-  private async pump(): Promise<void> {
-    for (;;) {
-      let res: DiscoveryResponse;
-      try {
-        res = await this.stream.next(60_000);
-      } catch {
-        return; // closed
-      }
-      this.log.push(res);
-      this.stream.answer(res, res.type_url === TypeUrl.RouteConfiguration ? ['9080'] : []);
-    }
-  }
-
-  types(): string[] {
-    return this.log.map((r) => SHORT[r.type_url] ?? r.type_url);
+    const nodeId = sidecarNodeId(`10.88.0.${index + 10}`, `productpage-${index}`, namespace);
+    const subscriptions: Array<[string, string[]]> = [[TypeUrl.Cluster, []], [TypeUrl.Listener, []], [TypeUrl.RouteConfiguration, ['9080']]];
+    super(port, nodeId, { NAMESPACE: namespace, LABELS: { app: 'productpage' } }, subscriptions, (res, stream) => stream.answer(res, res.type_url === TypeUrl.RouteConfiguration ? ['9080'] : []));
   }
 
   /** The timeout of team-a's reviews route in the last route table received. */
   reviewsTimeout(): unknown {
-    const rds = this.log.filter((r) => r.type_url === TypeUrl.RouteConfiguration).at(-1);
-    const table = rds && (decoded(rds)[0] as { virtual_hosts?: Array<{ name: string; routes: Array<{ route?: { timeout?: unknown } }> }> });
+    const table = this.last(TypeUrl.RouteConfiguration)?.[0] as { virtual_hosts?: Array<{ name: string; routes: Array<{ route?: { timeout?: unknown } }> }> } | undefined;
     return table?.virtual_hosts?.find((v) => v.name === 'reviews.team-a.svc.cluster.local:9080')?.routes[0].route?.timeout;
-  }
-
-  async close(): Promise<void> {
-    this.stream.close();
-    await this.pumping;
-  }
-}
-
-/** Waits until no sidecar has received anything for `quietMs` (the push and any follow-up are over). */
-async function quiet(sidecars: readonly Sidecar[], quietMs = 300): Promise<void> {
-  let count = -1;
-  for (;;) {
-    const now = sidecars.reduce((n, s) => n + s.log.length, 0);
-    if (now === count) return;
-    count = now;
-    await new Promise((r) => setTimeout(r, quietMs));
   }
 }
 

@@ -1,0 +1,62 @@
+/**
+ * What of a service's endpoints shows outside EDS, kept per hostname so that an endpoint change can be
+ * sorted into Istio's three pushes: EDS only (the common case), a full push (the endpoints shape clusters,
+ * listeners or routes), or a full push to the few proxies whose own inbound side moved (Istio's
+ * ProxyUpdate). Outside EDS, endpoints show in:
+ * - the identities a client checks the server against (the cluster's SANs): Istio pushes in full when a
+ *   service's service accounts change;
+ * - headless services (a listener per pod address, a route domain per pod name, the cluster's mTLS) and
+ *   DNS-resolved ones (the addresses are inlined in the cluster): Istio pushes headless endpoint
+ *   changes in full, and so do we for both;
+ * - the inbound side of the pod at an endpoint address (which service ports it serves, on which port).
+ */
+import type { ServiceRegistry } from '../registry/service-registry.js';
+
+interface HostFacts {
+  identities: string;
+  /** Endpoint address → what its inbound side serves for this host (namespace, service port → port). */
+  instances: Map<string, string>;
+}
+
+export interface EndpointChange {
+  /** Some changed host's endpoints also shape clusters, listeners or routes: push everything. */
+  structural: boolean;
+  /** Addresses whose inbound side changed: their proxies need their own listeners and clusters again. */
+  moved: Set<string>;
+}
+
+export class EndpointFacts {
+  private readonly hosts = new Map<string, HostFacts>();
+
+  constructor(private readonly registry: ServiceRegistry) {}
+
+  /** Re-reads `hostnames` after a registry change (every change, so a service is known from when it appears) and says what moved outside EDS. */
+  update(hostnames: Iterable<string>): EndpointChange {
+    const change: EndpointChange = { structural: false, moved: new Set() };
+    for (const hostname of hostnames) {
+      const before = this.hosts.get(hostname);
+      const after = this.read(hostname);
+      if (after.instances.size === 0 && !this.registry.servicesNamed(hostname).length) this.hosts.delete(hostname);
+      else this.hosts.set(hostname, after);
+      if (this.registry.servicesNamed(hostname).some((s) => s.resolution !== 'ClientSideLB')) change.structural = true;
+      if (before && before.identities !== after.identities) change.structural = true;
+      const was = before?.instances ?? new Map<string, string>();
+      for (const [address, sig] of after.instances) if (was.get(address) !== sig) change.moved.add(address);
+      for (const address of was.keys()) if (!after.instances.has(address)) change.moved.add(address);
+    }
+    return change;
+  }
+
+  private read(hostname: string): HostFacts {
+    const instances = new Map<string, string>();
+    for (const svc of this.registry.servicesNamed(hostname)) {
+      for (const port of svc.ports) {
+        for (const e of this.registry.endpoints(hostname, port.port, undefined, svc.namespace)) {
+          const sig = `${svc.namespace}:${port.port}>${e.port};`;
+          instances.set(e.address, (instances.get(e.address) ?? '') + sig);
+        }
+      }
+    }
+    return { identities: this.registry.serviceAccounts(hostname).join(','), instances };
+  }
+}
