@@ -10,7 +10,6 @@
  * as the control plane, `full` mostly measures 200 decodes of a 1,000-host route table, not the server.
  */
 // The Envoy extension messages Istio-style config carries (retry predicates, filters), as the proxy loads them.
-import '../src/pilot/protos.js';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { adsCodecs, type DiscoveryRequest, type DiscoveryResponse } from '../src/xds/ads-service.js';

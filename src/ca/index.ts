@@ -8,6 +8,7 @@
  * Inspection: `summarizeChain` for `proxy-config secrets`. Identities: the SPIFFE helpers.
  */
 export { startControlPlaneCa, type ControlPlaneCa, type ControlPlaneCaOptions } from './control-plane-ca.js';
+export { listenCa, type CaListener } from './ca-listener.js';
 export { MeshCa, loadCaBundle, type MeshCaOptions, type MeshCaSource } from './mesh-ca.js';
 export { rootBundlePem, type CaBundle, type CaMode } from './ca-bundle.js';
 export { createSelfSignedRoot, loadOrCreateSelfSignedCa } from './root-ca.js';

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
-import { adsCodecs, type DiscoveryRequest, type DiscoveryResponse } from '../xds/ads-service.js';
+import { adsCodecs, bidiStreamMethod, type DiscoveryRequest, type DiscoveryResponse } from '../xds/ads-service.js';
 import { fromEnvoyJson, type JsonObject } from '../xds/envoy-json.js';
 import { SDS_DEFAULT_CERT, SDS_ROOT_CA, SECRET_TYPE_URL, defaultCertificateSecret, rootCaSecret } from './sds-secrets.js';
 import type { WorkloadCertificate, WorkloadCertificates } from './workload-certificates.js';
@@ -19,17 +19,7 @@ type SdsStream = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
 
 export function sdsServiceDefinition(): grpc.ServiceDefinition {
   const { request, response } = adsCodecs();
-  return {
-    StreamSecrets: {
-      path: SDS_STREAM_METHOD,
-      requestStream: true,
-      responseStream: true,
-      requestSerialize: request.serialize,
-      requestDeserialize: request.deserialize,
-      responseSerialize: response.serialize,
-      responseDeserialize: response.deserialize,
-    },
-  };
+  return { StreamSecrets: bidiStreamMethod(SDS_STREAM_METHOD, request, response) };
 }
 
 interface StreamState {

@@ -3,14 +3,11 @@
  * plane's serving certificate. Workloads bootstrap with their token and renew with their mesh
  * certificate; both are checked by the CA's authenticator.
  */
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { startControlPlaneCa, type ControlPlaneCa } from '../ca/index.js';
+import { listenCa, startControlPlaneCa, type CaListener, type ControlPlaneCa } from '../ca/index.js';
 
-export interface CaServer {
+export interface CaServer extends CaListener {
   ca: ControlPlaneCa;
-  port: number;
-  close(): Promise<void>;
 }
 
 export async function startCaServer(opts: { stateDir: string; host: string; port: number; trustDomain: string; ipAddresses: string[]; logger: Logger }): Promise<CaServer> {
@@ -21,19 +18,6 @@ export async function startCaServer(opts: { stateDir: string; host: string; port
     ipAddresses: opts.ipAddresses,
     logger: opts.logger,
   });
-  const server = new grpc.Server();
-  ca.attach(server);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${opts.host}:${opts.port}`, ca.serverCredentials, (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return {
-    ca,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        ca.stop();
-        server.tryShutdown(() => resolve());
-        setTimeout(() => server.forceShutdown(), 2000).unref();
-      }),
-  };
+  const listening = await listenCa(ca, opts.host, opts.port, (server) => ca.attach(server));
+  return { ca, ...listening };
 }

@@ -4,18 +4,15 @@
  * control plane's Service names, and accepting Kubernetes service-account tokens (token-review.ts)
  * for a pod's first certificate.
  */
-import * as grpc from '@grpc/grpc-js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { addCaService, startControlPlaneCa, type ControlPlaneCa } from '../ca/index.js';
+import { addCaService, listenCa, startControlPlaneCa, type CaListener, type ControlPlaneCa } from '../ca/index.js';
 import type { ConfigStore } from '../config/store.js';
 import { webhookDnsNames } from '../inject/webhook-server.js';
 import { KubeCallerAuthenticator, TokenReviewer } from './token-review.js';
 
-export interface ClusterCa {
+export interface ClusterCa extends CaListener {
   ca: ControlPlaneCa;
-  port: number;
-  close(): Promise<void>;
 }
 
 export async function startClusterCa(opts: { kc: KubeConfig; store: ConfigStore; stateDir: string; host: string; port: number; namespace: string; trustDomain: string; logger: Logger }): Promise<ClusterCa> {
@@ -29,18 +26,7 @@ export async function startClusterCa(opts: { kc: KubeConfig; store: ConfigStore;
   });
   ca.onConfig(opts.store.list().map((resource) => ({ type: 'upsert' as const, resource })));
   const unsubscribe = opts.store.onChange(ca.onConfig);
-  const server = new grpc.Server();
-  addCaService(server, ca.ca, new KubeCallerAuthenticator(ca.authenticator, new TokenReviewer(opts.kc), ca.ca.trustDomain), { logger: opts.logger });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${opts.host}:${opts.port}`, ca.serverCredentials, (err, p) => (err ? reject(err) : resolve(p))));
-  return {
-    ca,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        unsubscribe();
-        ca.stop();
-        server.tryShutdown(() => resolve());
-        setTimeout(() => server.forceShutdown(), 2000).unref();
-      }),
-  };
+  const authenticator = new KubeCallerAuthenticator(ca.authenticator, new TokenReviewer(opts.kc), ca.ca.trustDomain);
+  const listening = await listenCa(ca, opts.host, opts.port, (server) => addCaService(server, ca.ca, authenticator, { logger: opts.logger }), unsubscribe);
+  return { ca, ...listening };
 }

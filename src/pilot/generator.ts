@@ -4,7 +4,6 @@
  * asks per type; everything else (versions, ACK/NACK, debounce) is the server's business.
  */
 import type { LoadedResource } from '../config/resource.js';
-import './protos.js';
 import type { JsonObject } from '../proxy/config/fields.js';
 import type { ConnectedProxy, GeneratedResource, XdsGenerator } from '../xds/generator.js';
 import { TypeUrl, type XdsTypeUrl } from '../xds/protos.js';

@@ -4,7 +4,6 @@ import type { JsonObject } from '../../src/proxy/config/fields.js';
 import { policiesFor, rbacFilters } from '../../src/pilot/security/authorization.js';
 import { mtlsModeFor } from '../../src/pilot/security/peer-authentication.js';
 import { encodeEnvoyJson } from '../../src/xds/envoy-json.js';
-import '../../src/pilot/protos.js';
 import { resources } from './bookinfo-fixture.js';
 
 const HTTP_RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';

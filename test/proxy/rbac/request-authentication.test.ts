@@ -7,7 +7,6 @@ import type { JsonObject } from '../../../src/proxy/config/fields.js';
 import { jwtAuthnFilter, requestAuthenticationsFor } from '../../../src/pilot/security/request-authentication.js';
 import { compileJwtAuthn } from '../../../src/proxy/rbac/jwt/jwt-authn-config.js';
 import { encodeEnvoyJson } from '../../../src/xds/envoy-json.js';
-import '../../../src/pilot/protos.js';
 
 function resources(yamlText: string): LoadedResource[] {
   return yamlText
