@@ -56,6 +56,8 @@ export class ActiveStream implements RouteRequest {
   private activityAtCheck = 0;
   /** performance.now() at the last idle check that saw activity (or when the stream started). */
   private activeAt = 0;
+  /** The stream idle timeout in force: the route's idle_timeout, else the HCM's. */
+  private idleTimeoutMs = 0;
 
   constructor(
     readonly hcm: HcmConfig,
@@ -87,11 +89,6 @@ export class ActiveStream implements RouteRequest {
   /** Runs once the request headers are in. */
   start(): void {
     const hcm = this.hcm;
-    if (hcm.streamIdleTimeoutMs > 0) {
-      const q = deadlineQueue(idleCheckMs(hcm.streamIdleTimeoutMs));
-      this.idleTimer = q.arm(this, onIdleCheck);
-      this.activeAt = this.idleTimer.due - q.ms;
-    }
     if (hcm.requestTimeoutMs > 0 && !this.requestComplete) this.requestTimer = deadlineQueue(hcm.requestTimeoutMs).arm(this, onRequestTimeout);
     if (hcm.stripAnyHostPort) this.host = stripPort(this.host);
     if (hcm.mergeSlashes || hcm.normalizePath) this.path = normalizePath(this.path, hcm.normalizePath, hcm.mergeSlashes);
@@ -99,6 +96,14 @@ export class ActiveStream implements RouteRequest {
     if (hcm.tracer) this.span = hcm.tracer.start(this);
     this.routeConfig = hcm.staticRoutes ?? (hcm.rds?.current as CompiledRouteConfig | undefined);
     this.refreshRoute();
+    // A route's idle_timeout replaces the connection manager's stream_idle_timeout (0 turns it off).
+    const idleMs = this.route?.action?.idleTimeoutMs ?? hcm.streamIdleTimeoutMs;
+    if (idleMs > 0) {
+      this.idleTimeoutMs = idleMs;
+      const q = deadlineQueue(idleCheckMs(idleMs));
+      this.idleTimer = q.arm(this, onIdleCheck);
+      this.activeAt = this.idleTimer.due - q.ms;
+    }
     this.runDecoders();
   }
 
@@ -271,8 +276,8 @@ export class ActiveStream implements RouteRequest {
     if (this.activity !== this.activityAtCheck) {
       this.activityAtCheck = this.activity;
       this.activeAt = now;
-    } else if (now - this.activeAt >= this.hcm.streamIdleTimeoutMs) return false;
-    this.idleTimer = deadlineQueue(idleCheckMs(this.hcm.streamIdleTimeoutMs)).arm(this, onIdleCheck);
+    } else if (now - this.activeAt >= this.idleTimeoutMs) return false;
+    this.idleTimer = deadlineQueue(idleCheckMs(this.idleTimeoutMs)).arm(this, onIdleCheck);
     return true;
   }
 

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { routeTo, simpleHcm, startBackend, startProxy, staticCluster, type Backend, type TestProxy } from './harness.js';
+import type { JsonObject } from '../../../src/proxy/config/fields.js';
+import { simpleHcm, startBackend, startProxy, staticCluster, type Backend, type TestProxy } from './harness.js';
 
 const IDLE_MS = 1000;
 
@@ -16,7 +17,21 @@ describe('stream_idle_timeout', () => {
       res.write('a');
       setTimeout(() => res.write('b'), 150);
     });
-    proxy = await startProxy(simpleHcm(routeTo('b', { timeout: '0s' }), { stream_idle_timeout: `${IDLE_MS / 1000}s` }), [staticCluster('b', [backend.port])]);
+    const routes: JsonObject = {
+      name: 'rc',
+      virtual_hosts: [
+        {
+          name: 'vh',
+          domains: ['*'],
+          routes: [
+            // A route's idle_timeout overrides the HCM's stream_idle_timeout.
+            { match: { prefix: '/short' }, route: { cluster: 'b', timeout: '0s', idle_timeout: '0.4s' } },
+            { match: { prefix: '/' }, route: { cluster: 'b', timeout: '0s' } },
+          ],
+        },
+      ],
+    };
+    proxy = await startProxy(simpleHcm(routes, { stream_idle_timeout: `${IDLE_MS / 1000}s` }), [staticCluster('b', [backend.port])]);
   });
 
   after(async () => {
@@ -24,7 +39,8 @@ describe('stream_idle_timeout', () => {
     await backend.close();
   });
 
-  it('fires one timeout after the last activity, not up to two', async () => {
+  /** Requests `path`, returns the response bytes and how long the stream was idle before the reset. */
+  async function idleReset(path: string): Promise<{ text: string; idle: number }> {
     const s = net.connect(proxy.port, '127.0.0.1');
     let lastData = 0;
     let text = '';
@@ -39,14 +55,24 @@ describe('stream_idle_timeout', () => {
         clearTimeout(guard);
         resolve(performance.now());
       });
-      s.write('GET /stream HTTP/1.1\r\nhost: x\r\n\r\n');
+      s.write(`GET ${path} HTTP/1.1\r\nhost: x\r\n\r\n`);
     });
+    return { text, idle: closedAt - lastData };
+  }
+
+  it('fires one timeout after the last activity, not up to two', async () => {
+    const { text, idle } = await idleReset('/stream');
     assert.match(text, /^HTTP\/1\.1 200/);
     assert.ok(text.endsWith('b\r\n'), `the second chunk arrived before the reset: ${JSON.stringify(text)}`);
-    const idle = closedAt - lastData;
     // Never early; late by at most the check interval (timeout/16) plus scheduling on a busy machine.
     assert.ok(idle >= IDLE_MS - 20, `reset after only ${idle.toFixed(0)} ms of idleness`);
     assert.ok(idle < IDLE_MS + 450, `reset after ${idle.toFixed(0)} ms of idleness (timeout ${IDLE_MS} ms)`);
     assert.equal(proxy.stats.counter('http.test.downstream_rq_idle_timeout').value, 1);
+  });
+
+  it("uses the route's idle_timeout instead of the connection manager's", async () => {
+    const { text, idle } = await idleReset('/short');
+    assert.ok(text.endsWith('b\r\n'), `the second chunk arrived before the reset: ${JSON.stringify(text)}`);
+    assert.ok(idle >= 400 - 20 && idle < 400 + 300, `reset after ${idle.toFixed(0)} ms of idleness (route idle_timeout 400 ms)`);
   });
 });
