@@ -36,7 +36,9 @@ async function withBackends(names: string[], od: JsonObject, fn: (c: ClusterImpl
 }
 
 test('consecutive 5xx eject a failing host: traffic stops reaching it, and it returns after base_ejection_time × ejections', async () => {
-  await withBackends(['503', '200'], { consecutive_5xx: 3, interval: '0.1s', base_ejection_time: '0.4s', max_ejection_percent: 100 }, async (c, _b, stats) => {
+  // base_ejection_time is long enough that the ten requests below finish inside the ejection even on a
+  // loaded machine (at 0.4 s a slow scheduler let the host back in before the check).
+  await withBackends(['503', '200'], { consecutive_5xx: 3, interval: '0.1s', base_ejection_time: '1.5s', max_ejection_percent: 100 }, async (c, _b, stats) => {
     const active = () => stats.gauge('cluster.svc.outlier_detection.ejections_active').value;
     const failing = c.hosts[0];
     const first: string[] = [];
@@ -44,20 +46,20 @@ test('consecutive 5xx eject a failing host: traffic stops reaching it, and it re
     assert.equal(first.filter((s) => s === '503').length, 3, 'round robin reaches the failing host 3 times, then it is ejected');
     assert.equal(active(), 1);
     assert.equal(stats.counter('cluster.svc.outlier_detection.ejections_enforced_consecutive_5xx').value, 1);
-    for (let i = 0; i < 10; i++) assert.equal(await request(c), '200', 'no traffic to the ejected host');
     assert.match(c.hosts.map((h) => h.healthFlags()).join(' '), /failed_outlier_check/);
+    for (let i = 0; i < 10; i++) assert.equal(await request(c), '200', 'no traffic to the ejected host');
     const firstEjection = failing.outlier.ejectedAt;
-    await until(() => active() === 0, 3000);
+    await until(() => active() === 0, 6000);
     const out1 = Date.now() - firstEjection;
-    assert.ok(out1 >= 400, `back after ${out1} ms (base 0.4 s)`);
+    assert.ok(out1 >= 1500, `back after ${out1} ms (base 1.5 s)`);
     const again: string[] = [];
     for (let i = 0; i < 6; i++) again.push(await request(c));
     assert.equal(again.filter((s) => s === '503').length, 3);
     // The second ejection lasts twice the base time.
     const second = failing.outlier.ejectedAt;
-    await until(() => active() === 0, 4000);
+    await until(() => active() === 0, 8000);
     const out2 = Date.now() - second;
-    assert.ok(out2 >= 800, `second ejection lasted ${out2} ms (2 × 0.4 s)`);
+    assert.ok(out2 >= 3000, `second ejection lasted ${out2} ms (2 × 1.5 s)`);
   });
 });
 
