@@ -25,7 +25,9 @@ const ISTIO_MUTUAL_INBOUND = {
 
 test('the proxy\'s own TLS termination follows rotating SDS default/ROOTCA from the workload\'s certificates, failing closed before they arrive', async (t) => {
   const ca = new MeshCa(await createSelfSignedRoot());
-  const source = (sa: string): CertificateSource => async (csr) => (await ca.sign({ csrPem: csr, identity: id(sa), ttlMs: 3000 })).certChain;
+  // 6 s certificates renew at 3 s: short enough to see rotations, long enough that a loaded machine
+  // renews before they expire.
+  const source = (sa: string): CertificateSource => async (csr) => (await ca.sign({ csrPem: csr, identity: id(sa), ttlMs: 6000 })).certChain;
   const serverCerts = new WorkloadCertificates({ identity: id('httpbin'), source: source('httpbin') });
   const clientCerts = new WorkloadCertificates({ identity: id('sleep'), source: source('sleep') });
   const secrets = new SecretProviderImpl();
@@ -56,7 +58,7 @@ test('the proxy\'s own TLS termination follows rotating SDS default/ROOTCA from 
     const serverSerials = new Set<string>();
     const failures: string[] = [];
     let n = 0;
-    const until = Date.now() + 6000;
+    const until = Date.now() + 9000;
     while (Date.now() < until) {
       const r = await mtlsRequest(port, creds(clientCerts.current!), 'spiffe://cluster.local/ns/default/sa/httpbin');
       n++;
