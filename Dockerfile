@@ -29,6 +29,9 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/samples ./dist/samples
 COPY --from=build /app/native/build ./native/build
+# The Envoy schema as a prebuilt descriptor (src/xds/protos.ts reads it from the source tree; without it
+# every proxy parses the .proto files at start and holds about 2 MB more heap).
+COPY src/xds/envoy-descriptor.json ./src/xds/envoy-descriptor.json
 COPY bin ./bin
 COPY samples ./samples
 RUN ln -s /app/bin/sailfin /usr/local/bin/sailfin && ln -s /app/bin/sailfin-sample /usr/local/bin/sailfin-sample \
