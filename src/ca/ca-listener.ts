@@ -27,14 +27,20 @@ export async function listenCa(ca: ControlPlaneCa, host: string, port: number, r
     server.forceShutdown();
     throw err;
   }
+  // A second close (a shutdown path and a test's cleanup both closing) waits for the first instead of
+  // stopping the CA twice and leaving a second force-shutdown timer behind.
+  let closing: Promise<void> | undefined;
   return {
     port: bound,
     close: () =>
-      new Promise<void>((resolve) => {
+      (closing ??= new Promise<void>((resolve) => {
         onClose?.();
         ca.stop();
-        server.tryShutdown(() => resolve());
-        setTimeout(() => server.forceShutdown(), SHUTDOWN_GRACE_MS).unref();
-      }),
+        const force = setTimeout(() => server.forceShutdown(), SHUTDOWN_GRACE_MS).unref();
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      })),
   };
 }

@@ -125,8 +125,17 @@ export class ControlPlane {
     const ads = this.serving?.ads;
     if (!ads) return;
     if (hosts.size > 0) ads.push({ reason: 'endpoint', types: [TypeUrl.ClusterLoadAssignment], proxies: (p) => watchesHost(p, hosts) });
-    const at = (p: ConnectedProxy) => this.generator!.proxyInfo(p).ips.some((ip) => moved.has(ip));
+    const at = (p: ConnectedProxy) => this.proxyIps(p).some((ip) => moved.has(ip));
     if (moved.size > 0 && ads.connections().some(at)) ads.push({ reason: 'proxy', types: [TypeUrl.Cluster, TypeUrl.Listener], proxies: at });
+  }
+
+  /** The proxy's pod addresses; none for a node the generator cannot place (this runs in the store's listener, which must not throw). */
+  private proxyIps(proxy: ConnectedProxy): readonly string[] {
+    try {
+      return this.generator!.proxyInfo(proxy).ips;
+    } catch {
+      return [];
+    }
   }
 
   private inNamespaces(proxy: ConnectedProxy, namespaces: ReadonlySet<string>): boolean {
