@@ -9,11 +9,15 @@
  * before and about 105 MB after.
  *
  * The collection runs after `quietMs` without a config change, only when the heap grew by more than
- * `minGrowthBytes` since the last one (a push that changed nothing allocates little), so a mesh that
- * pushes endpoints every few seconds never waits behind it: V8's own collector handles a busy proxy.
+ * `minGrowthBytes` since the last one (a push that changed nothing allocates little), and only when
+ * the event loop was mostly idle during the quiet period: a full collection stops every connection
+ * for tens of milliseconds, and on a proxy carrying traffic the heap always looks grown (request
+ * garbage) so an endpoint push every few seconds would otherwise buy one each time. V8's own
+ * collector handles a busy proxy.
  */
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 type Collect = () => void;
 
@@ -28,8 +32,12 @@ function fullGc(): Collect | null {
   if (collector !== undefined) return collector;
   try {
     setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as unknown;
-    setFlagsFromString('--no-expose-gc');
+    let gc: unknown;
+    try {
+      gc = runInNewContext('gc');
+    } finally {
+      setFlagsFromString('--no-expose-gc');
+    }
     if (typeof gc !== 'function') return (collector = null);
     collector = () => {
       (gc as Collect)();
@@ -58,6 +66,8 @@ export interface SettledGcOptions {
   quietMs?: number;
   /** Heap growth since the last collection below which nothing is done (default 4 MB). */
   minGrowthBytes?: number;
+  /** Event-loop utilization over the quiet period (0-1) above which the proxy counts as busy (default 0.05). */
+  maxBusy?: number;
 }
 
 export class SettledGc {
@@ -67,14 +77,19 @@ export class SettledGc {
   runs = 0;
   private readonly quietMs: number;
   private readonly minGrowthBytes: number;
+  private readonly maxBusy: number;
+  /** Event-loop utilization at the last touch, the start of the quiet period. */
+  private loopAtTouch: EventLoopUtilization | undefined;
 
   constructor(opts: SettledGcOptions = {}) {
     this.quietMs = opts.quietMs ?? 2000;
     this.minGrowthBytes = opts.minGrowthBytes ?? 4 * 1024 * 1024;
+    this.maxBusy = opts.maxBusy ?? 0.05;
   }
 
   /** Config changed: (re)start the quiet period. */
   touch(): void {
+    this.loopAtTouch = performance.eventLoopUtilization();
     if (this.timer) this.timer.refresh();
     else {
       this.timer = setTimeout(() => this.settle(), this.quietMs);
@@ -92,6 +107,7 @@ export class SettledGc {
     this.timer = undefined;
     const collect = fullGc();
     if (!collect) return;
+    if (this.loopAtTouch && performance.eventLoopUtilization(this.loopAtTouch).utilization > this.maxBusy) return;
     if (getHeapStatistics().used_heap_size - this.usedAfterLast < this.minGrowthBytes) return;
     collect();
     this.runs++;

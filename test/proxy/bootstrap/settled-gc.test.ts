@@ -3,6 +3,12 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SettledGc } from '../../../src/proxy/bootstrap/settled-gc.js';
 
+/** Polls until `cond` holds or `ms` pass: a loaded machine may run a timer late, never early. */
+async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond() && Date.now() < until) await sleep(10);
+}
+
 /** A large array lives in large-object space, which only a full collection frees. */
 function garbage(): WeakRef<number[]> {
   const big = new Array<number>(400_000).fill(1);
@@ -10,11 +16,11 @@ function garbage(): WeakRef<number[]> {
 }
 
 test('SettledGc collects once the config has been quiet, and frees what only a full GC frees', async () => {
-  const gc = new SettledGc({ quietMs: 50, minGrowthBytes: 0 });
+  const gc = new SettledGc({ quietMs: 50, minGrowthBytes: 0, maxBusy: 0.5 });
   try {
     const ref = garbage();
     gc.touch();
-    await sleep(300);
+    await waitFor(() => gc.runs > 0);
     assert.equal(gc.runs, 1);
     assert.equal(ref.deref(), undefined);
   } finally {
@@ -23,14 +29,15 @@ test('SettledGc collects once the config has been quiet, and frees what only a f
 });
 
 test('SettledGc waits for the quiet period to end: touches inside it postpone the collection', async () => {
-  const gc = new SettledGc({ quietMs: 150, minGrowthBytes: 0 });
+  // A quiet period far longer than the gaps between touches, so a slow scheduler cannot end it early.
+  const gc = new SettledGc({ quietMs: 600, minGrowthBytes: 0, maxBusy: 0.5 });
   try {
     for (let i = 0; i < 4; i++) {
       gc.touch();
-      await sleep(60);
+      await sleep(50);
     }
     assert.equal(gc.runs, 0, 'still inside the quiet period');
-    await sleep(300);
+    await waitFor(() => gc.runs > 0);
     assert.equal(gc.runs, 1);
   } finally {
     gc.close();
@@ -43,9 +50,29 @@ test('SettledGc skips the collection when the heap has not grown enough, and clo
   await sleep(150);
   assert.equal(small.runs, 0);
   small.close();
-  const closed = new SettledGc({ quietMs: 30, minGrowthBytes: 0 });
+  const closed = new SettledGc({ quietMs: 30, minGrowthBytes: 0, maxBusy: 0.5 });
   closed.touch();
   closed.close();
   await sleep(150);
   assert.equal(closed.runs, 0);
+});
+
+test('SettledGc skips the collection when the event loop was busy during the quiet period', async () => {
+  // The short test periods carry the test runner's own work, so the bar is set well above the default.
+  const busy = new SettledGc({ quietMs: 100, minGrowthBytes: 0, maxBusy: 0.5 });
+  try {
+    busy.touch();
+    // Traffic stands in as a synchronous spin past the end of the quiet period: the timer fires
+    // right after it, with the loop busy nearly all of the period however loaded the machine is.
+    const until = Date.now() + 150;
+    while (Date.now() < until);
+    await sleep(250);
+    assert.equal(busy.runs, 0);
+    // The next quiet period is idle, so it collects.
+    busy.touch();
+    await waitFor(() => busy.runs > 0);
+    assert.equal(busy.runs, 1);
+  } finally {
+    busy.close();
+  }
 });
