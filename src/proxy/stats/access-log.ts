@@ -3,7 +3,7 @@
  * file and stdout/stderr loggers with a text format (Istio's default when none is given) or a JSON
  * format. Compiled once from config; `log()` renders and writes one line.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { openSync, writeSync } from 'node:fs';
 import type { ProxyContext } from '../context.js';
 import {
   assertKnownFields,
@@ -100,13 +100,28 @@ function sinkFor(path: string): Sink {
   if (path === '/dev/stdout') sink = new BatchingSink((c) => void process.stdout.write(c));
   else if (path === '/dev/stderr') sink = new BatchingSink((c) => void process.stderr.write(c));
   else {
-    let stream: WriteStream | undefined = createWriteStream(path, { flags: 'a' });
+    // Written synchronously: the batch is already one write per window, and a WriteStream's queued
+    // writes never happen once process.exit() runs, so the last window's lines would be lost on exit.
     // A log file that cannot be written must not take the proxy down; the error is reported once.
-    stream.on('error', (err) => {
-      process.stderr.write(`sailfin proxy: access log ${path}: ${err.message}\n`);
-      stream = undefined;
+    let fd: number | undefined;
+    const fail = (err: unknown): void => {
+      process.stderr.write(`sailfin proxy: access log ${path}: ${err instanceof Error ? err.message : String(err)}\n`);
+      fd = undefined;
+    };
+    try {
+      fd = openSync(path, 'a');
+    } catch (err) {
+      fail(err);
+    }
+    sink = new BatchingSink((c) => {
+      if (fd === undefined) return;
+      try {
+        const buf = Buffer.from(c);
+        for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
+      } catch (err) {
+        fail(err);
+      }
     });
-    sink = new BatchingSink((c) => void stream?.write(c));
   }
   fileSinks.set(path, sink);
   return sink;

@@ -164,6 +164,25 @@ test('lines still buffered when the process exits are written', async () => {
   assert.equal(r.stdout, 'line0\nline1\nline2\nline3\nline4\n');
 });
 
+test('lines of a file log still buffered when the process exits are in the file', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'sailfin-alog-'));
+  try {
+    const path = join(dir, 'exit.log');
+    const mod = new URL('../../../src/proxy/stats/access-log.js', import.meta.url).href;
+    const script = `
+      const { compileAccessLogs } = await import(${JSON.stringify(mod)});
+      const [log] = compileAccessLogs([{ name: 'f', typed_config: { '@type': ${JSON.stringify(FILE)}, path: ${JSON.stringify(path)}, log_format: { text_format_source: { inline_string: '%REQ(X-REQUEST-ID)%\\n' } } } }], undefined, 'a');
+      for (let i = 0; i < 5; i++) log.log({ requestId: 'line' + i, responseFlags: [] });
+      process.exit(0);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(path, 'utf8'), 'line0\nline1\nline2\nline3\nline4\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('START_TIME prints the same ISO 8601 text as Date for any millisecond', async () => {
   const { isoTime } = await import('../../../src/proxy/stats/access-log-format.js');
   const samples = [0, 1, 999, 1000, 1001, Date.parse('2026-01-02T03:04:05.678Z'), Date.parse('1969-12-31T23:59:59.999Z'), 253402300799999, 253402300800000, -62167219200001];
