@@ -51,7 +51,7 @@ export function parseInjectorConfig(loaded: LoadedResource): InjectorConfig {
 }
 
 /**
- * Makes `values` read policy and selectors from the ConfigMap `configMap()` returns, at each injection.
+ * `values` with policy and selectors read from the ConfigMap `configMap()` returns, at each injection.
  * Without the ConfigMap the values given stand; an invalid one is logged once and the last valid one
  * (or the values given) stays in force, so a typo cannot switch injection off cluster-wide.
  */
@@ -72,8 +72,12 @@ export function followInjectorConfig(values: InjectValues, configMap: () => Load
     }
     return current;
   };
-  Object.defineProperty(values, 'policy', { enumerable: true, get: () => config().policy });
-  Object.defineProperty(values, 'neverInjectSelector', { enumerable: true, get: () => config().neverInjectSelector });
-  Object.defineProperty(values, 'alwaysInjectSelector', { enumerable: true, get: () => config().alwaysInjectSelector });
-  return values;
+  // A copy, not the caller's object: getters defined on it would be non-configurable, so following the
+  // same values a second time would throw, and the second follower would take the first's ConfigMap
+  // policy as its fallback.
+  const followed = { ...values };
+  Object.defineProperty(followed, 'policy', { enumerable: true, get: () => config().policy });
+  Object.defineProperty(followed, 'neverInjectSelector', { enumerable: true, get: () => config().neverInjectSelector });
+  Object.defineProperty(followed, 'alwaysInjectSelector', { enumerable: true, get: () => config().alwaysInjectSelector });
+  return followed;
 }

@@ -110,3 +110,14 @@ test('parse errors name the ConfigMap and the field', () => {
   assert.throws(() => parseInjectorConfig(injectorConfigMap('alwaysInjectSelector: [{matchExpressions: [{key: a, operator: In}]}]\n')), /In needs values/);
   assert.throws(() => parseInjectorConfig(injectorConfigMap('alwaysInjectSelector: [{matchLabel: {a: b}}]\n')), /unknown field "matchLabel"/);
 });
+
+test('following the same values twice: no redefinition error, and each falls back to the values as given', () => {
+  const given = injectValuesFor('istio-system');
+  let cm: LoadedResource | undefined = injectorConfigMap('policy: disabled\n');
+  const first = followInjectorConfig(given, () => cm);
+  assert.equal(first.policy, 'disabled');
+  const second = followInjectorConfig(given, () => cm);
+  cm = undefined;
+  assert.equal(second.policy, given.policy, 'the built-in policy, not the first follower\'s ConfigMap one');
+  assert.equal(given.policy, 'enabled', 'the caller\'s values are left as they were');
+});
