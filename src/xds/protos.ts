@@ -80,7 +80,6 @@ const PROTO_FILES = [
 ];
 
 let cachedRoot: protobuf.Root | undefined;
-const extraFiles: string[] = [];
 
 /** Directories searched for imports, in order: Envoy, xDS (udpa), googleapis, validate, then protobufjs' own google/protobuf. */
 export function protoIncludeDirs(): string[] {
@@ -94,24 +93,6 @@ export function protoIncludeDirs(): string[] {
     join(xdsDeps, 'protoc-gen-validate'),
     protobufjsDir,
   ];
-}
-
-/**
- * Register more .proto files (paths relative to the include dirs) before the first load, e.g. an extension a
- * generator emits. After the root is loaded this loads them into it at once.
- */
-export function addProtoFiles(files: string[]): void {
-  extraFiles.push(...files);
-  if (!cachedRoot) return;
-  if (descriptorFiles) {
-    if (files.every((f) => descriptorFiles!.has(f))) return;
-    // A root built from the descriptor has no .proto files to import from: parse them all afresh.
-    cachedRoot = undefined;
-    descriptorFiles = undefined;
-    typeCache.clear();
-    return;
-  }
-  loadInto(cachedRoot, files);
 }
 
 function loadInto(root: protobuf.Root, files: string[]): void {
@@ -146,31 +127,29 @@ interface EnvoyDescriptor {
   root: protobuf.INamespace;
 }
 
-/** The files of the descriptor the cached root was built from; undefined when it was parsed. */
-let descriptorFiles: Set<string> | undefined;
+/** Whether the cached root was built from the descriptor rather than parsed. */
+let builtFromDescriptor = false;
 
+/** The root from the descriptor file, or undefined when it is missing, unreadable or lacks one of `files`. */
 function fromDescriptor(files: readonly string[]): protobuf.Root | undefined {
-  let d: EnvoyDescriptor;
   try {
-    d = JSON.parse(readFileSync(ENVOY_DESCRIPTOR_PATH, 'utf8')) as EnvoyDescriptor;
-  } catch {
-    return undefined;
-  }
-  const have = new Set(d.files);
-  if (!Array.isArray(d.files) || !files.every((f) => have.has(f))) return undefined;
-  try {
+    const d = JSON.parse(readFileSync(ENVOY_DESCRIPTOR_PATH, 'utf8')) as Partial<EnvoyDescriptor> | null;
+    if (!Array.isArray(d?.files) || !d.root) return undefined;
+    const have = new Set(d.files);
+    if (!files.every((f) => have.has(f))) return undefined;
     const root = protobuf.Root.fromJSON(d.root);
     root.resolveAll();
-    descriptorFiles = have;
+    builtFromDescriptor = true;
     return root;
   } catch {
+    // Whatever is wrong with the file, the .proto files are still there to parse.
     return undefined;
   }
 }
 
 /** Whether the cached root came from the descriptor file (for tests). */
 export function protoRootFromDescriptor(): boolean {
-  return descriptorFiles !== undefined;
+  return builtFromDescriptor;
 }
 
 /** The descriptor of PROTO_FILES, parsed from the .proto files (what ENVOY_DESCRIPTOR_PATH must hold). */
@@ -188,11 +167,10 @@ export function writeEnvoyDescriptor(): void {
 /** The protobuf root with every Envoy type Sailfin uses; loaded on first call and cached. */
 export function envoyProtoRoot(): protobuf.Root {
   if (!cachedRoot) {
-    const files = [...PROTO_FILES, ...extraFiles];
-    let root = fromDescriptor(files);
+    let root = fromDescriptor(PROTO_FILES);
     if (!root) {
       root = new protobuf.Root();
-      loadInto(root, files);
+      loadInto(root, PROTO_FILES);
     }
     cachedRoot = root;
   }
