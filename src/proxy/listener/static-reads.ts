@@ -37,6 +37,11 @@ interface InternalServer {
   _connections: number;
   allowHalfOpen?: boolean;
   highWaterMark?: number;
+  pauseOnConnect?: boolean;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  /** In seconds, as net.Server keeps it. */
+  keepAliveInitialDelay?: number;
 }
 
 /**
@@ -49,7 +54,7 @@ export function installStaticReadAccept(server: Server, wanted: () => boolean): 
   const original = handle?.onconnection;
   if (!handle || typeof original !== 'function' || original.name !== 'onconnection' || typeof internal._connections !== 'number') return false;
   handle.onconnection = function onStaticReadConnection(this: ListenHandle, err: number, clientHandle: unknown): void {
-    if (err || !clientHandle || !wanted() || (server.maxConnections && internal._connections >= server.maxConnections)) {
+    if (err || !clientHandle || internal.pauseOnConnect || !wanted() || (server.maxConnections && internal._connections >= server.maxConnections)) {
       original.call(this, err, clientHandle);
       return;
     }
@@ -69,6 +74,10 @@ export function installStaticReadAccept(server: Server, wanted: () => boolean): 
       return;
     }
     socket[READER] = null;
+    // The server's socket options, which net's own onconnection applies (the listener asks for
+    // noDelay: without it a tcp_proxy downstream would wait on Nagle).
+    if (internal.noDelay) socket.setNoDelay(true);
+    if (internal.keepAlive) socket.setKeepAlive(true, (internal.keepAliveInitialDelay ?? 0) * 1000);
     internal._connections++;
     // What net's own onconnection sets: server.getConnections() and close() count this socket.
     (socket as unknown as { server: Server; _server: Server }).server = server;

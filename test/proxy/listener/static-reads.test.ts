@@ -117,6 +117,22 @@ describe('static-read accept (Node internals guard)', () => {
     assert.equal(afterClose, before - 1);
   });
 
+  it("applies the server's noDelay to the sockets it accepts, as net does", async () => {
+    const set: unknown[] = [];
+    const orig = net.Socket.prototype.setNoDelay;
+    net.Socket.prototype.setNoDelay = function (this: net.Socket, v?: boolean) {
+      set.push(this);
+      return orig.call(this, v);
+    };
+    try {
+      const { socket } = await connect();
+      assert.equal(hasStaticReads(socket), true);
+      assert.ok(set.includes(socket), 'the listener asked for noDelay: a static-read socket must get it too');
+    } finally {
+      net.Socket.prototype.setNoDelay = orig;
+    }
+  });
+
   it('accepts ordinary sockets while not wanted', async () => {
     wanted = false;
     try {
