@@ -93,7 +93,8 @@ export function writeMessage(socket: Duplex, data: Buffer | string): boolean {
   const err = typeof data === 'string' ? h.writeLatin1String(req, data) : h.writeBuffer(req, data);
   const state = internals.state;
   if (err !== 0) {
-    spare = req;
+    // Not reused: a write that failed after libuv took it leaves the object bound to a disposed
+    // native request, and errors are too rare for the allocation to matter.
     s.destroy(Object.assign(new Error(`write failed (${err})`), { errno: err, syscall: 'write' }));
     return false;
   }
