@@ -64,15 +64,18 @@ describe('stream_idle_timeout', () => {
     const { text, idle } = await idleReset('/stream');
     assert.match(text, /^HTTP\/1\.1 200/);
     assert.ok(text.endsWith('b\r\n'), `the second chunk arrived before the reset: ${JSON.stringify(text)}`);
-    // Never early; late by at most the check interval (timeout/16) plus scheduling on a busy machine.
-    assert.ok(idle >= IDLE_MS - 20, `reset after only ${idle.toFixed(0)} ms of idleness`);
-    assert.ok(idle < IDLE_MS + 450, `reset after ${idle.toFixed(0)} ms of idleness (timeout ${IDLE_MS} ms)`);
+    // Never early (the client sees the last chunk a loop turn or more after the proxy sent it, so
+    // some slack below); late by the check interval (timeout/16) plus scheduling on a loaded machine,
+    // well short of the old up-to-twice behaviour (about 1.85 s of idleness here).
+    assert.ok(idle >= IDLE_MS - 100, `reset after only ${idle.toFixed(0)} ms of idleness`);
+    assert.ok(idle < IDLE_MS + 700, `reset after ${idle.toFixed(0)} ms of idleness (timeout ${IDLE_MS} ms)`);
     assert.equal(proxy.stats.counter('http.test.downstream_rq_idle_timeout').value, 1);
   });
 
   it("uses the route's idle_timeout instead of the connection manager's", async () => {
     const { text, idle } = await idleReset('/short');
     assert.ok(text.endsWith('b\r\n'), `the second chunk arrived before the reset: ${JSON.stringify(text)}`);
-    assert.ok(idle >= 400 - 20 && idle < 400 + 300, `reset after ${idle.toFixed(0)} ms of idleness (route idle_timeout 400 ms)`);
+    // Below the connection manager's 1 s, whatever the load: the route's 0.4 s is the one in force.
+    assert.ok(idle >= 400 - 100 && idle < IDLE_MS - 100, `reset after ${idle.toFixed(0)} ms of idleness (route idle_timeout 400 ms)`);
   });
 });
