@@ -5,8 +5,8 @@
  * telemetry, so the targets are judged on "Istio-like" sidecars: the config Sailfin's control plane
  * generates for a client and a server pod (mesh-sidecar-configs.ts: peer metadata exchange,
  * istio.stats, access log, inbound chains, auto mTLS with SPIFFE identities). The bare pairs (HCM
- * and router only, with mTLS and in plaintext) are measured next to them to show what that costs. On a shared 2-core machine a single
- * run mostly measures the neighbours, so the three targets are measured in interleaved rounds (the
+ * and router only, with mTLS and in plaintext) are measured next to them to show what that costs.
+ * On a shared 2-core machine a single run mostly measures the neighbours, so the three targets are measured in interleaved rounds (the
  * order rotating each round) and each percentile is the median over the rounds; the load average
  * is printed with the figures. Cost is the sidecars' CPU seconds from /proc during the mTLS rounds,
  * their peak RSS, and the idle RSS of a proxy holding a 1,000-service config next to that of a bare
@@ -70,10 +70,13 @@ export async function runLatencyAndCost(o: { dir: string; backendPort: number; s
   const loadBefore = load();
   try {
     const pki = makePki(o.dir);
+    // Each pair joins `procs` as soon as it runs, so a later pair that fails to start does not leave it behind.
     const mtls = await startPair(o.dir, o.backendPort, true, pki);
+    procs.push(...mtls.procs);
     const plain = await startPair(o.dir, o.backendPort, false, pki);
+    procs.push(...plain.procs);
     const istio = await startIstioLikePair(o.dir, o.backendPort, pki);
-    procs.push(...mtls.procs, ...plain.procs, ...istio.procs);
+    procs.push(...istio.procs);
     const pidsOf = (ps: ChildProcess[]): number[] => ps.flatMap((p) => processTree(p.pid!));
     const targets: Target[] = [
       { name: 'direct', url: `http://127.0.0.1:${o.backendPort}/echo`, pids: [], results: [], vcpu: [] },
