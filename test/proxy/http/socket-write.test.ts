@@ -92,7 +92,14 @@ describe('direct socket writes (Node internals guard)', () => {
       writeMessage(writer, Buffer.alloc(64 * 1024));
       await new Promise((r) => setTimeout(r, 5));
     }
-    await closed;
+    // Bounded: a write path that swallowed the error would otherwise leave this waiting forever.
+    let guard: NodeJS.Timeout | undefined;
+    await Promise.race([
+      closed,
+      new Promise<void>((_, reject) => {
+        guard = setTimeout(() => reject(new Error('writes to a reset connection never failed the socket')), 3000);
+      }),
+    ]).finally(() => clearTimeout(guard));
     assert.equal(writer.destroyed, true);
   });
 });
