@@ -25,7 +25,7 @@ import type { AdsServer } from '../xds/server.js';
 import { serveXds, type XdsServing } from '../xds/serve.js';
 import { startCaServer, type CaServer } from './ca-server.js';
 import { ConfigWatcher } from './config-watcher.js';
-import { EndpointFacts } from './endpoint-facts.js';
+import { EndpointFacts, podLabelsBefore, relabelledPods } from './endpoint-facts.js';
 import { mergeOverlay, readDeleted } from './overlay.js';
 import { affectedNamespaces } from './push-scope.js';
 import { RegistryView } from './registry-view.js';
@@ -96,8 +96,10 @@ export class ControlPlane {
     this.view = new RegistryView(this.registry);
     this.facts = new EndpointFacts(this.registry);
     this.store.onChange((events) => {
+      const labelsBefore = podLabelsBefore(this.registry, events);
       const registryEvents = this.feed.apply(events);
       const moved = this.facts.update(new Set(registryEvents.map((e) => e.hostname)));
+      for (const address of relabelledPods(this.registry, labelsBefore)) moved.moved.add(address);
       // A change to workloads or EndpointSlices that moved only endpoints needs only an EDS push, as in
       // Istio, and the rest of the push context (Istio config, clusters, listeners, routes) stays as it is.
       const onlyEndpoints = events.every((e) => ENDPOINT_KINDS.has(e.resource.resource.kind));

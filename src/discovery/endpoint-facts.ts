@@ -8,8 +8,12 @@
  * - headless services (a listener per pod address, a route domain per pod name, the cluster's mTLS) and
  *   DNS-resolved ones (the addresses are inlined in the cluster): Istio pushes headless endpoint
  *   changes in full, and so do we for both;
- * - the inbound side of the pod at an endpoint address (which service ports it serves, on which port).
+ * - the inbound side of the pod at an endpoint address (which service ports it serves, on which port);
+ * - the pod's own labels (its proxy's workload selectors: Sidecar, AuthorizationPolicy, PeerAuthentication…),
+ *   whether or not a service selects it: Istio sends that pod's proxy a ProxyUpdate.
  */
+import type { ConfigEvent } from '../config/events.js';
+import { sameLabels, type Labels } from '../registry/labels.js';
 import type { ServiceRegistry } from '../registry/service-registry.js';
 
 interface HostFacts {
@@ -59,4 +63,27 @@ export class EndpointFacts {
     }
     return { identities: this.registry.serviceAccounts(hostname).join(','), instances };
   }
+}
+
+/** The labels the registry holds now for the Pods `events` name, by `namespace/name` (read before applying them). */
+export function podLabelsBefore(registry: ServiceRegistry, events: readonly ConfigEvent[]): Map<string, Labels | undefined> {
+  const out = new Map<string, Labels | undefined>();
+  for (const e of events) {
+    const r = e.resource.resource;
+    if (r.kind !== 'Pod') continue;
+    const ns = r.metadata.namespace ?? 'default';
+    out.set(`${ns}/${r.metadata.name}`, registry.podByName(ns, r.metadata.name)?.labels);
+  }
+  return out;
+}
+
+/** Addresses of the pods among `before` that are still there with other labels (after the events applied). */
+export function relabelledPods(registry: ServiceRegistry, before: ReadonlyMap<string, Labels | undefined>): string[] {
+  const out: string[] = [];
+  for (const [key, labels] of before) {
+    const slash = key.indexOf('/');
+    const pod = registry.podByName(key.slice(0, slash), key.slice(slash + 1));
+    if (pod && labels && !sameLabels(labels, pod.labels)) out.push(pod.address);
+  }
+  return out;
 }

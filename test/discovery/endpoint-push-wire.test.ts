@@ -42,6 +42,11 @@ kind: Pod
 metadata: {name: db-0, namespace: team-a, labels: {app: db}}
 spec: {serviceAccountName: postgres, containers: [{name: db, image: postgres}]}
 status: {phase: Running, podIP: 10.244.9.7, conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: client-v2, namespace: team-a}
+spec: {selector: {matchLabels: {version: v2}}, mtls: {mode: STRICT}}
 `;
 
 /** An endpoint written as the endpoint controller writes a pod's: with a targetRef the registry resolves. */
@@ -72,6 +77,16 @@ class Sidecar extends WireSidecar {
   }
 }
 
+/** The pod behind sidecar a (no Service selects it); at version v2 the PeerAuthentication client-v2 selects it. */
+function clientPod(version: string): string {
+  return `apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: team-a, labels: {app: client, version: ${version}}}
+spec: {containers: [{name: client, image: client}]}
+status: {phase: Running, podIP: 10.88.0.10, conditions: [{type: Ready, status: "True"}]}
+`;
+}
+
 function addressesOf(cla: Record<string, unknown>): string[] {
   const groups = (cla.endpoints ?? []) as Array<{ lb_endpoints?: Array<{ endpoint: { address: { socket_address: { address: string } } } }> }>;
   return groups.flatMap((g) => g.lb_endpoints ?? []).map((e) => e.endpoint.address.socket_address.address).sort();
@@ -89,6 +104,7 @@ describe('push scope over the wire: EndpointSlice changes', () => {
     writeFileSync(join(dir, 'services.yaml'), services);
     writeFileSync(join(dir, 'db-slice.yaml'), slice('db', 5432, ['10.244.9.1']));
     writeFileSync(join(dir, 'peers-slice.yaml'), slice('peers', 7000, ['10.244.8.1']));
+    writeFileSync(join(dir, 'client-pod.yaml'), clientPod('v1'));
     cp = new ControlPlane({ paths: [dir], host: '127.0.0.1', adsPort: 0, monitoringPort: 0, watch: false, logger: pino({ level: 'silent' }), debounceMs: 20 });
     await cp.start();
     cp.ads!.on('pushed', (info) => pushes.push(info));
@@ -151,6 +167,15 @@ describe('push scope over the wire: EndpointSlice changes', () => {
     assert.deepEqual(got.reasons, ['config']);
     assert.ok(got.a.includes('CDS'), `team-a got ${got.a.join(', ')}`);
     assert.ok(sans().includes('/sa/postgres'), 'the client now accepts the postgres identity');
+    assert.deepEqual(got.b, []);
+  });
+
+  it('a pod whose labels change gets its own clusters and listeners again, though no service selects it', async () => {
+    const got = await change('client-pod.yaml', clientPod('v2'));
+    assert.deepEqual(got.reasons, ['proxy']);
+    assert.ok(got.a.includes('LDS'), `team-a got ${got.a.join(', ')}`);
+    const inbound = JSON.stringify(a.last(TypeUrl.Listener)!.find((l) => l.name === 'virtualInbound'));
+    assert.ok(!inbound.includes('"raw_buffer"'), 'the STRICT policy selecting version v2 now applies: no plaintext inbound chain');
     assert.deepEqual(got.b, []);
   });
 });
