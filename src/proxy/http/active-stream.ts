@@ -146,6 +146,8 @@ export class ActiveStream implements RouteRequest {
 
   onRequestTrailers(trailers: HeaderList): void {
     if (this.done) return;
+    // Trailers are stream activity too (a gRPC client's last frame while the response streams on).
+    this.activity++;
     this.markRequestComplete();
     if (this.router) this.router.onRequestTrailers(trailers);
     else this.pendingTrailers = trailers;
