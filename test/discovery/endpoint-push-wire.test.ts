@@ -97,7 +97,7 @@ describe('push scope over the wire: EndpointSlice changes', () => {
   let cp: ControlPlane;
   let a: Sidecar;
   let b: Sidecar;
-  const pushes: Array<{ reasons: string[]; proxies: number }> = [];
+  const pushes: Array<{ reasons: string[]; proxies: number; responses: number }> = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sailfin-endpoint-push-'));
@@ -126,6 +126,10 @@ describe('push scope over the wire: EndpointSlice changes', () => {
     writeFileSync(join(dir, file), yaml);
     assert.equal((await cp.reload()).accepted, true);
     await eventually('the push', () => pushes.length > 0, 10_000);
+    // Every response the push sent has arrived (a loaded machine can be slower than quiet()'s window),
+    // then whatever the sidecars' follow-up requests bring.
+    const sent = () => pushes.reduce((n, p) => n + p.responses, 0);
+    await eventually('the pushed responses to arrive', () => a.log.length + b.log.length >= sent(), 10_000);
     await quiet([a, b]);
     return { a: a.types(), b: b.types(), reasons: pushes.flatMap((p) => p.reasons), proxies: pushes.reduce((n, p) => n + p.proxies, 0) };
   }
