@@ -184,6 +184,7 @@ export class Router extends RouterTimers implements UpstreamCallbacks {
     const cluster = this.cluster;
     if (!cluster.resources.retries.canCreate()) {
       cluster.stats.upstream_rq_retry_overflow.inc();
+      addFlag(this.stream.info, 'UO');
       return false;
     }
     this.retriesLeft--;
@@ -220,12 +221,13 @@ export class Router extends RouterTimers implements UpstreamCallbacks {
     const p = this.retry;
     if (p && !this.responseStarted && retriableResponse(p, status, headers)) {
       const u = this.upstream;
-      if (this.retriesLeft > 0 && this.maybeRetry(true)) {
+      // No retry: maybeRetry has flagged why (URX when they ran out, UO on the retry breaker); a
+      // body too large to replay passes the response on unflagged, as in Envoy.
+      if (this.maybeRetry(true)) {
         u?.abort();
         this.endAttempt({ kind: 'http', status });
         return;
       }
-      this.retryExhausted = true;
     }
     const elapsed = Math.round(performance.now() - this.attemptStart);
     this.stream.info.upstreamServiceTimeMs = elapsed;

@@ -60,6 +60,7 @@ describe('router resilience: retries, timeouts, mirrors, faults, CORS', () => {
               routes: [
                 { match: { prefix: '/retry' }, route: { cluster: 'flaky', retry_policy: { retry_on: '5xx', num_retries: 2, retry_back_off: { base_interval: '0.01s' } } } },
                 { match: { prefix: '/noretry' }, route: { cluster: 'flaky' } },
+                { match: { prefix: '/nobudget' }, route: { cluster: 'flaky-nobudget', retry_policy: { retry_on: '5xx', num_retries: 2 } } },
                 { match: { prefix: '/codes' }, route: { cluster: 'flaky', retry_policy: { retry_on: 'retriable-status-codes', retriable_status_codes: [503], num_retries: 1 } } },
                 { match: { prefix: '/slow' }, route: { cluster: 'slow', timeout: '0.3s' } },
                 { match: { prefix: '/pertry' }, route: { cluster: 'slow', timeout: '2s', retry_policy: { retry_on: '5xx', num_retries: 1, per_try_timeout: '0.2s' } } },
@@ -123,7 +124,7 @@ describe('router resilience: retries, timeouts, mirrors, faults, CORS', () => {
           { name: 'envoy.filters.http.cors', typed_config: { '@type': CORS } },
         ],
       ),
-      [staticCluster('flaky', [flaky.port]), staticCluster('slow', [slow.port]), staticCluster('main', [main.port]), staticCluster('shadow', [shadow.port])],
+      [staticCluster('flaky', [flaky.port]), staticCluster('flaky-nobudget', [flaky.port], { circuit_breakers: { thresholds: [{ max_retries: 0 }] } }), staticCluster('slow', [slow.port]), staticCluster('main', [main.port]), staticCluster('shadow', [shadow.port])],
     );
   });
 
@@ -169,6 +170,16 @@ describe('router resilience: retries, timeouts, mirrors, faults, CORS', () => {
     assert.equal(flaky.requests.length - before, 1);
     failNext = 1;
     assert.equal((await request(proxy.port, '/codes')).status, 200);
+    failNext = 0;
+  });
+
+  it('flags a retry the retry breaker refused UO, not URX: retries did not run out', async () => {
+    failNext = 1;
+    const before = flaky.requests.length;
+    assert.equal((await request(proxy.port, '/nobudget')).status, 503);
+    assert.equal(flaky.requests.length - before, 1);
+    assert.equal((await logLine('/nobudget')).flags, 'UO');
+    assert.equal(proxy.stats.counter('cluster.flaky-nobudget.upstream_rq_retry_overflow').value, 1);
     failNext = 0;
   });
 
