@@ -240,6 +240,7 @@ export class LeaderElector {
     if (current.spec?.holderIdentity !== this.opts.identity) return;
     const now = Date.now();
     await this.replace(current, { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(now) }, now);
+    this.held = undefined; // the released record is no longer ours to renew
   }
 }
 
