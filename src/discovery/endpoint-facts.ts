@@ -65,7 +65,11 @@ export class EndpointFacts {
   }
 }
 
-/** The labels the registry holds now for the Pods `events` name, by `namespace/name` (read before applying them). */
+/**
+ * The labels the registry holds now for the Pods `events` name, by `namespace/name` (read before applying
+ * them). A Deployment's or StatefulSet's template change makes new pods at new addresses instead, which
+ * `update` already reports as moved.
+ */
 export function podLabelsBefore(registry: ServiceRegistry, events: readonly ConfigEvent[]): Map<string, Labels | undefined> {
   const out = new Map<string, Labels | undefined>();
   for (const e of events) {
