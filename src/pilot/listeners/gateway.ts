@@ -24,8 +24,6 @@ export interface BoundServer {
   index: number;
 }
 
-
-
 /** `ns/host` in a Gateway → the host part, and whether a VirtualService in `vsNamespace` may bind it. */
 export function serverHostAllows(pattern: string, vsNamespace: string, gatewayNamespace: string): { host: string; ok: boolean } {
   const slash = pattern.indexOf('/');
