@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { loadTexts } from '../../src/config/loader.js';
 import { ConfigStore } from '../../src/config/store.js';
 import { validateBatch } from '../../src/config/validate.js';
@@ -18,6 +17,7 @@ import { buildLoadAssignment } from '../../src/pilot/endpoints/load-assignment.j
 import { registryFromConfig } from '../../src/registry/from-config.js';
 import { ServiceRegistry } from '../../src/registry/service-registry.js';
 import { FakeApiServer, type StoredObject } from './fake-api-server.js';
+import { standInKubeConfig } from './kubeconfig.js';
 
 const SVC = '/api/v1/services';
 const PODS = '/api/v1/pods';
@@ -95,13 +95,7 @@ before(async () => {
   api = new FakeApiServer();
   const server = await api.start();
   for (const [path, o] of [[SVC, db], [SVC, web], [PODS, dbPod], [PODS, webPod], [SLICES, first], [SLICES, managed]] as const) api.put(path, o);
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'stand-in', server, skipTLSVerify: true }],
-    users: [{ name: 'tester', token: 'not-checked' }],
-    contexts: [{ name: 'test', cluster: 'stand-in', user: 'tester' }],
-    currentContext: 'test',
-  });
+  const kc = standInKubeConfig(server);
   const feed = new WorkloadFeed(store, registry);
   store.onChange((events) => feed.apply(events));
   source = new KubeSource(kc, store, { backoff: { initialMs: 20, maxMs: 200 } });

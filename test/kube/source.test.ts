@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { loadTexts } from '../../src/config/loader.js';
 import { ConfigStore } from '../../src/config/store.js';
 import { WorkloadFeed } from '../../src/discovery/workload-feed.js';
@@ -13,6 +12,7 @@ import { registryFromConfig } from '../../src/registry/from-config.js';
 import { ServiceRegistry } from '../../src/registry/service-registry.js';
 import { KubeSource } from '../../src/kube/source.js';
 import { FakeApiServer, type StoredObject } from './fake-api-server.js';
+import { standInKubeConfig } from './kubeconfig.js';
 
 const NS = '/api/v1/namespaces';
 const SVC = '/api/v1/services';
@@ -94,13 +94,7 @@ before(async () => {
   api.put(PODS, { ...pod('reviews-pending', 'v2', ''), status: { phase: 'Pending' } });
   api.put(DR, rule);
   api.put(VS, route);
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'stand-in', server, skipTLSVerify: true }], // plain HTTP needs this in client-node
-    users: [{ name: 'tester', token: 'not-checked' }],
-    contexts: [{ name: 'test', cluster: 'stand-in', user: 'tester' }],
-    currentContext: 'test',
-  });
+  const kc = standInKubeConfig(server);
   const feed = new WorkloadFeed(store, registry);
   store.onChange((events) => feed.apply(events));
   source = new KubeSource(kc, store, { pageSize: 2, backoff: { initialMs: 20, maxMs: 200 }, log: (m) => logs.push(m) });

@@ -7,36 +7,16 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { directWrites, writeMessage } from '../../../src/proxy/http/socket-write.js';
+import { LoopbackPairs } from '../loopback-pairs.js';
 
 describe('direct socket writes (Node internals guard)', () => {
-  let server: net.Server;
-  let port: number;
-  const accepted: net.Socket[] = [];
-  const clients: net.Socket[] = [];
-
-  before(async () => {
-    server = net.createServer((s) => {
-      s.on('error', () => undefined);
-      accepted.push(s);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as net.AddressInfo).port;
-  });
-
-  after(async () => {
-    for (const c of clients) c.destroy();
-    for (const s of accepted) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
+  const pairs = new LoopbackPairs();
+  before(() => pairs.listen());
+  after(() => pairs.close());
 
   async function pair(): Promise<{ writer: net.Socket; reader: net.Socket }> {
-    const n = accepted.length;
-    const writer = net.connect(port, '127.0.0.1');
-    writer.on('error', () => undefined);
-    clients.push(writer);
-    await new Promise<void>((r) => writer.once('connect', () => r()));
-    while (accepted.length === n) await new Promise((r) => setTimeout(r, 2));
-    return { writer, reader: accepted[n] };
+    const { client, socket } = await pairs.pair();
+    return { writer: client, reader: socket };
   }
 
   function readAll(s: net.Socket): Promise<Buffer> {

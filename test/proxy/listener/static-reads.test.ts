@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { hasStaticReads, installStaticReadAccept, releaseStaticReads, takeStaticReads } from '../../../src/proxy/listener/static-reads.js';
+import { LoopbackPairs } from '../loopback-pairs.js';
 
 function waitFor(cond: () => boolean, what: string, ms = 3000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -21,35 +22,12 @@ function waitFor(cond: () => boolean, what: string, ms = 3000): Promise<void> {
 }
 
 describe('static-read accept (Node internals guard)', () => {
-  let server: net.Server;
-  let port: number;
   let wanted = true;
-  const accepted: net.Socket[] = [];
-  const clients: net.Socket[] = [];
-
-  before(async () => {
-    server = net.createServer({ noDelay: true }, (s) => {
-      s.on('error', () => undefined);
-      accepted.push(s);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as net.AddressInfo).port;
-  });
-
-  after(async () => {
-    for (const c of clients) c.destroy();
-    for (const s of accepted) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-
-  async function connect(): Promise<{ client: net.Socket; socket: net.Socket }> {
-    const n = accepted.length;
-    const client = net.connect(port, '127.0.0.1');
-    client.on('error', () => undefined);
-    clients.push(client);
-    await waitFor(() => accepted.length > n, 'the accept');
-    return { client, socket: accepted[n] };
-  }
+  const pairs = new LoopbackPairs({ noDelay: true });
+  const server = pairs.server;
+  before(() => pairs.listen());
+  after(() => pairs.close());
+  const connect = () => pairs.pair();
 
   it('installs on this Node version', () => {
     assert.equal(installStaticReadAccept(server, () => wanted), true, 'net.Server internals changed: static reads are off');
