@@ -192,7 +192,7 @@ describe('egress on the local mesh', { skip, timeout: 240_000 }, () => {
     const eps = sailfin(['proxy-config', 'endpoints', curlPod, '--state-dir', mesh.stateDir]).stdout;
     assert.equal(eps.split('\n').filter((l) => l.includes('outbound|8080||rr.example.test')).length, 1, eps);
     assert.equal(eps.split('\n').filter((l) => l.includes('outbound|8080||strict.example.test')).length, 2, eps);
-    assert.equal(curl('http://hostonly.ext.test:8080/').code, '200');
+    await eventually('the host-only DNS entry to answer', () => (curl('http://hostonly.ext.test:8080/').code === '200' ? true : undefined), 30_000, 500);
     const hostOnly = sailfin(['proxy-config', 'endpoints', curlPod, '--state-dir', mesh.stateDir]).stdout;
     assert.equal(hostOnly.split('\n').filter((l) => l.includes('outbound|8080||hostonly.ext.test')).length, 2, hostOnly);
   });

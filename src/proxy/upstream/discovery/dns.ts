@@ -4,8 +4,8 @@
  * STRICT_DNS makes one host per address of every name; LOGICAL_DNS one host that follows the first
  * address. A failed lookup keeps the addresses the name had, as Envoy does.
  *
- * A name that has never resolved is asked again after 1 s, doubling up to the refresh rate, instead of
- * only after dns_refresh_rate (60 s in Istio's config): in the local mesh the names of a new
+ * A name that has never resolved is asked again after 1 s, doubling up to 5 s (or the refresh rate
+ * when shorter), instead of only after dns_refresh_rate (60 s in Istio's config): in the local mesh the names of a new
  * ServiceEntry reach the pod's DNS proxy about when its cluster reaches the sidecar, and losing that
  * race must not leave the cluster empty for a minute. This plays the part of Envoy's
  * dns_failure_refresh_rate backoff, which Istio's generated clusters leave unset.
@@ -16,6 +16,8 @@ import type { EndpointSpec } from '../host.js';
 import { POD_DNS_PROXY, resolveName } from './dns-resolver.js';
 
 const FIRST_RETRY_MS = 1000;
+/** One query per 5 s for a name nobody knows is cheap; waiting longer delays a late name that long. */
+const MAX_RETRY_MS = 5000;
 
 export class DnsDiscovery {
   /** Last addresses per endpoint (index into the load assignment's endpoints). */
@@ -75,7 +77,7 @@ export class DnsDiscovery {
   }
 
   private scheduleRetry(): void {
-    const ms = Math.min(FIRST_RETRY_MS * 2 ** this.unresolvedRounds++, this.cfg.dnsRefreshRateMs);
+    const ms = Math.min(FIRST_RETRY_MS * 2 ** this.unresolvedRounds++, MAX_RETRY_MS, this.cfg.dnsRefreshRateMs);
     this.timer = setTimeout(() => this.refresh(), ms);
     this.timer.unref();
   }
