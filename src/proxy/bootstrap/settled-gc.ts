@@ -75,6 +75,8 @@ export class SettledGc {
   private usedAfterLast = 0;
   /** How many collections ran (for tests). */
   runs = 0;
+  /** How many quiet periods ended busy and were put off (for tests). */
+  skips = 0;
   private readonly quietMs: number;
   private readonly minGrowthBytes: number;
   private readonly maxBusy: number;
@@ -107,7 +109,13 @@ export class SettledGc {
     this.timer = undefined;
     const collect = fullGc();
     if (!collect) return;
-    if (this.loopAtTouch && performance.eventLoopUtilization(this.loopAtTouch).utilization > this.maxBusy) return;
+    if (this.loopAtTouch && performance.eventLoopUtilization(this.loopAtTouch).utilization > this.maxBusy) {
+      // Serving traffic (or still applying the update that started the period, as after a large first
+      // sync): try again after another quiet period rather than give up, or the garbage stays for good.
+      this.skips++;
+      this.touch();
+      return;
+    }
     if (getHeapStatistics().used_heap_size - this.usedAfterLast < this.minGrowthBytes) return;
     collect();
     this.runs++;
