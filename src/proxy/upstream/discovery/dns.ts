@@ -59,25 +59,18 @@ export class DnsDiscovery {
         }
         if (--pending === 0) {
           this.emit();
-          if (this.resolved.some((r) => r === undefined)) this.scheduleRetry();
+          if (this.resolved.some((r) => r === undefined)) this.refreshAfter(Math.min(FIRST_RETRY_MS * 2 ** this.unresolvedRounds++, MAX_RETRY_MS, this.cfg.dnsRefreshRateMs));
           else {
             this.unresolvedRounds = 0;
-            this.schedule(minTtl);
+            // Envoy's respect_dns_ttl: the shortest TTL of the answers when known, else dns_refresh_rate.
+            this.refreshAfter(this.cfg.respectDnsTtl && Number.isFinite(minTtl) ? minTtl * 1000 : this.cfg.dnsRefreshRateMs);
           }
         }
       });
     });
   }
 
-  /** Envoy's respect_dns_ttl: the shortest TTL of the answers when known, else dns_refresh_rate. */
-  private schedule(minTtlS: number): void {
-    const ms = this.cfg.respectDnsTtl && Number.isFinite(minTtlS) ? minTtlS * 1000 : this.cfg.dnsRefreshRateMs;
-    this.timer = setTimeout(() => this.refresh(), ms);
-    this.timer.unref();
-  }
-
-  private scheduleRetry(): void {
-    const ms = Math.min(FIRST_RETRY_MS * 2 ** this.unresolvedRounds++, MAX_RETRY_MS, this.cfg.dnsRefreshRateMs);
+  private refreshAfter(ms: number): void {
     this.timer = setTimeout(() => this.refresh(), ms);
     this.timer.unref();
   }
