@@ -38,7 +38,8 @@ export class Router extends RouterTimers implements UpstreamCallbacks {
   private attempted: Host[] | undefined;
   private attempts = 0;
   private retriesLeft = 0;
-  private lb: LbContext = {};
+  /** Set by start() from the route and cluster (lbContextFor) before any attempt. */
+  private lb!: LbContext;
   private readonly body = new RequestBodyBuffer();
   private firstChunks: Buffer[] | undefined;
   private timeoutMs = 0;
