@@ -17,7 +17,7 @@ export abstract class RouterTimers {
 
   /** Arms the route timeout unless it is off (0) or already running. */
   protected armGlobal(ms: number): void {
-    if (ms > 0 && this.globalTimer === undefined) this.globalTimer = deadlineQueue(ms).arm(this, fireGlobal);
+    if (ms > 0 && this.globalTimer === undefined) this.globalTimer = deadlineQueue(ms).arm(this, RouterTimers.fireGlobal);
   }
 
   protected clearGlobal(): void {
@@ -28,7 +28,7 @@ export abstract class RouterTimers {
   }
 
   protected armPerTry(ms: number): void {
-    if (ms > 0) this.perTryTimer = setTimeout(firePerTry, ms, this);
+    if (ms > 0) this.perTryTimer = setTimeout(RouterTimers.firePerTry, ms, this);
   }
 
   protected clearPerTry(): void {
@@ -39,7 +39,7 @@ export abstract class RouterTimers {
   }
 
   protected armBackoff(ms: number): void {
-    this.backoffTimer = setTimeout(fireBackoff, ms, this);
+    this.backoffTimer = setTimeout(RouterTimers.fireBackoff, ms, this);
   }
 
   /** Stops every timer; true when a back-off was pending (its retry slot must be given back). */
@@ -53,28 +53,20 @@ export abstract class RouterTimers {
     return true;
   }
 
-  fired(which: 'global' | 'perTry' | 'backoff'): void {
-    if (which === 'global') {
-      this.globalTimer = undefined;
-      this.onGlobalTimeout();
-    } else if (which === 'perTry') {
-      this.perTryTimer = undefined;
-      this.onPerTryTimeout();
-    } else {
-      this.backoffTimer = undefined;
-      this.retryNow();
-    }
+  // Timer callbacks: static, so they take the router as the timer's argument (no closure per
+  // request) and may still clear its private handles.
+  private static fireGlobal(r: RouterTimers): void {
+    r.globalTimer = undefined;
+    r.onGlobalTimeout();
   }
-}
 
-function fireGlobal(r: RouterTimers): void {
-  r.fired('global');
-}
+  private static firePerTry(r: RouterTimers): void {
+    r.perTryTimer = undefined;
+    r.onPerTryTimeout();
+  }
 
-function firePerTry(r: RouterTimers): void {
-  r.fired('perTry');
-}
-
-function fireBackoff(r: RouterTimers): void {
-  r.fired('backoff');
+  private static fireBackoff(r: RouterTimers): void {
+    r.backoffTimer = undefined;
+    r.retryNow();
+  }
 }
