@@ -9,7 +9,6 @@
  * what to subscribe to but ACKs route tables and endpoints unread. With 200 proxies on the same two cores
  * as the control plane, `full` mostly measures 200 decodes of a 1,000-host route table, not the server.
  */
-// The Envoy extension messages Istio-style config carries (retry predicates, filters), as the proxy loads them.
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { adsCodecs, type DiscoveryRequest, type DiscoveryResponse } from '../src/xds/ads-service.js';

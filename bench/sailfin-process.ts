@@ -6,16 +6,21 @@ import { fileURLToPath } from 'node:url';
 import { startProcess, waitForPort } from './processes.js';
 
 // SAILFIN_BENCH_BIN runs another build's bin/sailfin (an older commit, for a before/after in one run).
-const SAILFIN = process.env.SAILFIN_BENCH_BIN ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'sailfin');
+export const SAILFIN = process.env.SAILFIN_BENCH_BIN ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'sailfin');
+
+/**
+ * SAILFIN_BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--max-semi-space-size=1")
+ * profiles or tunes the proxies of a run without editing the benchmark.
+ */
+export function benchNodeFlags(): string[] {
+  return (process.env.SAILFIN_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+}
 
 /** Starts `sailfin proxy` and waits until `host:port` (one of its listeners) accepts connections. */
 export async function startSailfin(dir: string, name: string, bootstrap: object, port: number, concurrency = 1, host = '127.0.0.1'): Promise<ChildProcess> {
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(bootstrap, null, 1));
-  // SAILFIN_BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--max-semi-space-size=1")
-  // profiles or tunes the proxies of a run without editing the benchmark.
-  const nodeFlags = (process.env.SAILFIN_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const p = startProcess(process.execPath, [...nodeFlags, SAILFIN, 'proxy', '--config', file, '--concurrency', String(concurrency)], {
+  const p = startProcess(process.execPath, [...benchNodeFlags(), SAILFIN, 'proxy', '--config', file, '--concurrency', String(concurrency)], {
     name: `sailfin ${name}`,
     env: { ...process.env, SAILFIN_LOG_LEVEL: 'warn' },
   });

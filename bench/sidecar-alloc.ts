@@ -15,15 +15,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { constantRate } from './constant-rate.js';
 import { meshSidecarBootstraps } from './mesh-sidecar-configs.js';
 import { makePki } from './pki.js';
-import { cpuSeconds, freePort, memoryMb, waitForPort } from './processes.js';
+import { cpuSeconds, freePort, memoryMb, stopProcess, waitForPort } from './processes.js';
 import { clientSidecarBootstrap, serverSidecarBootstrap } from './sailfin-configs.js';
-
-const SAILFIN = process.env.SAILFIN_BENCH_BIN ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'sailfin');
+import { benchNodeFlags, SAILFIN } from './sailfin-process.js';
 const RATE = { rps: 1000, connections: 16, bodyBytes: 1024 };
 
 interface Sidecar {
@@ -46,9 +44,8 @@ async function startSidecar(dir: string, name: string, bootstrap: object, host: 
   writeFileSync(file, JSON.stringify(bootstrap));
   const gcLog = join(dir, `${name}.gc`);
   const out = openSync(gcLog, 'w');
-  const flags = (process.env.SAILFIN_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   // The access log goes to stdout too; only the GC lines are read back.
-  const proc = spawn(process.execPath, ['--trace-gc-nvp', ...flags, SAILFIN, 'proxy', '--config', file], { stdio: ['ignore', out, 'inherit'], env: { ...process.env, SAILFIN_LOG_LEVEL: 'warn' } });
+  const proc = spawn(process.execPath, ['--trace-gc-nvp', ...benchNodeFlags(), SAILFIN, 'proxy', '--config', file], { stdio: ['ignore', out, 'inherit'], env: { ...process.env, SAILFIN_LOG_LEVEL: 'warn' } });
   started.push(proc);
   await waitForPort(port, 30_000, host);
   return { name, proc, gcLog };
@@ -126,17 +123,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await Promise.all(
-      started.map(
-        (p) =>
-          new Promise<void>((resolve) => {
-            if (p.exitCode !== null || p.signalCode !== null) return resolve();
-            p.once('exit', () => resolve());
-            p.kill('SIGTERM');
-            setTimeout(() => p.kill('SIGKILL'), 3000).unref();
-          }),
-      ),
-    );
+    await Promise.all(started.map(stopProcess));
     server.close();
     if (!process.env.SAILFIN_BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
   }

@@ -7,11 +7,9 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { proxyBootstrap } from '../src/mesh/bootstrap.js';
 import { FULL_SCALE, writeMesh } from './control-plane-mesh.js';
-
-const SAILFIN = process.env.SAILFIN_BENCH_BIN ?? join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'bin', 'sailfin');
+import { benchNodeFlags, SAILFIN } from './sailfin-process.js';
 
 export interface XdsIdle {
   rssMb: number;
@@ -30,7 +28,7 @@ export function xdsIdleRss(dir: string): XdsIdle | undefined {
   const port = 15010;
   const b = proxyBootstrap({ mode: 'sidecar', podName: 'svc1-bench-1', namespace: 'ns1', ip: '127.0.0.1', labels: { app: 'svc1' }, serviceAccount: 'default', controlPlane: { address: '127.0.0.1', port }, adminPort: 0 });
   writeFileSync(boot, JSON.stringify(b));
-  const flags = process.env.SAILFIN_BENCH_NODE_FLAGS ?? '';
+  const flags = benchNodeFlags().join(' ');
   // Waits for the config to settle (clusters and their endpoints stop growing), then reads /proc.
   const script = `set -e
 ip link set lo up
