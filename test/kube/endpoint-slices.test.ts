@@ -11,13 +11,12 @@ import { after, before, test } from 'node:test';
 import { loadTexts } from '../../src/config/loader.js';
 import { ConfigStore } from '../../src/config/store.js';
 import { validateBatch } from '../../src/config/validate.js';
-import { WorkloadFeed } from '../../src/discovery/workload-feed.js';
 import { KubeSource } from '../../src/kube/source.js';
 import { buildLoadAssignment } from '../../src/pilot/endpoints/load-assignment.js';
 import { registryFromConfig } from '../../src/registry/from-config.js';
 import { ServiceRegistry } from '../../src/registry/service-registry.js';
 import { FakeApiServer, type StoredObject } from './fake-api-server.js';
-import { standInKubeConfig } from './kubeconfig.js';
+import { startWatchedSource } from './kubeconfig.js';
 
 const SVC = '/api/v1/services';
 const PODS = '/api/v1/pods';
@@ -95,11 +94,7 @@ before(async () => {
   api = new FakeApiServer();
   const server = await api.start();
   for (const [path, o] of [[SVC, db], [SVC, web], [PODS, dbPod], [PODS, webPod], [SLICES, first], [SLICES, managed]] as const) api.put(path, o);
-  const kc = standInKubeConfig(server);
-  const feed = new WorkloadFeed(store, registry);
-  store.onChange((events) => feed.apply(events));
-  source = new KubeSource(kc, store, { backoff: { initialMs: 20, maxMs: 200 } });
-  await source.start();
+  source = await startWatchedSource(server, store, registry);
 }, { timeout: 20_000 });
 
 after(async () => {

@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { loadTexts } from '../../src/config/loader.js';
 import { ConfigStore } from '../../src/config/store.js';
-import { WorkloadFeed } from '../../src/discovery/workload-feed.js';
 import { registryFromConfig } from '../../src/registry/from-config.js';
 import { ServiceRegistry } from '../../src/registry/service-registry.js';
 import { KubeSource } from '../../src/kube/source.js';
 import { FakeApiServer, type StoredObject } from './fake-api-server.js';
-import { standInKubeConfig } from './kubeconfig.js';
+import { startWatchedSource } from './kubeconfig.js';
 
 const NS = '/api/v1/namespaces';
 const SVC = '/api/v1/services';
@@ -94,11 +93,7 @@ before(async () => {
   api.put(PODS, { ...pod('reviews-pending', 'v2', ''), status: { phase: 'Pending' } });
   api.put(DR, rule);
   api.put(VS, route);
-  const kc = standInKubeConfig(server);
-  const feed = new WorkloadFeed(store, registry);
-  store.onChange((events) => feed.apply(events));
-  source = new KubeSource(kc, store, { pageSize: 2, backoff: { initialMs: 20, maxMs: 200 }, log: (m) => logs.push(m) });
-  await source.start();
+  source = await startWatchedSource(server, store, registry, { pageSize: 2, log: (m) => logs.push(m) });
 }, { timeout: 20_000 });
 
 after(async () => {
