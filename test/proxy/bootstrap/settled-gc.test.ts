@@ -45,9 +45,11 @@ test('SettledGc waits for the quiet period to end: touches inside it postpone th
 });
 
 test('SettledGc skips the collection when the heap has not grown enough, and close() cancels it', async () => {
-  const small = new SettledGc({ quietMs: 30, minGrowthBytes: 1 << 30 });
+  // Never counted busy (maxBusy 1), so only the growth check can keep it from collecting.
+  const small = new SettledGc({ quietMs: 30, minGrowthBytes: 1 << 30, maxBusy: 1 });
   small.touch();
   await sleep(150);
+  assert.equal(small.skips, 0);
   assert.equal(small.runs, 0);
   small.close();
   const closed = new SettledGc({ quietMs: 30, minGrowthBytes: 0, maxBusy: 0.5 });
