@@ -14,6 +14,7 @@
  */
 import type { ConfigEvent } from '../config/events.js';
 import { sameLabels, type Labels } from '../registry/labels.js';
+import type { RegistryService } from '../registry/model.js';
 import type { ServiceRegistry } from '../registry/service-registry.js';
 
 interface HostFacts {
@@ -38,11 +39,12 @@ export class EndpointFacts {
   update(hostnames: Iterable<string>): EndpointChange {
     const change: EndpointChange = { structural: false, moved: new Set() };
     for (const hostname of hostnames) {
+      const services = this.registry.servicesNamed(hostname);
       const before = this.hosts.get(hostname);
-      const after = this.read(hostname);
-      if (after.instances.size === 0 && !this.registry.servicesNamed(hostname).length) this.hosts.delete(hostname);
+      const after = this.read(hostname, services);
+      if (after.instances.size === 0 && !services.length) this.hosts.delete(hostname);
       else this.hosts.set(hostname, after);
-      if (this.registry.servicesNamed(hostname).some((s) => s.resolution !== 'ClientSideLB')) change.structural = true;
+      if (services.some((s) => s.resolution !== 'ClientSideLB')) change.structural = true;
       if (before && before.identities !== after.identities) change.structural = true;
       const was = before?.instances ?? new Map<string, string>();
       for (const [address, sig] of after.instances) if (was.get(address) !== sig) change.moved.add(address);
@@ -51,9 +53,9 @@ export class EndpointFacts {
     return change;
   }
 
-  private read(hostname: string): HostFacts {
+  private read(hostname: string, services: readonly RegistryService[]): HostFacts {
     const instances = new Map<string, string>();
-    for (const svc of this.registry.servicesNamed(hostname)) {
+    for (const svc of services) {
       for (const port of svc.ports) {
         for (const e of this.registry.endpoints(hostname, port.port, undefined, svc.namespace)) {
           const sig = `${svc.namespace}:${port.port}>${e.port};`;
