@@ -10,6 +10,7 @@ import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FILES, loadPaths, loadTexts } from 
 import { MessageTypes, formatMessage, hasErrors, messageToJson, sortMessages, type AnalysisMessage } from '../config/messages.js';
 import type { LoadedResource } from '../config/resource.js';
 import { analyzeResources } from '../analyze/runner.js';
+import { positiveNumber } from './positive-number.js';
 
 type OutputFormat = 'text' | 'json' | 'yaml';
 
@@ -25,12 +26,6 @@ function outputFormat(value: string): OutputFormat {
   throw new InvalidArgumentError('must be text, json or yaml');
 }
 
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
-
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -41,8 +36,8 @@ export function register(program: Command): void {
     .description('validate Kubernetes and Istio config files like istioctl analyze (exit 1 on any error)')
     .requiredOption('-f, --filename <path>', 'a file or directory of YAML/JSON manifests, or - for standard input (repeatable)', collect, [])
     .option('-o, --output <format>', 'text, json or yaml', outputFormat, 'text')
-    .option('--max-file-mb <mb>', 'largest single file to read, in MiB', positive, DEFAULT_MAX_FILE_BYTES / (1024 * 1024))
-    .option('--max-files <n>', 'most files to read in one run', positive, DEFAULT_MAX_FILES)
+    .option('--max-file-mb <mb>', 'largest single file to read, in MiB', positiveNumber, DEFAULT_MAX_FILE_BYTES / (1024 * 1024))
+    .option('--max-files <n>', 'most files to read in one run', positiveNumber, DEFAULT_MAX_FILES)
     .action(async (opts: AnalyzeCliOptions) => {
       const maxFileBytes = Math.floor(opts.maxFileMb * 1024 * 1024);
       const paths = opts.filename.filter((p) => p !== '-');

@@ -4,14 +4,9 @@
  * holdApplicationUntilProxyStarts is set, which holds the app containers until it exits.
  */
 import http from 'node:http';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { SailfinError } from '../common/errors.js';
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
+import { positiveNumber } from './positive-number.js';
 
 interface WaitOptions {
   url: string;
@@ -57,9 +52,9 @@ export function register(program: Command): void {
     .command('wait')
     .description("wait until the proxy is ready (Istio's pilot-agent wait; the postStart hook of holdApplicationUntilProxyStarts)")
     .option('--url <url>', 'the readiness URL to poll', 'http://localhost:15021/healthz/ready')
-    .option('--timeout-seconds <s>', 'give up (exit 1) after this long', positive, 60)
-    .option('--period-millis <ms>', 'time between checks', positive, 500)
-    .option('--request-timeout-millis <ms>', 'time one check may take', positive, 500)
+    .option('--timeout-seconds <s>', 'give up (exit 1) after this long', positiveNumber, 60)
+    .option('--period-millis <ms>', 'time between checks', positiveNumber, 500)
+    .option('--request-timeout-millis <ms>', 'time one check may take', positiveNumber, 500)
     .action(async (opts: WaitOptions) => {
       await waitForReady(opts);
       process.stderr.write(`sailfin wait: proxy ready at ${opts.url}\n`);
