@@ -6,7 +6,9 @@ import { randomFillSync } from 'node:crypto';
 
 const POOL = Buffer.alloc(4096);
 let offset = POOL.length;
-const ZEROS = '0'.repeat(32);
+/** The all-zero id of each length taken, built once rather than sliced on every id. */
+const ZERO_SPAN_ID = '0'.repeat(16);
+const ZERO_TRACE_ID = '0'.repeat(32);
 
 function take(bytes: number): string {
   if (offset + bytes > POOL.length) {
@@ -16,7 +18,7 @@ function take(bytes: number): string {
   const s = POOL.toString('hex', offset, offset + bytes);
   offset += bytes;
   // An all-zero id is invalid in both B3 and W3C; astronomically rare, but cheap to rule out.
-  return s === ZEROS.slice(0, bytes * 2) ? take(bytes) : s;
+  return s === ZERO_SPAN_ID || s === ZERO_TRACE_ID ? take(bytes) : s;
 }
 
 /** 64-bit span id: 16 hex characters. */
