@@ -139,6 +139,14 @@ export function httpGet(port: number, path: string, opts: { method?: string; hea
 export const TCP_PROXY = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 export const TLS_INSPECTOR = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } };
 
+/** The node of a `sleep` sidecar in `default`, the source workload of the Istio telemetry tests. */
+export const SLEEP_SIDECAR_NODE = {
+  id: 'sidecar~127.0.0.3~sleep-1.default~default.svc.cluster.local',
+  metadata: { NAME: 'sleep-1', NAMESPACE: 'default', WORKLOAD_NAME: 'sleep', LABELS: { app: 'sleep' } },
+};
+
+export const ISTIO_STATS_FILTER = { name: 'istio.stats', typed_config: { '@type': 'type.googleapis.com/stats.PluginConfig' } };
+
 export function adminBlock(): object {
   return { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } };
 }

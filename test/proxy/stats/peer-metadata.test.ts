@@ -75,7 +75,7 @@ test('sidecars exchange metadata: peer labels on both reporters, headers strippe
 
 test('without an exchange (TCP), the source names the destination from the endpoint Istio metadata', async (t) => {
   const { echoServer, exchange } = await import('../listener/fake-upstream.js');
-  const { adminBlock, runProxy, tcpListener, tcpProxyFilter } = await import('../integration/harness.js');
+  const { adminBlock, ISTIO_STATS_FILTER, runProxy, SLEEP_SIDECAR_NODE, staticCluster, tcpListener, tcpProxyFilter } = await import('../integration/harness.js');
   const { istioWorkload } = await import('../../../src/pilot/endpoints/load-assignment.js');
   const ep = { address: '127.0.0.1', port: 1, servicePort: 9000, labels: { app: 'tcp-echo', version: 'v1', 'pod-template-hash': 'abc12' }, ready: true, locality: {}, tlsMode: 'istio', weight: 1, workload: { name: 'tcp-echo-v1-abc12-x7k2p', namespace: 'default' } };
   const workload = istioWorkload(ep as never);
@@ -84,21 +84,18 @@ test('without an exchange (TCP), the source names the destination from the endpo
   t.after(() => tcp.close());
   const cluster = 'outbound|9000||tcp-echo.default.svc.cluster.local';
   const p = await runProxy({
-    node: { id: 'sidecar~127.0.0.3~sleep-1.default~default.svc.cluster.local', metadata: { NAME: 'sleep-1', NAMESPACE: 'default', WORKLOAD_NAME: 'sleep', LABELS: { app: 'sleep' } } },
+    node: SLEEP_SIDECAR_NODE,
     admin: adminBlock(),
     static_resources: {
       clusters: [
-        {
-          name: cluster,
-          type: 'STATIC',
-          connect_timeout: '1s',
+        staticCluster(cluster, [], {
           load_assignment: {
             cluster_name: cluster,
             endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: tcp.port } } }, metadata: { filter_metadata: { istio: { workload } } } }] }],
           },
-        },
+        }),
       ],
-      listeners: [tcpListener('tcp', [{ filters: [{ name: 'istio.stats', typed_config: { '@type': 'type.googleapis.com/stats.PluginConfig' } }, tcpProxyFilter(cluster)] }])],
+      listeners: [tcpListener('tcp', [{ filters: [ISTIO_STATS_FILTER, tcpProxyFilter(cluster)] }])],
     },
   });
   t.after(() => p.stop());

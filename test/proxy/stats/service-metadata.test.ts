@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { adminBlock, httpGet, runProxy, tcpListener, tcpProxyFilter } from '../integration/harness.js';
+import { adminBlock, httpGet, ISTIO_STATS_FILTER, runProxy, SLEEP_SIDECAR_NODE, staticCluster, tcpListener, tcpProxyFilter } from '../integration/harness.js';
 import { echoServer, exchange } from '../listener/fake-upstream.js';
 
 test('a ServiceEntry destination reports the ServiceEntry namespace and host from cluster metadata', async (t) => {
@@ -12,23 +12,19 @@ test('a ServiceEntry destination reports the ServiceEntry namespace and host fro
   t.after(() => echo.close());
   const cluster = 'outbound|443||ext.example.test';
   const p = await runProxy({
-    node: { id: 'sidecar~127.0.0.3~sleep-1.default~default.svc.cluster.local', metadata: { NAME: 'sleep-1', NAMESPACE: 'default', WORKLOAD_NAME: 'sleep', LABELS: { app: 'sleep' } } },
+    node: SLEEP_SIDECAR_NODE,
     admin: adminBlock(),
     static_resources: {
       clusters: [
-        {
-          name: cluster,
-          type: 'STATIC',
-          connect_timeout: '1s',
-          load_assignment: { cluster_name: cluster, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: echo.port } } } }] }] },
+        staticCluster(cluster, [echo.port], {
           metadata: { filter_metadata: { istio: { services: [{ host: 'ext.example.test', name: 'ext.example.test', namespace: 'egress-team' }], default_original_port: 443 } } },
-        },
+        }),
         // Without metadata the host name is all there is (the old fallback).
-        { name: 'outbound|443||bare.example.test', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'x', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: echo.port } } } }] }] } },
+        staticCluster('outbound|443||bare.example.test', [echo.port]),
       ],
       listeners: [
-        tcpListener('ext', [{ filters: [{ name: 'istio.stats', typed_config: { '@type': 'type.googleapis.com/stats.PluginConfig' } }, tcpProxyFilter(cluster)] }]),
-        tcpListener('bare', [{ filters: [{ name: 'istio.stats', typed_config: { '@type': 'type.googleapis.com/stats.PluginConfig' } }, tcpProxyFilter('outbound|443||bare.example.test')] }]),
+        tcpListener('ext', [{ filters: [ISTIO_STATS_FILTER, tcpProxyFilter(cluster)] }]),
+        tcpListener('bare', [{ filters: [ISTIO_STATS_FILTER, tcpProxyFilter('outbound|443||bare.example.test')] }]),
       ],
     },
   });
