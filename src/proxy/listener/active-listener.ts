@@ -270,6 +270,7 @@ export class ActiveListener {
   }
 }
 
-function onlyPlainChains(c: CompiledListener): boolean {
+/** Exported for its test: which listeners may accept with static reads. */
+export function onlyPlainChains(c: Pick<CompiledListener, 'useOriginalDst' | 'chains' | 'defaultChain'>): boolean {
   return !c.useOriginalDst && c.chains.every((ch) => !ch.tls) && !c.defaultChain?.tls;
 }
