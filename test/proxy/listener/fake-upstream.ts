@@ -61,10 +61,13 @@ export async function echoServer(tag: string): Promise<{ port: number; server: S
   };
 }
 
-/** Connects, sends `data`, and resolves with everything received until `expectLen` bytes or close. */
-export function exchange(port: number, data: string | Buffer, expectLen: number, timeoutMs = 3000): Promise<string> {
+/**
+ * Connects (from `localAddress` when given, e.g. another 127.x address standing in for another pod),
+ * sends `data`, and resolves with everything received until `expectLen` bytes or close.
+ */
+export function exchange(port: number, data: string | Buffer, expectLen: number, timeoutMs = 3000, localAddress?: string): Promise<string> {
   return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
+    const s = connect({ port, host: '127.0.0.1', localAddress });
     let got = '';
     const t = setTimeout(() => {
       s.destroy();

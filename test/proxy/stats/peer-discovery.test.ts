@@ -4,12 +4,11 @@
  * unknown, and a workload that disagrees with the caller's mTLS identity is not believed.
  */
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { test } from 'node:test';
 import { downstreamPeerOf, ipOfAddress, peerByAddress } from '../../../src/proxy/stats/peer-discovery.js';
 import { newStreamInfo } from '../../../src/proxy/stream-info.js';
 import { adminBlock, httpGet, runProxy, tcpListener, tcpProxyFilter } from '../integration/harness.js';
-import { echoServer, testContext } from '../listener/fake-upstream.js';
+import { echoServer, exchange, testContext } from '../listener/fake-upstream.js';
 import { startApp } from '../tracing/two-hop.js';
 
 const SLEEP = 'sleep;default;sleep;v1;Kubernetes';
@@ -23,34 +22,6 @@ function knownEndpoint(name: string, address: string, workload: string): object 
     connect_timeout: '1s',
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address, port_value: 1 } } }, metadata: { filter_metadata: { istio: { workload } } } }] }] },
   };
-}
-
-/**
- * Sends `data` from `localAddress` and returns what came back, closing once `done` says the answer is
- * complete (or when the other side closes: an HTTP/1 `connection: close` response).
- */
-function exchangeFrom(port: number, localAddress: string, data: string, done: (got: string) => boolean = () => false, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1', localAddress });
-    let got = '';
-    const t = setTimeout(() => {
-      s.destroy();
-      resolve(got);
-    }, timeoutMs);
-    s.on('connect', () => s.write(data));
-    s.on('data', (d) => {
-      got += d.toString('latin1');
-      if (done(got)) s.end();
-    });
-    s.on('close', () => {
-      clearTimeout(t);
-      resolve(got);
-    });
-    s.on('error', (err) => {
-      clearTimeout(t);
-      reject(err);
-    });
-  });
 }
 
 async function waitForLine(adminPort: number, re: RegExp, timeoutMs = 10_000): Promise<string> {
@@ -119,12 +90,12 @@ test('TCP: the destination names a caller from a known endpoint IP; an unknown I
     },
   });
   t.after(() => p.stop());
-  assert.equal(await exchangeFrom(p.ports.get('in')!, '127.0.0.1', 'hi', (g) => g.length >= 4), 't:hi');
+  assert.equal(await exchange(p.ports.get('in')!, 'hi', 4, 5000, '127.0.0.1'), 't:hi');
   const known = await waitForLine(p.adminPort, /^istio_tcp_connections_closed_total\{[^}]*source_workload="sleep"/);
   for (const label of ['reporter="destination"', 'source_workload_namespace="default"', 'source_app="sleep"', 'source_version="v1"', 'source_canonical_service="sleep"', 'destination_workload="tcp-echo"']) {
     assert.ok(known.includes(label), `${label} in ${known}`);
   }
-  assert.equal(await exchangeFrom(p.ports.get('in')!, '127.0.0.2', 'yo', (g) => g.length >= 4), 't:yo');
+  assert.equal(await exchange(p.ports.get('in')!, 'yo', 4, 5000, '127.0.0.2'), 't:yo');
   const unknown = await waitForLine(p.adminPort, /^istio_tcp_connections_closed_total\{[^}]*source_workload="unknown"/);
   assert.match(unknown, /source_app="unknown"/);
 });
@@ -165,10 +136,10 @@ test('HTTP: a caller that sent no metadata header is named by its address at the
   });
   t.after(() => p.stop());
   const req = 'GET / HTTP/1.1\r\nhost: web\r\nconnection: close\r\n\r\n';
-  const known = await exchangeFrom(p.ports.get('in')!, '127.0.0.1', req);
+  const known = await exchange(p.ports.get('in')!, req, Infinity, 5000, '127.0.0.1');
   assert.match(known, /^HTTP\/1\.1 200/);
   assert.doesNotMatch(known, /x-envoy-peer-metadata/i, 'a caller discovered by address did not introduce itself: it learns nothing');
-  await exchangeFrom(p.ports.get('in')!, '127.0.0.2', req);
+  await exchange(p.ports.get('in')!, req, Infinity, 5000, '127.0.0.2');
   const prom = (await httpGet(p.adminPort, '/stats/prometheus')).body;
   assert.match(prom, /istio_requests_total\{reporter="destination",source_workload="sleep",source_workload_namespace="default",[^}]*source_app="sleep",source_version="v1"[^}]*\} 1/);
   assert.match(prom, /istio_requests_total\{reporter="destination",source_workload="unknown",[^}]*\} 1/);
