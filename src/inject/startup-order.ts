@@ -11,8 +11,13 @@ const STATS_PORT = 15020;
 /** The pod's proxy.istio.io/config wins over the mesh's default config. */
 export function holdsApplication(proxyConfig: Record<string, unknown>, values: Pick<InjectValues, 'holdApplicationUntilProxyStarts'>): boolean {
   const v = proxyConfig.holdApplicationUntilProxyStarts;
-  if (v !== undefined) return v === true || String(v).toLowerCase() === 'true';
+  if (v !== undefined) return isTrue(v);
   return values.holdApplicationUntilProxyStarts === true;
+}
+
+/** A ProxyConfig boolean, which YAML or an annotation may give as the string "true" as well. */
+export function isTrue(v: unknown): boolean {
+  return v === true || String(v).toLowerCase() === 'true';
 }
 
 export function waitForProxyHook(statusPort: number): Record<string, unknown> {

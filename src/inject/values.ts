@@ -5,6 +5,7 @@
  * cluster's webhook with the same values.
  */
 import type { LabelSelector } from './label-selector.js';
+import { isTrue } from './startup-order.js';
 
 export interface InjectValues {
   /** Image of both injected containers (its entrypoint is `sailfin`). */
@@ -74,10 +75,7 @@ export function injectValuesFor(namespace: string, overrides: Partial<InjectValu
 export function followMeshDefaults(values: InjectValues, defaultConfig: () => Readonly<Record<string, unknown>>): InjectValues {
   Object.defineProperty(values, 'holdApplicationUntilProxyStarts', {
     enumerable: true,
-    get: () => {
-      const v = defaultConfig().holdApplicationUntilProxyStarts;
-      return v === true || String(v).toLowerCase() === 'true';
-    },
+    get: () => isTrue(defaultConfig().holdApplicationUntilProxyStarts),
   });
   return values;
 }
