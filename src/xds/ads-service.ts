@@ -73,12 +73,15 @@ export const PRE_SERIALIZED = Symbol('preSerialized');
  * as a gRPC frame and the message within it (see grpc-framing.ts).
  */
 export function serializeResponse(header: DiscoveryResponse, resources: readonly Uint8Array[]): { frame: Buffer; message: Buffer } {
-  const head = lookupMessageType(RESPONSE).encode({ ...header, resources: [] }).finish();
-  return frameMessage([head, ...resources]);
+  return frameMessage([encodeHead(header), ...resources]);
+}
+
+/** The response without its resources; the pre-encoded `resources` field entries follow it on the wire. */
+function encodeHead(value: DiscoveryResponse): Uint8Array {
+  return lookupMessageType(RESPONSE).encode({ ...value, resources: [] }).finish();
 }
 
 function responseCodec(): Codec<DiscoveryResponse> {
-  const type = lookupMessageType(RESPONSE);
   const plain = codec<DiscoveryResponse>(RESPONSE);
   return {
     serialize: (value: DiscoveryResponse) => {
@@ -86,8 +89,7 @@ function responseCodec(): Codec<DiscoveryResponse> {
       if (whole) return whole;
       const pre = (value as { [PRE_ENCODED_RESOURCES]?: Uint8Array[] })[PRE_ENCODED_RESOURCES];
       if (!pre) return plain.serialize(value);
-      const head = type.encode({ ...value, resources: [] }).finish();
-      return lazyConcat([head, ...pre]);
+      return lazyConcat([encodeHead(value), ...pre]);
     },
     deserialize: plain.deserialize,
   };
