@@ -6,10 +6,9 @@
  */
 import http from 'node:http';
 import { SailfinError } from '../../common/errors.js';
+import { localAddressFor } from './app-probers.js';
 
 export const PROMETHEUS_ANNOTATIONS_ENV = 'ISTIO_PROMETHEUS_ANNOTATIONS';
-/** See app-probers.ts: the capture-exempt source for the proxy's connections to its own pod IP. */
-const PASSTHROUGH_SOURCE = '127.0.0.6';
 
 export interface AppScrape {
   host: string;
@@ -33,9 +32,8 @@ export function parseAppScrape(text: string, podIp = '127.0.0.1'): AppScrape | u
 
 /** The app's metrics text, or '' when it cannot be had within `timeoutMs` (never rejects). */
 export function fetchAppMetrics(scrape: AppScrape, timeoutMs = 5_000): Promise<string> {
-  const loopback = scrape.host === '127.0.0.1' || scrape.host === 'localhost';
   return new Promise((resolve) => {
-    const req = http.get({ host: scrape.host, port: scrape.port, path: scrape.path, localAddress: loopback ? undefined : PASSTHROUGH_SOURCE, timeout: timeoutMs, headers: { accept: 'text/plain' } }, (res) => {
+    const req = http.get({ host: scrape.host, port: scrape.port, path: scrape.path, localAddress: localAddressFor(scrape.host), timeout: timeoutMs, headers: { accept: 'text/plain' } }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         return resolve('');

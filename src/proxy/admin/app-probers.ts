@@ -86,7 +86,8 @@ const LOOPBACK = '127.0.0.1';
  */
 const PASSTHROUGH_SOURCE = '127.0.0.6';
 
-function localAddressFor(host: string): string | undefined {
+/** The source address for a connection from the proxy to its app at `host` (undefined: any). */
+export function localAddressFor(host: string): string | undefined {
   return host === LOOPBACK || host === 'localhost' || host === '::1' || net.isIPv6(host) ? undefined : PASSTHROUGH_SOURCE;
 }
 
