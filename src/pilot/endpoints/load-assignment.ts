@@ -7,6 +7,7 @@
 import type { JsonObject } from '../../proxy/config/fields.js';
 import type { LocalityLbSetting } from '../clusters/traffic-policy.js';
 import type { Locality, MeshEndpoint } from '../model.js';
+import { canonicalService } from '../../inject/workload-name.js';
 
 export interface LocalityContext {
   proxyLocality?: Locality;
@@ -114,7 +115,7 @@ export function istioWorkload(ep: MeshEndpoint): string {
   let workload = ep.workload.name;
   if (l['pod-template-hash']) workload = workload.replace(/-[a-z0-9]+-[a-z0-9]{5}$/, '');
   else if (l['statefulset.kubernetes.io/pod-name']) workload = workload.replace(/-\d+$/, '');
-  const service = l['service.istio.io/canonical-name'] ?? l.app ?? l['app.kubernetes.io/name'] ?? workload;
-  const revision = l['service.istio.io/canonical-revision'] ?? l.version ?? l['app.kubernetes.io/version'] ?? 'latest';
-  return `${workload};${ep.workload.namespace};${service};${revision};Kubernetes`;
+  // The injector's rule, so this names the service as the pod's own bootstrap does in the metadata exchange.
+  const canonical = canonicalService({ metadata: { labels: { ...l } } }, workload);
+  return `${workload};${ep.workload.namespace};${canonical.name};${canonical.revision};Kubernetes`;
 }
