@@ -8,6 +8,7 @@ const IDLE_MS = 1000;
 
 describe('stream_idle_timeout', () => {
   let backend: Backend;
+  let lateAnswer: Backend;
   let proxy: TestProxy;
 
   before(async () => {
@@ -17,6 +18,8 @@ describe('stream_idle_timeout', () => {
       res.write('a');
       setTimeout(() => res.write('b'), 150);
     });
+    // Answers 600 ms after the whole request (its trailers included) is in.
+    lateAnswer = await startBackend('late-answer', (_req, res) => setTimeout(() => res.end('ok'), 600));
     const routes: JsonObject = {
       name: 'rc',
       virtual_hosts: [
@@ -26,17 +29,19 @@ describe('stream_idle_timeout', () => {
           routes: [
             // A route's idle_timeout overrides the HCM's stream_idle_timeout.
             { match: { prefix: '/short' }, route: { cluster: 'b', timeout: '0s', idle_timeout: '0.4s' } },
+            { match: { prefix: '/trailers' }, route: { cluster: 'late', timeout: '0s' } },
             { match: { prefix: '/' }, route: { cluster: 'b', timeout: '0s' } },
           ],
         },
       ],
     };
-    proxy = await startProxy(simpleHcm(routes, { stream_idle_timeout: `${IDLE_MS / 1000}s` }), [staticCluster('b', [backend.port])]);
+    proxy = await startProxy(simpleHcm(routes, { stream_idle_timeout: `${IDLE_MS / 1000}s` }), [staticCluster('b', [backend.port]), staticCluster('late', [lateAnswer.port])]);
   });
 
   after(async () => {
     await proxy.close();
     await backend.close();
+    await lateAnswer.close();
   });
 
   /** Requests `path`, returns the response bytes and how long the stream was idle before the reset. */
@@ -77,5 +82,37 @@ describe('stream_idle_timeout', () => {
     assert.ok(text.endsWith('b\r\n'), `the second chunk arrived before the reset: ${JSON.stringify(text)}`);
     // Below the connection manager's 1 s, whatever the load: the route's 0.4 s is the one in force.
     assert.ok(idle >= 400 - 100 && idle < IDLE_MS - 100, `reset after ${idle.toFixed(0)} ms of idleness (route idle_timeout 400 ms)`);
+  });
+
+  it('counts request trailers as stream activity', async () => {
+    // Body at 0 ms, trailers at 700 ms, the answer at about 1,300 ms: idle for 1 s only if the
+    // trailers are not counted as activity.
+    const s = net.connect(proxy.port, '127.0.0.1');
+    let text = '';
+    let trailerTimer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const guard = setTimeout(() => reject(new Error(`no response: ${JSON.stringify(text)}`)), 4 * IDLE_MS);
+        s.on('data', (c: Buffer) => {
+          text += c.toString('latin1');
+          // The status line tells an answer from the idle reset's 408.
+          if (text.includes('\r\n')) {
+            clearTimeout(guard);
+            resolve();
+          }
+        });
+        s.on('error', () => undefined);
+        s.on('close', () => {
+          clearTimeout(guard);
+          resolve();
+        });
+        s.write('POST /trailers HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n1\r\na\r\n');
+        trailerTimer = setTimeout(() => s.write('0\r\nx-t: 1\r\n\r\n'), 700);
+      });
+    } finally {
+      clearTimeout(trailerTimer);
+      s.destroy();
+    }
+    assert.match(text, /^HTTP\/1\.1 200/, `the stream was reset as idle though its trailers came 700 ms in: ${JSON.stringify(text)}`);
   });
 });
