@@ -6,6 +6,8 @@ import { applyConnectionPool, applyLoadBalancer, applyOutlierDetection } from '.
 import { autoMtlsSocketMatches, destinationRuleSocket } from '../../../src/pilot/clusters/upstream-tls.js';
 import { blackHoleCluster, inboundCluster, passthroughCluster } from '../../../src/pilot/clusters/special-clusters.js';
 import { newManager, staticCluster } from './helpers.js';
+import { compileClusterConfig } from '../../../src/proxy/upstream/cluster-config.js';
+import { JsonInterner } from '../../../src/xds/json-intern.js';
 
 test("clusters as Sailfin's control plane generates them compile, with Istio's settings in force", () => {
   const { cm } = newManager();
@@ -89,4 +91,20 @@ test('bad or unsupported cluster fields are errors that name their path', () => 
   assert.throws(() => cm.addOrUpdate({ name: 'x', type: 'STATIC' }, 'c'), (e: unknown) => e instanceof SailfinError && e.field === 'c.load_assignment');
   assert.deepEqual(cm.names(), []);
   cm.close();
+});
+
+test('clusters whose transport sockets are one shared (interned, frozen) block share one compiled form; mutable JSON is compiled apart', () => {
+  const outbound = (name: string): JsonObject => ({
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: name },
+    transport_socket_matches: autoMtlsSocketMatches(`outbound_.80_._.${name}`, [`spiffe://cluster.local/ns/default/sa/${name}`], true).map((m) => ({ ...m })),
+  });
+  // The same match block in both: what the xDS client's interner turns into one frozen object.
+  const interner = new JsonInterner();
+  const shared = interner.intern(outbound('a').transport_socket_matches as JsonObject[]);
+  const [a, b] = ['a', 'b'].map((n) => compileClusterConfig({ ...outbound(n), transport_socket_matches: shared }, `clusters[${n}]`));
+  assert.equal(a.transportMatches, b.transportMatches, 'compiled once for the shared block');
+  const [c, d] = ['a', 'a'].map((n) => compileClusterConfig(outbound(n), `clusters[${n}]`));
+  assert.notEqual(c.transportMatches, d.transportMatches, 'mutable JSON is never memoized');
 });
