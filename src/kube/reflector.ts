@@ -30,6 +30,12 @@ export interface ReflectorOptions {
   backoff?: BackoffOptions;
   /** Asks the server to end each watch after this long (it is resumed at once), as client-go does. */
   watchTimeoutSeconds?: number;
+  /**
+   * A fresh list this often (default 1800 s; 0 turns it off) that replaces the consumer's objects, as
+   * client-go's periodic resync does: it heals an event a watch lost without an error, which no
+   * resourceVersion arithmetic can notice. One list per resource per period is the whole cost.
+   */
+  resyncSeconds?: number;
   log?: (message: string) => void;
 }
 
@@ -40,12 +46,17 @@ export interface ReflectorStats {
   bookmarks: number;
   gone: number;
   failures: number;
+  resyncs: number;
 }
 
 type WatchEnd = { kind: 'closed' } | { kind: 'gone' } | { kind: 'failed'; error: unknown };
 
 export class Reflector {
-  readonly stats: ReflectorStats = { lists: 0, watches: 0, bookmarks: 0, gone: 0, failures: 0 };
+  readonly stats: ReflectorStats = { lists: 0, watches: 0, bookmarks: 0, gone: 0, failures: 0, resyncs: 0 };
+  private resyncDue = false;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  /** Ends the current watch as if the server had closed it. */
+  private endWatch: (() => void) | undefined;
   private resourceVersion = '';
   private stopped = false;
   private abort: AbortController | undefined;
@@ -71,11 +82,20 @@ export class Reflector {
   }
 
   start(): void {
+    const resyncMs = (this.options.resyncSeconds ?? 1800) * 1000;
+    if (resyncMs > 0) {
+      this.resyncTimer = setInterval(() => {
+        this.resyncDue = true;
+        this.endWatch?.(); // run() then lists
+      }, resyncMs);
+      this.resyncTimer.unref();
+    }
     void this.run();
   }
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.resyncTimer);
     this.abort?.abort();
     this.wake?.();
   }
@@ -85,12 +105,19 @@ export class Reflector {
     while (!this.stopped) {
       try {
         if (needList) {
+          this.resyncDue = false; // this list is the resync
           await this.list();
           needList = false;
           this.syncedOnce();
         }
         const end = await this.watchOnce();
         if (this.stopped) return;
+        if (this.resyncDue) {
+          this.stats.resyncs++;
+          this.log('periodic resync: listing again');
+          needList = true;
+          continue;
+        }
         if (end.kind === 'gone') {
           this.stats.gone++;
           this.log('resourceVersion expired (410 Gone): listing again');
@@ -146,6 +173,7 @@ export class Reflector {
       const finish = (end: WatchEnd) => {
         if (ended) return;
         ended = true;
+        this.endWatch = undefined;
         this.abort?.abort();
         this.abort = undefined;
         if (healthy) this.backoff.reset();
@@ -159,6 +187,7 @@ export class Reflector {
         timeoutSeconds: this.options.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300),
       };
       this.stats.watches++;
+      this.endWatch = () => finish({ kind: 'closed' });
       const onEvent = (type: string, obj: KubeObject | { code?: number; message?: string }) => {
         if (ended) return;
         healthy = true;

@@ -98,6 +98,12 @@ export class FakeApiServer {
     this.record({ rv: this.rv, path, type: 'DELETED', object: stored });
   }
 
+  /** Changes an object without any watch event, as if a watch had lost that event: only a relist sees it. */
+  putUnannounced(path: string, object: StoredObject): void {
+    const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(++this.rv) } };
+    this.collection(path).set(keyOf(object), stored);
+  }
+
   /** Sends a BOOKMARK at the current version to every watch that asked for bookmarks. */
   bookmark(): void {
     for (const w of this.watches) {
