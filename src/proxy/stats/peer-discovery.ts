@@ -10,6 +10,7 @@
  * labels stay unknown).
  */
 import type { ProxyContext } from '../context.js';
+import { plainIp } from '../listener/address.js';
 import type { PeerInfo, StreamInfo } from '../stream-info.js';
 import type { ClusterManager } from '../upstream/api.js';
 import { spiffeNamespace } from './istio-labels.js';
@@ -44,9 +45,7 @@ function indexOf(clusters: ClusterManager): AddressIndex | undefined {
 
 /** The IP of `ip:port` / `[v6]:port`, without the IPv4-mapped prefix Node gives dual-stack sockets. */
 export function ipOfAddress(address: string): string {
-  let ip = address;
-  if (ip.startsWith('[')) ip = ip.slice(1, ip.indexOf(']'));
-  if (ip.startsWith('::ffff:') && ip.includes('.')) ip = ip.slice(7);
+  let ip = plainIp(address.startsWith('[') ? address.slice(1, address.indexOf(']')) : address);
   // Only an IPv4 address has one colon before its port (IPv6 ones come bracketed).
   const colon = ip.lastIndexOf(':');
   if (colon > 0 && ip.indexOf(':') === colon) ip = ip.slice(0, colon);
