@@ -151,4 +151,24 @@ spec:
     generate(g, productpage(), TypeUrl.ClusterLoadAssignment, [REVIEWS]);
     assert.equal(g.cache.stats.misses, misses + 1);
   });
+
+  it('a new config of kinds endpoints never depend on keeps the endpoint assignments; any other kind rebuilds them', () => {
+    let snap: PilotSnapshot = snapshot(DR);
+    const g = new PilotGenerator(() => snap);
+    const first = generate(g, productpage(), TypeUrl.ClusterLoadAssignment, [REVIEWS]).get(REVIEWS);
+    // Equal objects are interned across pushes, so the cache's misses, not object identity, show a rebuild;
+    // a new push context also misses on the proxy's other scoped parts, the same count each time.
+    // Each step is a new push context (a new config object) with the same content.
+    const missesAfter = (kinds: string[] | undefined): number => {
+      if (kinds) g.configChanged(kinds);
+      snap = snapshot(DR);
+      const misses = g.cache.stats.misses;
+      assert.deepEqual(generate(g, productpage(), TypeUrl.ClusterLoadAssignment, [REVIEWS]).get(REVIEWS), first);
+      return g.cache.stats.misses - misses;
+    };
+    const kept = missesAfter(['VirtualService', 'AuthorizationPolicy']);
+    assert.equal(missesAfter(['VirtualService', 'DestinationRule']), kept + 1, 'a DestinationRule among the kinds: built again');
+    assert.equal(missesAfter(['Sidecar']), kept, 'routing-only change: the assignment is kept');
+    assert.equal(missesAfter(undefined), kept + 1, 'a config not announced by configChanged starts over');
+  });
 });
