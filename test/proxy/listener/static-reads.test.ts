@@ -23,7 +23,7 @@ function waitFor(cond: () => boolean, what: string, ms = 3000): Promise<void> {
 
 describe('static-read accept (Node internals guard)', () => {
   let wanted = true;
-  const pairs = new LoopbackPairs({ noDelay: true });
+  const pairs = new LoopbackPairs({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 5000 });
   const server = pairs.server;
   before(() => pairs.listen());
   after(() => pairs.close());
@@ -95,19 +95,31 @@ describe('static-read accept (Node internals guard)', () => {
     assert.equal(afterClose, before - 1);
   });
 
-  it("applies the server's noDelay to the sockets it accepts, as net does", async () => {
-    const set: unknown[] = [];
-    const orig = net.Socket.prototype.setNoDelay;
+  it("applies the server's noDelay and keepAlive to the sockets it accepts, as net does", async () => {
+    const noDelay: unknown[] = [];
+    const keepAlive: Array<[unknown, unknown, unknown]> = [];
+    const origNoDelay = net.Socket.prototype.setNoDelay;
+    const origKeepAlive = net.Socket.prototype.setKeepAlive;
     net.Socket.prototype.setNoDelay = function (this: net.Socket, v?: boolean) {
-      set.push(this);
-      return orig.call(this, v);
+      noDelay.push(this);
+      return origNoDelay.call(this, v);
+    };
+    net.Socket.prototype.setKeepAlive = function (this: net.Socket, on?: boolean, delay?: number) {
+      keepAlive.push([this, on, delay]);
+      return origKeepAlive.call(this, on, delay);
     };
     try {
       const { socket } = await connect();
       assert.equal(hasStaticReads(socket), true);
-      assert.ok(set.includes(socket), 'the listener asked for noDelay: a static-read socket must get it too');
+      assert.ok(noDelay.includes(socket), 'the listener asked for noDelay: a static-read socket must get it too');
+      assert.deepEqual(
+        keepAlive.filter(([s]) => s === socket).map(([, on, delay]) => [on, delay]),
+        [[true, 5000]],
+        'the server asked for keep-alive after 5 s: a static-read socket must get it too',
+      );
     } finally {
-      net.Socket.prototype.setNoDelay = orig;
+      net.Socket.prototype.setNoDelay = origNoDelay;
+      net.Socket.prototype.setKeepAlive = origKeepAlive;
     }
   });
 
